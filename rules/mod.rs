@@ -1,0 +1,83 @@
+//! The rule registry: one file per rule, registered in [`ALL`].
+//!
+//! A rule is a [`RuleMeta`] (code, name, default severity, documentation) plus a [`Rule`]
+//! implementation that overrides the hooks for the level it needs (a document, a bundle).
+//! The documentation string *is* the rule's documentation (`bricklint rule CODE`), with the
+//! sections `## What it does`, `## Why is this bad?`, `## Example` and `## Fix`.
+
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::engine::{BundleContext, DocContext, ProjectContext};
+
+pub mod nb001_python_syntax_error;
+
+/// Static description of a rule.
+#[derive(Debug)]
+pub struct RuleMeta {
+    pub code: &'static str,
+    pub name: &'static str,
+    pub severity: Severity,
+    /// One line: what it finds.
+    pub summary: &'static str,
+    /// Markdown documentation.
+    pub doc: &'static str,
+    /// Whether the rule can offer a fix.
+    pub fixable: bool,
+}
+
+/// A rule's checks. Override the hooks you need; the others do nothing.
+pub trait Rule: Sync + Send {
+    fn meta(&self) -> &'static RuleMeta;
+    /// Every loaded source document (notebooks of all formats, Python modules, Scala files).
+    fn check_document(&self, _ctx: &DocContext<'_>, _out: &mut Vec<Diagnostic>) {}
+    /// Every bundle (root `databricks.yml` with includes, merged for the selected target).
+    fn check_bundle(&self, _ctx: &BundleContext<'_>, _out: &mut Vec<Diagnostic>) {}
+    /// Once per run, with the whole project (cross-file checks that are not per bundle).
+    fn check_project(&self, _ctx: &ProjectContext<'_>, _out: &mut Vec<Diagnostic>) {}
+}
+
+/// Rules that are not implemented by a checker (reported by the engine itself) still have a
+/// description here so they can be selected, documented and suppressed.
+pub struct MetaOnly(pub &'static RuleMeta);
+impl Rule for MetaOnly {
+    fn meta(&self) -> &'static RuleMeta {
+        self.0
+    }
+}
+
+/// BL001 / BL002 are produced by the suppression pass of the engine.
+pub static BL001: RuleMeta = RuleMeta {
+    code: "BL001",
+    name: "unused-suppression",
+    severity: Severity::Warning,
+    summary: "a `bricklint: ignore[...]` comment that suppresses nothing",
+    doc: "## What it does\nFinds `# bricklint: ignore[...]` and `file-ignore[...]` comments whose rules report nothing on the lines they cover.\n\n## Why is this bad?\nStale suppressions hide future findings and mislead readers about what the code does.\n\n## Example\n```python\nx = 1  # bricklint: ignore[ORC001]\n```\n\n## Fix\nRemove the comment, or the codes in it that no longer apply.\n",
+    fixable: false,
+};
+
+pub static BL002: RuleMeta = RuleMeta {
+    code: "BL002",
+    name: "invalid-suppression",
+    severity: Severity::Warning,
+    summary: "a suppression comment naming an unknown rule",
+    doc: "## What it does\nFinds `bricklint: ignore[...]` comments that name a code or rule name bricklint does not know.\n\n## Why is this bad?\nA typo in a suppression silently suppresses nothing, so the finding it was meant for still fails the build, or a later one is hidden by a wrong belief.\n\n## Example\n```python\ndbutils.notebook.run(p, 0)  # bricklint: ignore[ORC0001]\n```\n\n## Fix\nUse a code (`ORC001`) or a rule name (`notebook-run-in-thread-pool`) from `bricklint rules`.\n",
+    fixable: false,
+};
+
+/// Every rule, in catalog order.
+pub fn all() -> &'static [&'static dyn Rule] {
+    static ALL: &[&dyn Rule] = &[
+        &nb001_python_syntax_error::PythonSyntaxError,
+        &MetaOnly(&BL001),
+        &MetaOnly(&BL002),
+        &MetaOnly(&crate::engine::BL003),
+    ];
+    ALL
+}
+
+/// Find a rule by code or name (case-insensitive code).
+pub fn find(code_or_name: &str) -> Option<&'static dyn Rule> {
+    all()
+        .iter()
+        .copied()
+        .find(|r| r.meta().code.eq_ignore_ascii_case(code_or_name) || r.meta().name == code_or_name)
+}

@@ -1,0 +1,75 @@
+use crate::diagnostic::{Diagnostic, Severity, TextRange, TextSize};
+use crate::engine::DocContext;
+use crate::rules::{Rule, RuleMeta};
+
+pub static META: RuleMeta = RuleMeta {
+    code: "NB001",
+    name: "python-syntax-error",
+    severity: Severity::Error,
+    summary: "a Python cell that does not parse",
+    doc: r#"## What it does
+Reports Python cells (and plain Python modules) that do not parse. Each notebook cell is parsed
+on its own, as Databricks runs it, with IPython magics (`%pip`, `!ls`) allowed.
+
+## Why is this bad?
+A cell that does not parse fails when the notebook runs, and bricklint cannot analyse it: every
+other rule is blind to the code of that cell.
+
+## Example
+```python
+# Databricks notebook source
+def run(path:
+    return dbutils.notebook.run(path, 0)
+```
+
+## Fix
+Fix the syntax error. bricklint reports it with the exact cell, line and column.
+"#,
+    fixable: false,
+};
+
+pub struct PythonSyntaxError;
+
+impl Rule for PythonSyntaxError {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check_document(&self, ctx: &DocContext<'_>, out: &mut Vec<Diagnostic>) {
+        let Some(py) = ctx.doc.python() else { return };
+        // One diagnostic per cell: later errors in the same cell are usually follow-ups.
+        let mut seen_cells = Vec::new();
+        for err in py.errors() {
+            let cell = py.cell_of(err.location.start());
+            if seen_cells.contains(&cell) {
+                continue;
+            }
+            seen_cells.push(cell);
+            let mut range = py.to_doc(err.location);
+            let text = &ctx.doc.text[range];
+            if let Some(nl) = text.find(['\n', '\r']) {
+                range = TextRange::at(range.start(), TextSize::new(nl as u32));
+            }
+            if range.is_empty()
+                && range.start() > TextSize::new(0)
+                && matches!(
+                    ctx.doc.text.as_bytes().get(usize::from(range.start())),
+                    Some(b'\n' | b'\r') | None
+                )
+            {
+                range = TextRange::new(range.start() - TextSize::new(1), range.start());
+            }
+            if range.is_empty() {
+                // Point at one character so the snippet shows something.
+                let end = (range.start() + TextSize::new(1)).min(ctx.doc.lines_end());
+                range = TextRange::new(range.start(), end);
+            }
+            out.push(Diagnostic::new(
+                &META,
+                ctx.doc.path.clone(),
+                range,
+                format!("Python syntax error: {}", err.error),
+            ));
+        }
+    }
+}

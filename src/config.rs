@@ -1,0 +1,269 @@
+//! Configuration: `bricklint.toml`, `.bricklint.toml` or `[tool.bricklint]` in `pyproject.toml`,
+//! found upward from the working directory (or given with `--config`). Unknown keys are errors.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Config {
+    pub select: Option<Vec<String>>,
+    #[serde(default)]
+    pub extend_select: Vec<String>,
+    #[serde(default)]
+    pub ignore: Vec<String>,
+    #[serde(default)]
+    pub per_file_ignores: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    #[serde(default)]
+    pub extend_exclude: Vec<String>,
+    /// Bundle target to analyse (like `--target`).
+    pub target: Option<String>,
+    /// Path of the official bundle JSON schema (like `--bundle-schema`).
+    pub bundle_schema: Option<PathBuf>,
+    #[serde(default)]
+    pub orchestration: Orchestration,
+    #[serde(default)]
+    pub task_values: BTreeMap<String, TaskValueContract>,
+    #[serde(default)]
+    pub limits: Limits,
+    /// Directory the config file was found in (paths in it are relative to this).
+    #[serde(skip)]
+    pub root: Option<PathBuf>,
+    #[serde(skip)]
+    pub source: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Orchestration {
+    /// ORC005: largest acceptable pool size for notebook fan-out.
+    #[serde(default = "default_pool")]
+    pub max_pool_size: u32,
+    /// Extra fully-qualified names of helpers that call `dbutils.notebook.run`
+    /// (e.g. `"lib.runner.run_notebook"`).
+    #[serde(default)]
+    pub notebook_runners: Vec<String>,
+}
+
+fn default_pool() -> u32 {
+    100
+}
+
+impl Default for Orchestration {
+    fn default() -> Self {
+        Orchestration {
+            max_pool_size: default_pool(),
+            notebook_runners: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct TaskValueContract {
+    pub schema: Option<PathBuf>,
+    pub max_bytes: Option<u64>,
+}
+
+/// Input limits (hostile input protection).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Limits {
+    /// Files larger than this are skipped with a diagnostic.
+    #[serde(default = "default_max_file")]
+    pub max_file_bytes: u64,
+    /// Maximum nesting depth for Python and YAML.
+    #[serde(default = "default_depth")]
+    pub max_nesting: u32,
+    /// Maximum number of YAML alias expansions.
+    #[serde(default = "default_aliases")]
+    pub max_yaml_aliases: u32,
+}
+
+fn default_max_file() -> u64 {
+    64 * 1024 * 1024
+}
+fn default_depth() -> u32 {
+    500
+}
+fn default_aliases() -> u32 {
+    10_000
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_file_bytes: default_max_file(),
+            max_nesting: default_depth(),
+            max_yaml_aliases: default_aliases(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: cannot read: {err}")]
+    Io { path: String, err: std::io::Error },
+    #[error("{path}:{line}:{column}: {message}")]
+    Invalid {
+        path: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+}
+
+fn parse_error(path: &Path, text: &str, e: toml::de::Error) -> ConfigError {
+    let (line, column) = e
+        .span()
+        .map(|s| {
+            let before = &text[..s.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let col = before
+                .rsplit('\n')
+                .next()
+                .map(|l| l.chars().count())
+                .unwrap_or(0)
+                + 1;
+            (line, col)
+        })
+        .unwrap_or((1, 1));
+    ConfigError::Invalid {
+        path: path.display().to_string(),
+        line,
+        column,
+        message: e.message().to_string(),
+    }
+}
+
+impl Config {
+    /// Parse a `bricklint.toml` text.
+    pub fn from_toml(path: &Path, text: &str) -> Result<Config, ConfigError> {
+        let mut c: Config = toml::from_str(text).map_err(|e| parse_error(path, text, e))?;
+        c.root = path.parent().map(Path::to_path_buf);
+        c.source = Some(path.to_path_buf());
+        Ok(c)
+    }
+
+    /// Parse `[tool.bricklint]` from a `pyproject.toml` text; `None` when the table is absent.
+    pub fn from_pyproject(path: &Path, text: &str) -> Result<Option<Config>, ConfigError> {
+        #[derive(Deserialize)]
+        struct Py {
+            tool: Option<Tool>,
+        }
+        #[derive(Deserialize)]
+        struct Tool {
+            bricklint: Option<Config>,
+        }
+        let py: Py = toml::from_str(text).map_err(|e| parse_error(path, text, e))?;
+        Ok(py.tool.and_then(|t| t.bricklint).map(|mut c| {
+            c.root = path.parent().map(Path::to_path_buf);
+            c.source = Some(path.to_path_buf());
+            c
+        }))
+    }
+
+    pub fn load_file(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|err| ConfigError::Io {
+            path: path.display().to_string(),
+            err,
+        })?;
+        if path.file_name().and_then(|n| n.to_str()) == Some("pyproject.toml") {
+            Ok(Config::from_pyproject(path, &text)?.unwrap_or_default())
+        } else {
+            Config::from_toml(path, &text)
+        }
+    }
+
+    /// Find the configuration upward from `start`.
+    pub fn discover(start: &Path) -> Result<Config, ConfigError> {
+        let mut dir = Some(start);
+        while let Some(d) = dir {
+            for name in ["bricklint.toml", ".bricklint.toml"] {
+                let p = d.join(name);
+                if p.is_file() {
+                    return Config::load_file(&p);
+                }
+            }
+            let p = d.join("pyproject.toml");
+            if p.is_file() {
+                let text = std::fs::read_to_string(&p).map_err(|err| ConfigError::Io {
+                    path: p.display().to_string(),
+                    err,
+                })?;
+                if let Some(c) = Config::from_pyproject(&p, &text)? {
+                    return Ok(c);
+                }
+            }
+            dir = d.parent();
+        }
+        Ok(Config::default())
+    }
+
+    /// Resolve a path written in the config file.
+    pub fn resolve_path(&self, p: &Path) -> PathBuf {
+        match &self.root {
+            Some(r) if p.is_relative() => r.join(p),
+            _ => p.to_path_buf(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_key_has_position() {
+        let err = Config::from_toml(
+            Path::new("bricklint.toml"),
+            "select = [\"ALL\"]\nbogus = 1\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.starts_with("bricklint.toml:2:1:"), "{err}");
+        assert!(err.contains("bogus"), "{err}");
+    }
+
+    #[test]
+    fn wrong_type_has_position() {
+        let err = Config::from_toml(
+            Path::new("b.toml"),
+            "[orchestration]\nmax-pool-size = \"x\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.starts_with("b.toml:2:"), "{err}");
+    }
+
+    #[test]
+    fn full_example_parses() {
+        let c = Config::from_toml(
+            Path::new("bricklint.toml"),
+            r#"
+select = ["ALL"]
+ignore = ["ORC003"]
+per-file-ignores = { "legacy/**" = ["ORC002"] }
+[orchestration]
+max-pool-size = 32
+[task-values.params]
+schema = "contracts/params.schema.json"
+max-bytes = 49152
+"#,
+        )
+        .unwrap();
+        assert_eq!(c.orchestration.max_pool_size, 32);
+        assert_eq!(c.task_values["params"].max_bytes, Some(49152));
+        let py = Config::from_pyproject(
+            Path::new("pyproject.toml"),
+            "[tool.bricklint]\nignore=[\"JOB007\"]\n",
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(py.ignore, vec!["JOB007"]);
+    }
+}

@@ -1,0 +1,142 @@
+//! File discovery: gitignore-aware walk (ignore crate), explicit files, bundle roots.
+
+use std::path::{Path, PathBuf};
+
+use globset::{Glob, GlobSet, GlobSetBuilder};
+
+/// Directories never walked into (ruff's defaults plus Databricks' local state).
+pub const DEFAULT_EXCLUDE: &[&str] = &[
+    ".bzr",
+    ".direnv",
+    ".eggs",
+    ".git",
+    ".hg",
+    ".mypy_cache",
+    ".nox",
+    ".pants.d",
+    ".ruff_cache",
+    ".svn",
+    ".tox",
+    ".venv",
+    "__pypackages__",
+    "_build",
+    "buck-out",
+    "node_modules",
+    "venv",
+    ".databricks",
+    "__pycache__",
+    ".ipynb_checkpoints",
+    "target",
+];
+
+/// Extensions bricklint may analyse.
+pub fn is_candidate(path: &Path) -> bool {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    if name == "databricks.yml" || name == "databricks.yaml" {
+        return true;
+    }
+    matches!(
+        path.extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref(),
+        Some("py" | "sql" | "scala" | "r" | "ipynb" | "yml" | "yaml")
+    )
+}
+
+/// Build a matcher for exclude patterns (matched against each path component and the
+/// path relative to the root).
+pub fn exclude_set(patterns: &[String]) -> Result<GlobSet, String> {
+    let mut b = GlobSetBuilder::new();
+    for p in DEFAULT_EXCLUDE
+        .iter()
+        .map(|s| s.to_string())
+        .chain(patterns.iter().cloned())
+    {
+        b.add(Glob::new(&p).map_err(|e| format!("invalid exclude pattern `{p}`: {e}"))?);
+    }
+    b.build().map_err(|e| e.to_string())
+}
+
+/// Is `path` excluded by the set (any component, or the whole relative path)?
+pub fn is_excluded(set: &GlobSet, path: &Path, root: &Path) -> bool {
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    if set.is_match(rel) {
+        return true;
+    }
+    rel.components()
+        .any(|c| set.is_match(Path::new(c.as_os_str())))
+}
+
+/// Walk `root` (a directory) and return candidate files, sorted.
+pub fn walk(root: &Path, excludes: &GlobSet) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let walker = ignore::WalkBuilder::new(root)
+        .require_git(false)
+        .hidden(false)
+        .follow_links(false)
+        .filter_entry({
+            let excludes = excludes.clone();
+            move |e| {
+                let name = e.file_name();
+                !excludes.is_match(Path::new(name))
+            }
+        })
+        .build();
+    for entry in walker.flatten() {
+        if entry.file_type().is_some_and(|t| t.is_file()) && is_candidate(entry.path()) {
+            out.push(entry.into_path());
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The bundle root (directory with `databricks.yml`) that contains `path`, searching upward and
+/// stopping at a repository root (`.git`).
+pub fn bundle_root_of(path: &Path) -> Option<PathBuf> {
+    let start = if path.is_dir() {
+        Some(path)
+    } else {
+        path.parent()
+    };
+    let mut dir = start;
+    while let Some(d) = dir {
+        if d.join("databricks.yml").is_file() || d.join("databricks.yaml").is_file() {
+            return Some(d.to_path_buf());
+        }
+        if d.join(".git").exists() {
+            return None;
+        }
+        dir = d.parent();
+    }
+    None
+}
+
+/// Make a path absolute (without resolving symlinks) and normalise `.`/`..` components.
+pub fn absolutize(path: &Path) -> PathBuf {
+    let p = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir().unwrap_or_default().join(path)
+    };
+    normalize(&p)
+}
+
+/// Lexical normalisation of `.` and `..`.
+pub fn normalize(p: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}

@@ -1,0 +1,578 @@
+//! The check pipeline: discover -> load (parallel) -> index -> bundles -> rules (parallel) ->
+//! suppressions -> resolve -> sort. A panic while analysing one file becomes one diagnostic.
+
+use std::collections::{HashMap, HashSet};
+use std::panic::AssertUnwindSafe;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use globset::{Glob, GlobSetBuilder};
+use rayon::prelude::*;
+use ruff_text_size::{TextRange, TextSize};
+
+use crate::bundle::{self, Bundle};
+use crate::config::Config;
+use crate::diagnostic::{rule_url, Diagnostic, Message, RelatedMessage, Span};
+use crate::discover;
+use crate::index::ProjectIndex;
+use crate::rules::{self, Rule, RuleMeta};
+use crate::source::{self, Document, FileKind};
+use crate::suppress;
+
+/// BL003: a file that cannot be analysed (unreadable, not UTF-8, malformed notebook JSON,
+/// too large, or an internal error while analysing it).
+pub static BL003: RuleMeta = RuleMeta {
+    code: "BL003",
+    name: "file-not-analyzable",
+    severity: crate::diagnostic::Severity::Error,
+    summary: "a file that cannot be read, decoded or analysed",
+    doc: "## What it does\nReports files bricklint was asked to analyse but could not: unreadable files, files that are not UTF-8, binary files, notebooks whose JSON is malformed or truncated, files over the size limit (`[limits] max-file-bytes`), and internal errors while analysing a file.\n\n## Why is this bad?\nA file bricklint cannot read is a file nobody checked. Databricks itself rejects most of these files at import time.\n\n## Example\nA `.ipynb` cut off in the middle of its JSON by a bad merge.\n\n## Fix\nRepair or re-export the file; exclude it with `exclude = [...]` in the config if it is not a notebook.\n",
+    fixable: false,
+};
+
+/// Which findings to report when explicit paths are given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum ReportScope {
+    /// Only findings located in the given paths (the whole bundle is still analysed).
+    #[default]
+    Files,
+    /// Every finding in the analysed bundles.
+    Bundle,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct CheckOptions {
+    pub paths: Vec<PathBuf>,
+    pub config: Config,
+    /// CLI selection (overrides the config's `select` when given).
+    pub select: Option<Vec<String>>,
+    pub extend_select: Vec<String>,
+    pub ignore: Vec<String>,
+    pub target: Option<String>,
+    pub report_scope: ReportScope,
+    pub no_ignores: bool,
+    pub force_exclude: bool,
+    pub bundle_schema: Option<PathBuf>,
+}
+
+/// The loaded project, shared by every rule.
+pub struct Project {
+    /// The working directory.
+    pub root: PathBuf,
+    /// Every loaded document, sorted by path.
+    pub documents: Vec<Arc<Document>>,
+    pub index: ProjectIndex,
+    pub bundles: Vec<Bundle>,
+    pub config: Config,
+    pub options: CheckOptions,
+}
+
+impl Project {
+    pub fn document(&self, path: &Path) -> Option<&Arc<Document>> {
+        self.index.by_path.get(path).map(|&i| &self.documents[i])
+    }
+}
+
+pub struct DocContext<'a> {
+    pub doc: &'a Document,
+    pub project: &'a Project,
+}
+
+pub struct BundleContext<'a> {
+    pub bundle: &'a Bundle,
+    pub project: &'a Project,
+}
+
+pub struct ProjectContext<'a> {
+    pub project: &'a Project,
+}
+
+/// Result of a check run.
+pub struct CheckResult {
+    pub messages: Vec<Message>,
+    /// Number of files analysed (documents loaded).
+    pub files: usize,
+    pub project: Project,
+}
+
+impl CheckResult {
+    pub fn document(&self, path: &Path) -> Option<&Arc<Document>> {
+        self.project.document(path)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    #[error("{0}")]
+    Usage(String),
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+}
+
+/// Parse a rule selector list into a predicate over codes.
+pub struct Selection {
+    enabled: HashSet<&'static str>,
+}
+
+fn selector_matches(sel: &str, meta: &RuleMeta) -> bool {
+    sel.eq_ignore_ascii_case("ALL")
+        || meta.name == sel
+        || (!sel.is_empty()
+            && meta.code.len() >= sel.len()
+            && meta.code[..sel.len()].eq_ignore_ascii_case(sel))
+}
+
+fn validate_selectors(list: &[String]) -> Result<(), CheckError> {
+    for s in list {
+        if !rules::all().iter().any(|r| selector_matches(s, r.meta())) {
+            return Err(CheckError::Usage(format!(
+                "unknown rule selector `{s}` (see `bricklint rules`)"
+            )));
+        }
+    }
+    Ok(())
+}
+
+impl Selection {
+    pub fn new(
+        select: Option<&[String]>,
+        extend_select: &[String],
+        ignore: &[String],
+    ) -> Result<Self, CheckError> {
+        let default = ["ALL".to_string()];
+        let select = select.unwrap_or(&default);
+        validate_selectors(select)?;
+        validate_selectors(extend_select)?;
+        validate_selectors(ignore)?;
+        let enabled = rules::all()
+            .iter()
+            .map(|r| r.meta())
+            .filter(|m| {
+                select
+                    .iter()
+                    .chain(extend_select)
+                    .any(|s| selector_matches(s, m))
+            })
+            .filter(|m| !ignore.iter().any(|s| selector_matches(s, m)))
+            .map(|m| m.code)
+            .collect();
+        Ok(Selection { enabled })
+    }
+    pub fn is_enabled(&self, code: &str) -> bool {
+        self.enabled.contains(code)
+    }
+}
+
+fn load_error(path: &Arc<PathBuf>, msg: String, range: TextRange) -> Diagnostic {
+    Diagnostic::new(&BL003, path.clone(), range, msg)
+}
+
+/// Read and load one file. Returns the document (if any) and load diagnostics.
+pub fn load_file(
+    path: &Path,
+    config: &Config,
+    explicit: bool,
+) -> (Option<Document>, Vec<Diagnostic>) {
+    let apath = Arc::new(path.to_path_buf());
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) => {
+            return (
+                None,
+                vec![load_error(
+                    &apath,
+                    format!("cannot read file: {e}"),
+                    TextRange::default(),
+                )],
+            )
+        }
+    };
+    if meta.len() > config.limits.max_file_bytes {
+        return (
+            None,
+            vec![load_error(
+                &apath,
+                format!(
+                    "file is {} bytes, over the limit of {} bytes (`[limits] max-file-bytes`); not analysed",
+                    meta.len(),
+                    config.limits.max_file_bytes
+                ),
+                TextRange::default(),
+            )],
+        );
+    }
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => {
+            return (
+                None,
+                vec![load_error(
+                    &apath,
+                    format!("cannot read file: {e}"),
+                    TextRange::default(),
+                )],
+            )
+        }
+    };
+    let head = &bytes[..bytes.len().min(256)];
+    let Some(kind) = source::classify(path, head) else {
+        return (None, Vec::new());
+    };
+    if memchr::memchr(0, &bytes).is_some() {
+        let d = if explicit || kind != FileKind::PythonModule {
+            vec![load_error(
+                &apath,
+                "binary file (contains NUL bytes); not analysed".into(),
+                TextRange::default(),
+            )]
+        } else {
+            Vec::new()
+        };
+        return (None, d);
+    }
+    let text = match String::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            let valid = e.utf8_error().valid_up_to();
+            let bytes = e.into_bytes();
+            let prefix = String::from_utf8_lossy(&bytes[..valid]);
+            let line = prefix.matches('\n').count() + 1;
+            let col = prefix
+                .rsplit('\n')
+                .next()
+                .map(|l| l.chars().count())
+                .unwrap_or(0)
+                + 1;
+            return (
+                None,
+                vec![load_error(
+                    &apath,
+                    format!("file is not valid UTF-8 (invalid byte at line {line}, column {col}); not analysed"),
+                    TextRange::default(),
+                )],
+            );
+        }
+    };
+    match Document::load(apath.clone(), kind, text) {
+        Ok(doc) => (Some(doc), Vec::new()),
+        Err(e) => {
+            let msg = match (e.line, e.column) {
+                (Some(l), Some(c)) => format!("{} (line {l}, column {c})", e.message),
+                _ => e.message,
+            };
+            (None, vec![load_error(&apath, msg, TextRange::default())])
+        }
+    }
+}
+
+fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
+/// Run a closure; a panic becomes a BL003 diagnostic on `path`.
+pub fn guarded(
+    path: &Arc<PathBuf>,
+    what: &str,
+    f: impl FnOnce() -> Vec<Diagnostic>,
+) -> Vec<Diagnostic> {
+    match std::panic::catch_unwind(AssertUnwindSafe(f)) {
+        Ok(d) => d,
+        Err(p) => vec![load_error(
+            path,
+            format!(
+                "internal error while {what}: {}; please report this bug",
+                panic_message(&*p)
+            ),
+            TextRange::default(),
+        )],
+    }
+}
+
+/// Discover and load the project for the given options.
+pub fn load_project(
+    opts: &CheckOptions,
+) -> Result<(Project, Vec<Diagnostic>, Vec<PathBuf>), CheckError> {
+    let config = opts.config.clone();
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let mut excl = config.exclude.clone();
+    excl.extend(config.extend_exclude.iter().cloned());
+    let excludes = discover::exclude_set(&excl).map_err(CheckError::Usage)?;
+    let paths: Vec<PathBuf> = if opts.paths.is_empty() {
+        vec![cwd.clone()]
+    } else {
+        opts.paths.iter().map(|p| discover::absolutize(p)).collect()
+    };
+    // What is analysed: each path, widened to its bundle root for context.
+    let mut files: Vec<(PathBuf, bool)> = Vec::new();
+    let mut seen = HashSet::new();
+    let mut report_roots = Vec::new();
+    for p in &paths {
+        if !p.exists() {
+            return Err(CheckError::Usage(format!(
+                "{}: no such file or directory",
+                source::display_path(p)
+            )));
+        }
+        report_roots.push(p.clone());
+        if p.is_file() {
+            if opts.force_exclude && discover::is_excluded(&excludes, p, &cwd) {
+                continue;
+            }
+            if seen.insert(p.clone()) {
+                files.push((p.clone(), true));
+            }
+        } else {
+            for f in discover::walk(p, &excludes) {
+                if seen.insert(f.clone()) {
+                    files.push((f, false));
+                }
+            }
+        }
+        if let Some(root) = discover::bundle_root_of(p) {
+            if !paths.iter().any(|q| root.starts_with(q)) {
+                for f in discover::walk(&root, &excludes) {
+                    if seen.insert(f.clone()) {
+                        files.push((f, false));
+                    }
+                }
+            }
+        }
+    }
+    files.sort();
+    let loaded: Vec<(Option<Document>, Vec<Diagnostic>)> = files
+        .par_iter()
+        .map(|(f, explicit)| load_file(f, &config, *explicit))
+        .collect();
+    let mut documents = Vec::with_capacity(loaded.len());
+    let mut diags = Vec::new();
+    for (doc, d) in loaded {
+        diags.extend(d);
+        if let Some(doc) = doc {
+            documents.push(Arc::new(doc));
+        }
+    }
+    let index = ProjectIndex::build(&documents, &config);
+    let target = opts.target.clone().or_else(|| config.target.clone());
+    let (bundles, bdiags) = bundle::load_all(&documents, &config, target.as_deref());
+    diags.extend(bdiags);
+    let project = Project {
+        root: cwd,
+        documents,
+        index,
+        bundles,
+        config,
+        options: opts.clone(),
+    };
+    Ok((project, diags, report_roots))
+}
+
+/// Run every enabled rule over a loaded project; returns raw diagnostics (unsuppressed).
+pub fn run_rules(project: &Project, enabled: &[&'static dyn Rule]) -> Vec<Diagnostic> {
+    let mut out: Vec<Diagnostic> = project
+        .documents
+        .par_iter()
+        .filter(|d| !d.kind.is_yaml())
+        .flat_map_iter(|doc| {
+            guarded(&doc.path, "analysing this file", || {
+                let ctx = DocContext { doc, project };
+                let mut v = Vec::new();
+                for r in enabled {
+                    r.check_document(&ctx, &mut v);
+                }
+                v
+            })
+        })
+        .collect();
+    out.par_extend(project.bundles.par_iter().flat_map_iter(|b| {
+        guarded(&b.root_file, "analysing this bundle", || {
+            let ctx = BundleContext { bundle: b, project };
+            let mut v = Vec::new();
+            for r in enabled {
+                r.check_bundle(&ctx, &mut v);
+            }
+            v
+        })
+    }));
+    let root = Arc::new(project.root.clone());
+    out.extend(guarded(&root, "analysing the project", || {
+        let ctx = ProjectContext { project };
+        let mut v = Vec::new();
+        for r in enabled {
+            r.check_project(&ctx, &mut v);
+        }
+        v
+    }));
+    out
+}
+
+/// The full `check` pipeline.
+pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
+    let select = opts.select.clone().or_else(|| opts.config.select.clone());
+    let mut extend = opts.config.extend_select.clone();
+    extend.extend(opts.extend_select.iter().cloned());
+    let mut ignore = opts.config.ignore.clone();
+    ignore.extend(opts.ignore.iter().cloned());
+    let selection = Selection::new(select.as_deref(), &extend, &ignore)?;
+    let per_file = per_file_ignores(&opts.config)?;
+
+    let (project, load_diags, report_roots) = load_project(opts)?;
+    let enabled: Vec<&'static dyn Rule> = rules::all()
+        .iter()
+        .copied()
+        .filter(|r| selection.is_enabled(r.meta().code))
+        .collect();
+    let mut diags = run_rules(&project, &enabled);
+    diags.extend(
+        load_diags
+            .into_iter()
+            .filter(|d| selection.is_enabled(d.code)),
+    );
+
+    // Group by file, apply suppressions and per-file ignores.
+    let mut by_file: HashMap<Arc<PathBuf>, Vec<Diagnostic>> = HashMap::new();
+    for d in diags {
+        by_file.entry(d.path.clone()).or_default().push(d);
+    }
+    // Documents with suppression comments but no findings still need BL001.
+    if !opts.no_ignores {
+        for doc in &project.documents {
+            if memchr::memmem::find(doc.text.as_bytes(), b"bricklint:").is_some() {
+                by_file.entry(doc.path.clone()).or_default();
+            }
+        }
+    }
+    let enabled_fn = |c: &str| selection.is_enabled(c);
+    let mut kept: Vec<Diagnostic> = Vec::new();
+    for (path, ds) in by_file {
+        let ds = match (opts.no_ignores, project.document(&path)) {
+            (false, Some(doc)) => suppress::apply(doc, ds, &enabled_fn),
+            _ => ds,
+        };
+        let ignored = per_file.ignored_for(&path, &project.root);
+        kept.extend(
+            ds.into_iter()
+                .filter(|d| !ignored.iter().any(|s| selector_matches(s, meta_of(d.code)))),
+        );
+    }
+    // Report scope.
+    if opts.report_scope == ReportScope::Files {
+        kept.retain(|d| report_roots.iter().any(|r| d.path.starts_with(r)));
+    }
+    let mut messages: Vec<Message> = kept.iter().map(|d| resolve(&project, d)).collect();
+    messages.sort_by(|a, b| {
+        (&a.span.path, a.span.line, a.span.column, a.code, &a.message).cmp(&(
+            &b.span.path,
+            b.span.line,
+            b.span.column,
+            b.code,
+            &b.message,
+        ))
+    });
+    messages.dedup_by(|a, b| a.code == b.code && a.span == b.span && a.message == b.message);
+    let files = project.documents.len();
+    Ok(CheckResult {
+        messages,
+        files,
+        project,
+    })
+}
+
+fn meta_of(code: &str) -> &'static RuleMeta {
+    rules::find(code).map(|r| r.meta()).unwrap_or(&BL003)
+}
+
+struct PerFile {
+    set: globset::GlobSet,
+    codes: Vec<Vec<String>>,
+    root: Option<PathBuf>,
+}
+
+impl PerFile {
+    fn ignored_for(&self, path: &Path, cwd: &Path) -> Vec<String> {
+        let base = self.root.as_deref().unwrap_or(cwd);
+        let rel = path.strip_prefix(base).unwrap_or(path);
+        self.set
+            .matches(rel)
+            .into_iter()
+            .flat_map(|i| self.codes[i].iter().cloned())
+            .collect()
+    }
+}
+
+fn per_file_ignores(config: &Config) -> Result<PerFile, CheckError> {
+    let mut b = GlobSetBuilder::new();
+    let mut codes = Vec::new();
+    for (pat, cs) in &config.per_file_ignores {
+        validate_selectors(cs)?;
+        b.add(Glob::new(pat).map_err(|e| {
+            CheckError::Usage(format!("invalid per-file-ignores pattern `{pat}`: {e}"))
+        })?);
+        codes.push(cs.clone());
+    }
+    Ok(PerFile {
+        set: b.build().map_err(|e| CheckError::Usage(e.to_string()))?,
+        codes,
+        root: config.root.clone(),
+    })
+}
+
+/// Resolve a span of a file to positions (documents not loaded resolve to line 1).
+pub fn resolve_span(project: &Project, path: &Path, range: TextRange) -> Span {
+    let display = source::display_path(path);
+    match project.document(path) {
+        Some(doc) => {
+            let end = TextSize::of(doc.text.as_str());
+            let range = TextRange::new(range.start().min(end), range.end().min(end));
+            let r = doc.resolve(range);
+            Span {
+                path: display,
+                line: r.line,
+                column: r.column,
+                end_line: r.end_line,
+                end_column: r.end_column,
+                cell: r.cell,
+                file_line: r.file_line,
+                file_end_line: r.file_end_line,
+                range,
+            }
+        }
+        None => Span {
+            path: display,
+            line: 1,
+            column: 1,
+            end_line: 1,
+            end_column: 1,
+            cell: None,
+            file_line: 1,
+            file_end_line: 1,
+            range,
+        },
+    }
+}
+
+pub fn resolve(project: &Project, d: &Diagnostic) -> Message {
+    Message {
+        code: d.code,
+        name: d.name,
+        severity: d.severity,
+        message: d.message.clone(),
+        span: resolve_span(project, &d.path, d.range),
+        route: d.route.clone(),
+        url: rule_url(d.code),
+        related: d
+            .related
+            .iter()
+            .map(|l| RelatedMessage {
+                span: resolve_span(project, &l.path, l.range),
+                message: l.message.clone(),
+                abs_path: l.path.clone(),
+            })
+            .collect(),
+        help: d.help.clone(),
+        fix: d.fix.clone(),
+        abs_path: d.path.clone(),
+    }
+}

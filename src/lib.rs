@@ -1,0 +1,20 @@
+//! bricklint: static analyzer, migration tool and bundle companion for Databricks notebook
+//! fan-out. The CLI, tests and future integrations use this library API.
+
+pub mod bundle;
+pub mod cli;
+pub mod config;
+pub mod diagnostic;
+pub mod discover;
+pub mod engine;
+pub mod fix;
+pub mod index;
+pub mod output;
+pub mod source;
+pub mod suppress;
+
+#[path = "../rules/mod.rs"]
+pub mod rules;
+
+pub use diagnostic::{Diagnostic, Message, Severity};
+pub use engine::{check, CheckOptions, CheckResult};

@@ -1,0 +1,384 @@
+//! Jupyter / Databricks `.ipynb` notebooks.
+//!
+//! The document text is the cells' sources joined by `\n`; every text line also knows its line
+//! in the JSON file (for CI annotations, which must point at the file on disk).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use ruff_text_size::{TextRange, TextSize};
+use serde_json::Value;
+
+use super::notebook::code_lines;
+use super::{Cell, Document, FileKind, Lang, LoadError};
+
+pub const DATABRICKS_NOTEBOOK_KEY: &str = "application/vnd.databricks.v1+notebook";
+pub const DATABRICKS_CELL_KEY: &str = "application/vnd.databricks.v1+cell";
+
+fn json_error(e: &serde_json::Error) -> LoadError {
+    LoadError {
+        message: format!("invalid notebook JSON: {e}"),
+        line: None,
+        column: None,
+    }
+}
+
+/// The notebook language from its metadata (Databricks key first, then Jupyter's).
+pub fn notebook_language(meta: &Value) -> Lang {
+    let candidates = [
+        meta.get(DATABRICKS_NOTEBOOK_KEY)
+            .and_then(|m| m.get("language")),
+        meta.get("kernelspec").and_then(|m| m.get("language")),
+        meta.get("language_info").and_then(|m| m.get("name")),
+    ];
+    candidates
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .find_map(Lang::from_name)
+        .unwrap_or(Lang::Python)
+}
+
+fn source_text(v: Option<&Value>) -> String {
+    match v {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
+        _ => String::new(),
+    }
+}
+
+pub fn parse_ipynb(path: Arc<PathBuf>, raw: String) -> Result<Document, LoadError> {
+    let root: Value = serde_json::from_str(&raw).map_err(|e| json_error(&e))?;
+    let Some(obj) = root.as_object() else {
+        return Err(LoadError::new(
+            "invalid notebook: the top level is not a JSON object",
+        ));
+    };
+    let Some(cells_v) = obj.get("cells").and_then(Value::as_array) else {
+        return Err(LoadError::new("invalid notebook: no \"cells\" array"));
+    };
+    let meta = obj.get("metadata").cloned().unwrap_or(Value::Null);
+    let nb_lang = notebook_language(&meta);
+    let json_lines = source_line_positions(&raw);
+
+    let mut text = String::with_capacity(raw.len() / 2);
+    let mut cells = Vec::with_capacity(cells_v.len());
+    let mut file_lines: Vec<u32> = Vec::new();
+    for (index, c) in cells_v.iter().enumerate() {
+        let cell_type = c.get("cell_type").and_then(Value::as_str).unwrap_or("code");
+        let mut src = source_text(c.get("source"));
+        if src.ends_with('\n') {
+            src.pop();
+        }
+        let start = TextSize::of(text.as_str());
+        text.push_str(&src);
+        let range = TextRange::new(start, TextSize::of(text.as_str()));
+        text.push('\n');
+        // JSON line of every text line of this cell.
+        let n_lines = src.matches('\n').count() + 1;
+        let cell_json = json_lines.get(index);
+        for k in 0..n_lines {
+            let l = cell_json
+                .and_then(|v| v.get(k).or(v.last()))
+                .copied()
+                .unwrap_or(1);
+            file_lines.push(l);
+        }
+        let title = c
+            .get("metadata")
+            .and_then(|m| m.get(DATABRICKS_CELL_KEY))
+            .and_then(|m| m.get("title"))
+            .and_then(Value::as_str)
+            .filter(|t| !t.is_empty())
+            .map(str::to_string);
+        let mut lines = code_lines(&text, range);
+        let (lang, run_target, magic) = match cell_type {
+            "markdown" => (Lang::Markdown, None, false),
+            "raw" => (Lang::Other("raw".into()), None, false),
+            _ => classify_code_cell(&text, &mut lines, &nb_lang),
+        };
+        cells.push(Cell {
+            index,
+            lang,
+            range,
+            lines,
+            title,
+            run_target,
+            magic,
+        });
+    }
+    // The trailing `\n` of the last cell opens one more (empty) line.
+    file_lines.push(file_lines.last().copied().unwrap_or(1));
+    let mut doc = Document::new(path, FileKind::Ipynb, text, cells);
+    doc.file_lines = Some(file_lines);
+    doc.raw = Some(raw);
+    Ok(doc)
+}
+
+/// A code cell whose first non-blank line is `%lang` is in that language.
+fn classify_code_cell(
+    text: &str,
+    lines: &mut [TextRange],
+    nb_lang: &Lang,
+) -> (Lang, Option<(String, TextRange)>, bool) {
+    let Some(head_idx) = lines.iter().position(|r| !text[*r].trim().is_empty()) else {
+        return (nb_lang.clone(), None, false);
+    };
+    let head = lines[head_idx];
+    let line = &text[head];
+    let trimmed = line.trim_start();
+    let Some(m) = trimmed
+        .strip_prefix("%%")
+        .or_else(|| trimmed.strip_prefix('%'))
+    else {
+        return (nb_lang.clone(), None, false);
+    };
+    let word_end = m.find(char::is_whitespace).unwrap_or(m.len());
+    let word = &m[..word_end];
+    let lang = Lang::from_magic(word);
+    let lead = (line.len() - m.len() + word_end) as u32;
+    let rest = TextRange::new(head.start() + TextSize::new(lead), head.end());
+    match lang {
+        Lang::Run => {
+            let arg = text[rest].trim_start();
+            let off = (text[rest].len() - arg.len()) as u32;
+            let target = arg.split_whitespace().next().unwrap_or("").to_string();
+            let r = TextRange::at(
+                rest.start() + TextSize::new(off),
+                TextSize::of(target.as_str()),
+            );
+            (lang, Some((target, r)), true)
+        }
+        Lang::Python | Lang::Sql | Lang::Scala | Lang::R | Lang::Markdown => {
+            lines[head_idx] = if text[rest].trim().is_empty() {
+                TextRange::empty(head.end())
+            } else {
+                rest
+            };
+            for l in lines.iter_mut().take(head_idx) {
+                *l = TextRange::empty(l.end());
+            }
+            (lang, None, true)
+        }
+        // `%pip install x` in a Python notebook is its own pip cell in Databricks; other line
+        // magics stay in the notebook language and IPython mode parses them.
+        Lang::Pip | Lang::Shell | Lang::Fs => (lang, None, true),
+        _ => (nb_lang.clone(), None, false),
+    }
+}
+
+/// For each cell, the 1-based JSON line of each element of its `source` array (or of the
+/// `source` string). A small scanner over the raw JSON that tracks the path to the values.
+pub fn source_line_positions(raw: &str) -> Vec<Vec<u32>> {
+    let mut s = Scanner {
+        b: raw.as_bytes(),
+        pos: 0,
+        line: 1,
+        out: Vec::new(),
+    };
+    s.ws();
+    s.value(Ctx::Root, 0);
+    s.out
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Ctx {
+    Root,
+    Cells,
+    Cell,
+    Source,
+    Other,
+}
+
+struct Scanner<'a> {
+    b: &'a [u8],
+    pos: usize,
+    line: u32,
+    out: Vec<Vec<u32>>,
+}
+
+impl Scanner<'_> {
+    fn ws(&mut self) {
+        while let Some(&c) = self.b.get(self.pos) {
+            match c {
+                b'\n' => {
+                    self.line += 1;
+                    self.pos += 1
+                }
+                b' ' | b'\t' | b'\r' => self.pos += 1,
+                _ => break,
+            }
+        }
+    }
+    fn string(&mut self) -> Option<&str> {
+        // at '"'
+        let start = self.pos + 1;
+        self.pos += 1;
+        while let Some(&c) = self.b.get(self.pos) {
+            match c {
+                b'\\' => self.pos += 2,
+                b'"' => {
+                    self.pos += 1;
+                    return std::str::from_utf8(&self.b[start..self.pos - 1]).ok();
+                }
+                b'\n' => {
+                    self.line += 1;
+                    self.pos += 1
+                }
+                _ => self.pos += 1,
+            }
+        }
+        None
+    }
+    /// Scan a value; `depth` bounds recursion on hostile input.
+    fn value(&mut self, ctx: Ctx, depth: usize) {
+        if depth > 256 {
+            self.pos = self.b.len();
+            return;
+        }
+        self.ws();
+        match self.b.get(self.pos) {
+            Some(b'{') => {
+                self.pos += 1;
+                loop {
+                    self.ws();
+                    match self.b.get(self.pos) {
+                        Some(b'"') => {
+                            let key = self.string().unwrap_or("").to_string();
+                            self.ws();
+                            if self.b.get(self.pos) == Some(&b':') {
+                                self.pos += 1;
+                            }
+                            let child = match (ctx, key.as_str()) {
+                                (Ctx::Root, "cells") => Ctx::Cells,
+                                (Ctx::Cell, "source") => Ctx::Source,
+                                _ => Ctx::Other,
+                            };
+                            self.value(child, depth + 1);
+                        }
+                        Some(b',') => self.pos += 1,
+                        Some(b'}') => {
+                            self.pos += 1;
+                            return;
+                        }
+                        _ => {
+                            self.pos = self.b.len();
+                            return;
+                        }
+                    }
+                }
+            }
+            Some(b'[') => {
+                self.pos += 1;
+                loop {
+                    self.ws();
+                    match self.b.get(self.pos) {
+                        Some(b']') => {
+                            self.pos += 1;
+                            return;
+                        }
+                        Some(b',') => self.pos += 1,
+                        Some(_) => {
+                            let child = match ctx {
+                                Ctx::Cells => {
+                                    self.out.push(Vec::new());
+                                    Ctx::Cell
+                                }
+                                Ctx::Source => {
+                                    if let Some(v) = self.out.last_mut() {
+                                        v.push(self.line);
+                                    }
+                                    Ctx::Other
+                                }
+                                _ => Ctx::Other,
+                            };
+                            let before = self.pos;
+                            self.value(child, depth + 1);
+                            if self.pos == before {
+                                self.pos = self.b.len();
+                                return;
+                            }
+                        }
+                        None => return,
+                    }
+                }
+            }
+            Some(b'"') => {
+                if ctx == Ctx::Source {
+                    if let Some(v) = self.out.last_mut() {
+                        v.push(self.line);
+                    }
+                }
+                self.string();
+            }
+            Some(_) => {
+                while let Some(&c) = self.b.get(self.pos) {
+                    if matches!(c, b',' | b'}' | b']') || c.is_ascii_whitespace() {
+                        break;
+                    }
+                    self.pos += 1;
+                }
+            }
+            None => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NB: &str = r#"{
+ "cells": [
+  {
+   "cell_type": "code",
+   "metadata": {"application/vnd.databricks.v1+cell": {"title": "Setup"}},
+   "source": [
+    "import json\n",
+    "x = 1"
+   ]
+  },
+  {
+   "cell_type": "code",
+   "metadata": {},
+   "source": ["%sql\n", "SELECT 1"]
+  },
+  {
+   "cell_type": "code",
+   "metadata": {},
+   "source": "%run ./lib"
+  }
+ ],
+ "metadata": {"application/vnd.databricks.v1+notebook": {"language": "python"}},
+ "nbformat": 4,
+ "nbformat_minor": 0
+}"#;
+
+    #[test]
+    fn loads_cells_and_positions() {
+        let doc = parse_ipynb(Arc::new(PathBuf::from("n.ipynb")), NB.to_string()).unwrap();
+        assert_eq!(doc.cells.len(), 3);
+        assert_eq!(doc.cells[0].lang, Lang::Python);
+        assert_eq!(doc.cells[0].title.as_deref(), Some("Setup"));
+        assert_eq!(doc.cells[1].lang, Lang::Sql);
+        assert_eq!(doc.cells[2].lang, Lang::Run);
+        assert_eq!(doc.cells[2].run_target.as_ref().unwrap().0, "./lib");
+        let py = doc.python().unwrap();
+        let stmt = &py.module().body[1];
+        let r = py.doc_range(stmt);
+        assert_eq!(&doc.text[r], "x = 1");
+        let res = doc.resolve(r);
+        assert_eq!(
+            (res.line, res.column, res.cell, res.file_line),
+            (2, 1, Some(1), 8)
+        );
+    }
+
+    #[test]
+    fn truncated_json_is_an_error_with_position() {
+        // serde_json puts the position in the message.
+        let err =
+            parse_ipynb(Arc::new(PathBuf::from("n.ipynb")), NB[..40].to_string()).unwrap_err();
+        assert!(err.message.contains("line 4 column 22"), "{}", err.message);
+    }
+}

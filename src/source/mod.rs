@@ -1,0 +1,399 @@
+//! Source documents: file text, line index, notebook cells and per-language virtual sources.
+
+pub mod ipynb;
+pub mod notebook;
+pub mod python;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use ruff_text_size::{TextRange, TextSize};
+
+pub use python::PythonSource;
+
+/// Language of a notebook cell or a whole file.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Lang {
+    Python,
+    Sql,
+    Scala,
+    R,
+    Markdown,
+    /// `%sh`, `!` shell cells.
+    Shell,
+    /// `%pip` cells.
+    Pip,
+    /// `%run <path>` cells (the argument is kept in [`Cell::run_target`]).
+    Run,
+    /// `%fs` cells.
+    Fs,
+    /// Any other magic, e.g. `%md-sandbox`, `%lsmagic`.
+    Other(String),
+}
+
+impl Lang {
+    /// Language from a magic name without `%` (`python`, `sql`, `md`, ...).
+    pub fn from_magic(magic: &str) -> Lang {
+        match magic {
+            "python" | "py" => Lang::Python,
+            "sql" => Lang::Sql,
+            "scala" => Lang::Scala,
+            "r" => Lang::R,
+            "md" | "md-sandbox" | "markdown" => Lang::Markdown,
+            "sh" => Lang::Shell,
+            "pip" => Lang::Pip,
+            "run" => Lang::Run,
+            "fs" => Lang::Fs,
+            other => Lang::Other(other.to_string()),
+        }
+    }
+    pub fn from_name(name: &str) -> Option<Lang> {
+        Some(match name.to_ascii_lowercase().as_str() {
+            "python" | "py" => Lang::Python,
+            "sql" => Lang::Sql,
+            "scala" => Lang::Scala,
+            "r" => Lang::R,
+            _ => return None,
+        })
+    }
+    pub fn as_str(&self) -> &str {
+        match self {
+            Lang::Python => "python",
+            Lang::Sql => "sql",
+            Lang::Scala => "scala",
+            Lang::R => "r",
+            Lang::Markdown => "markdown",
+            Lang::Shell => "sh",
+            Lang::Pip => "pip",
+            Lang::Run => "run",
+            Lang::Fs => "fs",
+            Lang::Other(s) => s,
+        }
+    }
+    /// Line-comment prefix used by source-format notebooks of this language.
+    pub fn comment_prefix(&self) -> &'static str {
+        match self {
+            Lang::Sql => "--",
+            Lang::Scala => "//",
+            _ => "#",
+        }
+    }
+}
+
+/// What a file is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileKind {
+    /// Databricks source-format notebook (`# Databricks notebook source` header) of a language.
+    SourceNotebook(Lang),
+    /// Jupyter / Databricks `.ipynb`.
+    Ipynb,
+    /// A plain Python module or script (no notebook header). Jupytext `# %%` files are here too.
+    PythonModule,
+    /// A Scala file without a notebook header.
+    ScalaFile,
+    /// `databricks.yml` / `databricks.yaml` (a bundle root).
+    BundleRoot,
+    /// Any other YAML file (possibly a bundle include).
+    Yaml,
+}
+
+impl FileKind {
+    pub fn is_notebook(&self) -> bool {
+        matches!(self, FileKind::SourceNotebook(_) | FileKind::Ipynb)
+    }
+    pub fn is_yaml(&self) -> bool {
+        matches!(self, FileKind::BundleRoot | FileKind::Yaml)
+    }
+}
+
+/// A notebook cell (plain modules are one cell).
+#[derive(Debug, Clone)]
+pub struct Cell {
+    /// 0-based index.
+    pub index: usize,
+    pub lang: Lang,
+    /// The whole cell in the document text (from its first line to the end of its last line,
+    /// separators excluded).
+    pub range: TextRange,
+    /// The cell's code without magic prefixes, as segments of the document text: one range
+    /// per code line, content only (the `# MAGIC ` prefix and the `%lang` line are excluded).
+    pub lines: Vec<TextRange>,
+    /// `DBTITLE` / `.ipynb` title.
+    pub title: Option<String>,
+    /// For `%run` cells: the target as written (`./helpers`).
+    pub run_target: Option<(String, TextRange)>,
+    /// True when the cell's lines carry a `MAGIC` prefix (source format) or start with a `%lang`
+    /// magic (ipynb).
+    pub magic: bool,
+}
+
+/// Line index over a text: byte offsets of line starts.
+#[derive(Debug, Clone)]
+pub struct LineIndex {
+    starts: Vec<TextSize>,
+}
+
+impl LineIndex {
+    pub fn new(text: &str) -> Self {
+        let mut starts = Vec::with_capacity(text.len() / 40 + 1);
+        starts.push(TextSize::new(0));
+        for pos in memchr::memchr_iter(b'\n', text.as_bytes()) {
+            starts.push(TextSize::new(pos as u32 + 1));
+        }
+        LineIndex { starts }
+    }
+    /// 0-based line of an offset.
+    pub fn line_of(&self, offset: TextSize) -> usize {
+        match self.starts.binary_search(&offset) {
+            Ok(i) => i,
+            Err(i) => i - 1,
+        }
+    }
+    pub fn line_start(&self, line: usize) -> TextSize {
+        self.starts[line.min(self.starts.len() - 1)]
+    }
+    pub fn line_count(&self) -> usize {
+        self.starts.len()
+    }
+    /// 1-based (line, column) with the column counted in characters.
+    pub fn line_col(&self, text: &str, offset: TextSize) -> (u32, u32) {
+        let offset = offset.min(TextSize::of(text));
+        let line = self.line_of(offset);
+        let start = usize::from(self.starts[line]);
+        let mut end = usize::from(offset);
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        let col = text[start..end].chars().count();
+        (line as u32 + 1, col as u32 + 1)
+    }
+}
+
+/// A loaded source file.
+#[derive(Debug)]
+pub struct Document {
+    /// Absolute (or as given) path on disk.
+    pub path: Arc<PathBuf>,
+    pub kind: FileKind,
+    /// The document text. For `.ipynb` it is the cells' sources joined by `\n` (a cell per
+    /// block); for every other kind it is the file itself.
+    pub text: String,
+    pub lines: LineIndex,
+    pub cells: Vec<Cell>,
+    /// For `.ipynb`: for each line of `text`, the 1-based line in the JSON file.
+    pub file_lines: Option<Vec<u32>>,
+    /// For `.ipynb`: the raw JSON text of the file.
+    pub raw: Option<String>,
+    python: OnceLock<Option<PythonSource>>,
+}
+
+impl Document {
+    pub fn new(path: Arc<PathBuf>, kind: FileKind, text: String, cells: Vec<Cell>) -> Self {
+        let lines = LineIndex::new(&text);
+        Document {
+            path,
+            kind,
+            text,
+            lines,
+            cells,
+            file_lines: None,
+            raw: None,
+            python: OnceLock::new(),
+        }
+    }
+
+    /// Load a file of a known kind from its text. YAML kinds produce a document with no cells.
+    pub fn load(path: Arc<PathBuf>, kind: FileKind, text: String) -> Result<Self, LoadError> {
+        match &kind {
+            FileKind::SourceNotebook(lang) => {
+                Ok(notebook::parse_source_notebook(path, lang.clone(), text))
+            }
+            FileKind::Ipynb => ipynb::parse_ipynb(path, text),
+            FileKind::PythonModule => {
+                let range = TextRange::up_to(TextSize::of(&text));
+                let lines = notebook::code_lines(&text, range);
+                let cell = Cell {
+                    index: 0,
+                    lang: Lang::Python,
+                    range,
+                    lines,
+                    title: None,
+                    run_target: None,
+                    magic: false,
+                };
+                Ok(Document::new(path, kind, text, vec![cell]))
+            }
+            FileKind::ScalaFile => {
+                let range = TextRange::up_to(TextSize::of(&text));
+                let lines = notebook::code_lines(&text, range);
+                let cell = Cell {
+                    index: 0,
+                    lang: Lang::Scala,
+                    range,
+                    lines,
+                    title: None,
+                    run_target: None,
+                    magic: false,
+                };
+                Ok(Document::new(path, kind, text, vec![cell]))
+            }
+            FileKind::BundleRoot | FileKind::Yaml => {
+                Ok(Document::new(path, kind, text, Vec::new()))
+            }
+        }
+    }
+
+    /// The parsed Python of this document (all Python cells), parsed on first use.
+    pub fn python(&self) -> Option<&PythonSource> {
+        self.python
+            .get_or_init(|| {
+                if self.cells.iter().any(|c| c.lang == Lang::Python) {
+                    Some(PythonSource::build(self))
+                } else {
+                    None
+                }
+            })
+            .as_ref()
+    }
+
+    /// True when the document has at least one Python cell.
+    pub fn has_python(&self) -> bool {
+        self.cells.iter().any(|c| c.lang == Lang::Python)
+    }
+
+    /// The cell containing an offset of `text`.
+    pub fn cell_at(&self, offset: TextSize) -> Option<&Cell> {
+        let i = self.cells.partition_point(|c| c.range.end() < offset);
+        self.cells.get(i).filter(|c| c.range.start() <= offset)
+    }
+
+    /// Is this document a notebook (cells reported)?
+    pub fn is_notebook(&self) -> bool {
+        self.kind.is_notebook()
+    }
+
+    /// Resolve a range to (line, column, end_line, end_column, cell, file_line, file_end_line).
+    /// For `.ipynb`, lines are relative to the cell, as Jupyter shows them.
+    pub fn resolve(&self, range: TextRange) -> Resolved {
+        let (l1, c1) = self.lines.line_col(&self.text, range.start());
+        let (l2, c2) = self.lines.line_col(&self.text, range.end());
+        let cell = if self.is_notebook() {
+            self.cell_at(range.start()).map(|c| c.index as u32 + 1)
+        } else {
+            None
+        };
+        match (&self.kind, &self.file_lines) {
+            (FileKind::Ipynb, Some(map)) => {
+                let (base, _) = self
+                    .cell_at(range.start())
+                    .map(|c| self.lines.line_col(&self.text, c.range.start()))
+                    .unwrap_or((1, 1));
+                let fl = |l: u32| map.get(l as usize - 1).copied().unwrap_or(1);
+                Resolved {
+                    line: l1 - base + 1,
+                    column: c1,
+                    end_line: l2.saturating_sub(base) + 1,
+                    end_column: c2,
+                    cell,
+                    file_line: fl(l1),
+                    file_end_line: fl(l2),
+                }
+            }
+            _ => Resolved {
+                line: l1,
+                column: c1,
+                end_line: l2,
+                end_column: c2,
+                cell,
+                file_line: l1,
+                file_end_line: l2,
+            },
+        }
+    }
+
+    /// Offset of the end of the text.
+    pub fn lines_end(&self) -> TextSize {
+        TextSize::of(self.text.as_str())
+    }
+
+    /// Text of a range.
+    pub fn slice(&self, range: TextRange) -> &str {
+        &self.text[range]
+    }
+
+    pub fn display_path(&self) -> String {
+        display_path(&self.path)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Resolved {
+    pub line: u32,
+    pub column: u32,
+    pub end_line: u32,
+    pub end_column: u32,
+    pub cell: Option<u32>,
+    pub file_line: u32,
+    pub file_end_line: u32,
+}
+
+/// Error while loading a file: message plus optional position.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct LoadError {
+    pub message: String,
+    pub line: Option<u32>,
+    pub column: Option<u32>,
+}
+
+impl LoadError {
+    pub fn new(message: impl Into<String>) -> Self {
+        LoadError {
+            message: message.into(),
+            line: None,
+            column: None,
+        }
+    }
+}
+
+/// Path relative to the working directory when under it, with `/` separators.
+pub fn display_path(path: &Path) -> String {
+    let rel = std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(&cwd).ok().map(Path::to_path_buf))
+        .unwrap_or_else(|| path.to_path_buf());
+    let s = rel.to_string_lossy().replace('\\', "/");
+    s.strip_prefix("./").map(str::to_string).unwrap_or(s)
+}
+
+/// Classify a file by name and first bytes. Returns `None` for files bricklint ignores.
+pub fn classify(path: &Path, head: &[u8]) -> Option<FileKind> {
+    let name = path.file_name()?.to_str()?;
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    if name == "databricks.yml" || name == "databricks.yaml" {
+        return Some(FileKind::BundleRoot);
+    }
+    let header = notebook::detect_header(head);
+    match ext.as_deref() {
+        Some("yml" | "yaml") => Some(FileKind::Yaml),
+        Some("ipynb") => Some(FileKind::Ipynb),
+        Some("py") => Some(match header {
+            Some(Lang::Python) => FileKind::SourceNotebook(Lang::Python),
+            _ => FileKind::PythonModule,
+        }),
+        Some("r") => header
+            .filter(|l| *l == Lang::Python)
+            .map(|_| FileKind::SourceNotebook(Lang::R)),
+        Some("sql") => header
+            .filter(|l| *l == Lang::Sql)
+            .map(|_| FileKind::SourceNotebook(Lang::Sql)),
+        Some("scala") => Some(match header {
+            Some(Lang::Scala) => FileKind::SourceNotebook(Lang::Scala),
+            _ => FileKind::ScalaFile,
+        }),
+        _ => None,
+    }
+}

@@ -1,0 +1,306 @@
+//! Databricks source-format notebooks (`.py`, `.sql`, `.scala`, `.r`).
+//!
+//! ```text
+//! # Databricks notebook source
+//! x = 1
+//!
+//! # COMMAND ----------
+//!
+//! # DBTITLE 1,Load
+//! # MAGIC %sql
+//! # MAGIC SELECT 1
+//! ```
+//! The header comment is `#` for Python and R, `--` for SQL and `//` for Scala. A BOM and CRLF
+//! line ends are tolerated (the Databricks CLI is stricter).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use ruff_text_size::{TextRange, TextSize};
+
+use super::{Cell, Document, FileKind, Lang};
+
+const HEADER: &str = "Databricks notebook source";
+
+/// Detect a source-notebook header in the first bytes of a file. Returns the *comment family*:
+/// `Python` for `#` (used by `.py` and `.r`), `Sql` for `--`, `Scala` for `//`.
+pub fn detect_header(head: &[u8]) -> Option<Lang> {
+    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    let end = memchr::memchr(b'\n', head).unwrap_or(head.len());
+    let line = std::str::from_utf8(&head[..end]).ok()?.trim_end();
+    let (lang, rest) = if let Some(r) = line.strip_prefix('#') {
+        (Lang::Python, r)
+    } else if let Some(r) = line.strip_prefix("--") {
+        (Lang::Sql, r)
+    } else if let Some(r) = line.strip_prefix("//") {
+        (Lang::Scala, r)
+    } else {
+        return None;
+    };
+    let rest = rest.trim_start();
+    // Old exports: `// Databricks notebook source exported at <date>`.
+    if rest == HEADER || rest.starts_with("Databricks notebook source exported at") {
+        Some(lang)
+    } else {
+        None
+    }
+}
+
+/// Iterate the lines of `text[range]`: (full line range including terminator, content range).
+pub fn line_spans(
+    text: &str,
+    range: TextRange,
+) -> impl Iterator<Item = (TextRange, TextRange)> + '_ {
+    let start = usize::from(range.start());
+    let end = usize::from(range.end());
+    let bytes = &text.as_bytes()[..end];
+    let mut pos = start;
+    std::iter::from_fn(move || {
+        if pos >= end {
+            return None;
+        }
+        let nl = memchr::memchr(b'\n', &bytes[pos..]).map(|i| pos + i);
+        let (content_end, next) = match nl {
+            Some(i) => {
+                let ce = if i > pos && bytes[i - 1] == b'\r' {
+                    i - 1
+                } else {
+                    i
+                };
+                (ce, i + 1)
+            }
+            None => (end, end),
+        };
+        let full = TextRange::new(TextSize::new(pos as u32), TextSize::new(next as u32));
+        let content = TextRange::new(TextSize::new(pos as u32), TextSize::new(content_end as u32));
+        pos = next;
+        Some((full, content))
+    })
+}
+
+/// Content ranges (no line terminators) of every line in `range`.
+pub fn code_lines(text: &str, range: TextRange) -> Vec<TextRange> {
+    line_spans(text, range).map(|(_, c)| c).collect()
+}
+
+fn is_separator(line: &str, prefix: &str) -> bool {
+    line.strip_prefix(prefix)
+        .map(|r| r.trim() == "COMMAND ----------")
+        .unwrap_or(false)
+}
+
+/// Strip `<prefix> MAGIC` from a line; returns the offset (in the line) where content starts.
+fn magic_content_start(line: &str, prefix: &str) -> Option<usize> {
+    let rest = line.strip_prefix(prefix)?;
+    let after = rest.strip_prefix(" MAGIC")?;
+    if after.is_empty() {
+        return Some(line.len());
+    }
+    if let Some(stripped) = after.strip_prefix(' ') {
+        return Some(line.len() - stripped.len());
+    }
+    None
+}
+
+/// Parse a source-format notebook. `lang` is the notebook language (from the extension).
+pub fn parse_source_notebook(path: Arc<PathBuf>, lang: Lang, text: String) -> Document {
+    let prefix = lang.comment_prefix();
+    let full = TextRange::up_to(TextSize::of(&text));
+    let mut cells = Vec::new();
+    let mut current: Vec<(TextRange, TextRange)> = Vec::new();
+    let mut first = true;
+    let flush = |current: &mut Vec<(TextRange, TextRange)>, cells: &mut Vec<Cell>| {
+        if let Some(cell) = build_cell(&text, current, prefix, &lang, cells.len()) {
+            cells.push(cell);
+        }
+        current.clear();
+    };
+    for (line_full, content) in line_spans(&text, full) {
+        let s = &text[content];
+        if first {
+            first = false;
+            let s2 = s.strip_prefix('\u{feff}').unwrap_or(s);
+            if detect_header(s2.as_bytes()).is_some() {
+                continue;
+            }
+        }
+        if is_separator(s, prefix) {
+            flush(&mut current, &mut cells);
+            continue;
+        }
+        current.push((line_full, content));
+    }
+    flush(&mut current, &mut cells);
+    Document::new(path, FileKind::SourceNotebook(lang), text, cells)
+}
+
+fn build_cell(
+    text: &str,
+    lines: &[(TextRange, TextRange)],
+    prefix: &str,
+    lang: &Lang,
+    index: usize,
+) -> Option<Cell> {
+    let is_blank = |r: &TextRange| text[*r].trim().is_empty();
+    let first = lines.iter().position(|(_, c)| !is_blank(c))?;
+    let last = lines.iter().rposition(|(_, c)| !is_blank(c))?;
+    let lines = &lines[first..=last];
+    let range = TextRange::new(lines[0].1.start(), lines[lines.len() - 1].1.end());
+    let mut body = lines;
+    let mut title = None;
+    if let Some(rest) = text[body[0].1].strip_prefix(prefix) {
+        if let Some(t) = rest.trim_start().strip_prefix("DBTITLE") {
+            let t = t.trim();
+            title = Some(t.split_once(',').map(|(_, t)| t).unwrap_or(t).to_string());
+            body = &body[1..];
+        }
+    }
+    let magic_lines: Option<Vec<TextRange>> = body
+        .iter()
+        .filter(|(_, c)| !is_blank(c))
+        .map(|(_, c)| {
+            magic_content_start(&text[*c], prefix)
+                .map(|off| TextRange::new(c.start() + TextSize::new(off as u32), c.end()))
+        })
+        .collect();
+    match magic_lines {
+        Some(ml) if !ml.is_empty() => {
+            // Magic cell: every non-blank line carries the MAGIC prefix. Keep blank lines in place
+            // so line structure is preserved.
+            let mut code: Vec<TextRange> = Vec::with_capacity(body.len());
+            for (_, c) in body {
+                if is_blank(c) {
+                    code.push(TextRange::empty(c.end()));
+                } else {
+                    let off = magic_content_start(&text[*c], prefix).unwrap_or(0);
+                    code.push(TextRange::new(
+                        c.start() + TextSize::new(off as u32),
+                        c.end(),
+                    ));
+                }
+            }
+            // Skip leading empty magic lines to find the `%lang` line.
+            let head_idx = code
+                .iter()
+                .position(|r| !text[*r].trim().is_empty())
+                .unwrap_or(0);
+            let head = code[head_idx];
+            let head_text = &text[head];
+            let trimmed = head_text.trim_start();
+            let (cell_lang, run_target, code_lines) = if let Some(m) = trimmed.strip_prefix('%') {
+                let word_end = m.find(|c: char| c.is_whitespace()).unwrap_or(m.len());
+                let word = &m[..word_end];
+                let cl = Lang::from_magic(word);
+                let lead = (head_text.len() - trimmed.len()) as u32 + 1 + word_end as u32;
+                let rest_range = TextRange::new(head.start() + TextSize::new(lead), head.end());
+                match cl {
+                    Lang::Run => {
+                        let arg = text[rest_range].trim();
+                        let off = text[rest_range].find(arg).unwrap_or(0) as u32;
+                        let r = TextRange::at(
+                            rest_range.start() + TextSize::new(off),
+                            TextSize::of(arg),
+                        );
+                        let target = arg.split_whitespace().next().unwrap_or("").to_string();
+                        let r = TextRange::at(r.start(), TextSize::of(target.as_str()));
+                        (cl, Some((target, r)), code[head_idx..].to_vec())
+                    }
+                    Lang::Python | Lang::Sql | Lang::Scala | Lang::R | Lang::Markdown => {
+                        // The `%lang` line is not code; rest of the first line (rare) is.
+                        let mut v = Vec::with_capacity(code.len());
+                        if !text[rest_range].trim().is_empty() {
+                            v.push(rest_range);
+                        } else {
+                            v.push(TextRange::empty(head.end()));
+                        }
+                        v.extend_from_slice(&code[head_idx + 1..]);
+                        (cl, None, v)
+                    }
+                    other => (other, None, code[head_idx..].to_vec()),
+                }
+            } else {
+                (Lang::Other("magic".into()), None, code)
+            };
+            Some(Cell {
+                index,
+                lang: cell_lang,
+                range,
+                lines: code_lines,
+                title,
+                run_target,
+                magic: true,
+            })
+        }
+        _ => Some(Cell {
+            index,
+            lang: lang.clone(),
+            range,
+            lines: body.iter().map(|(_, c)| *c).collect(),
+            title,
+            run_target: None,
+            magic: false,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str, lang: Lang) -> Document {
+        parse_source_notebook(Arc::new(PathBuf::from("nb.py")), lang, text.to_string())
+    }
+
+    #[test]
+    fn header_detection() {
+        assert_eq!(
+            detect_header(b"# Databricks notebook source\nx"),
+            Some(Lang::Python)
+        );
+        assert_eq!(
+            detect_header(b"\xEF\xBB\xBF# Databricks notebook source\r\n"),
+            Some(Lang::Python)
+        );
+        assert_eq!(
+            detect_header(b"-- Databricks notebook source"),
+            Some(Lang::Sql)
+        );
+        assert_eq!(
+            detect_header(b"// Databricks notebook source exported at Tue, 1 Jan"),
+            Some(Lang::Scala)
+        );
+        assert_eq!(detect_header(b"# Databricks notebook"), None);
+        assert_eq!(detect_header(b"import os"), None);
+    }
+
+    #[test]
+    fn cells_magic_and_titles() {
+        let src = "# Databricks notebook source\nx = 1\n\n# COMMAND ----------\n\n# DBTITLE 1,Load data\n# MAGIC %sql\n# MAGIC SELECT 1\n\n# COMMAND ----------\n\n# MAGIC %run ./helpers/lib\n\n# COMMAND ----------\n\n# MAGIC %python\n# MAGIC y = 2\n# MAGIC\n# MAGIC z = 3\n";
+        let doc = load(src, Lang::Python);
+        assert_eq!(doc.cells.len(), 4);
+        assert_eq!(doc.cells[0].lang, Lang::Python);
+        assert_eq!(&doc.text[doc.cells[0].lines[0]], "x = 1");
+        assert_eq!(doc.cells[1].lang, Lang::Sql);
+        assert_eq!(doc.cells[1].title.as_deref(), Some("Load data"));
+        assert_eq!(doc.cells[2].lang, Lang::Run);
+        let (t, r) = doc.cells[2].run_target.clone().unwrap();
+        assert_eq!(t, "./helpers/lib");
+        assert_eq!(&doc.text[r], "./helpers/lib");
+        assert_eq!(doc.cells[3].lang, Lang::Python);
+        let code: Vec<&str> = doc.cells[3].lines.iter().map(|r| &doc.text[*r]).collect();
+        assert_eq!(code, vec!["", "y = 2", "", "z = 3"]);
+    }
+
+    #[test]
+    fn sql_notebook_with_python_cell_and_crlf() {
+        let src = "-- Databricks notebook source\r\nSELECT 1\r\n\r\n-- COMMAND ----------\r\n\r\n-- MAGIC %python\r\n-- MAGIC dbutils.notebook.run(\"x\", 0)\r\n";
+        let doc = load(src, Lang::Sql);
+        assert_eq!(doc.cells.len(), 2);
+        assert_eq!(doc.cells[0].lang, Lang::Sql);
+        assert_eq!(doc.cells[1].lang, Lang::Python);
+        assert_eq!(
+            &doc.text[doc.cells[1].lines[1]],
+            "dbutils.notebook.run(\"x\", 0)"
+        );
+    }
+}
