@@ -9,6 +9,7 @@ use crate::diagnostic::{Diagnostic, Severity};
 use crate::engine::{BundleContext, DocContext, ProjectContext};
 
 pub mod nb001_python_syntax_error;
+pub mod orc001_notebook_run_in_thread_pool;
 
 /// Static description of a rule.
 #[derive(Debug)]
@@ -66,6 +67,7 @@ pub static BL002: RuleMeta = RuleMeta {
 /// Every rule, in catalog order.
 pub fn all() -> &'static [&'static dyn Rule] {
     static ALL: &[&dyn Rule] = &[
+        &orc001_notebook_run_in_thread_pool::NotebookRunInThreadPool,
         &nb001_python_syntax_error::PythonSyntaxError,
         &MetaOnly(&BL001),
         &MetaOnly(&BL002),
