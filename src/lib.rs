@@ -10,6 +10,7 @@ pub mod engine;
 pub mod fix;
 pub mod index;
 pub mod output;
+pub mod payload;
 pub mod source;
 pub mod suppress;
 
