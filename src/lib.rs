@@ -11,6 +11,7 @@ pub mod fix;
 pub mod fsutil;
 pub mod index;
 pub mod output;
+pub mod payload;
 pub mod source;
 pub mod suppress;
 
