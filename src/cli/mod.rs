@@ -1,6 +1,8 @@
 //! Command-line interface (clap derive). Every command returns an exit code:
 //! 0 clean, 1 findings or pending changes, 2 tool or usage error.
 
+pub mod payload;
+
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -37,6 +39,7 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = ListFormat::Text)]
         format: ListFormat,
     },
+    Payload(payload::PayloadArgs),
     /// Print shell completions.
     Completions {
         #[arg(value_enum)]
@@ -273,6 +276,7 @@ pub fn run(cli: Cli) -> ExitCode {
             }
             ExitCode::SUCCESS
         }
+        Command::Payload(args) => payload::run(args),
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,
