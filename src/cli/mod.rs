@@ -13,6 +13,8 @@ use crate::config::Config;
 use crate::engine::{self, CheckOptions, ReportScope};
 use crate::output::{self, OutputFormat, RenderOptions};
 
+pub mod plan;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "bricklint",
@@ -40,6 +42,8 @@ pub enum Command {
         format: ListFormat,
     },
     Payload(payload::PayloadArgs),
+    /// Test a For Each job without a cluster: task graph, iterations, parameters, waves.
+    Plan(plan::PlanArgs),
     /// Print shell completions.
     Completions {
         #[arg(value_enum)]
@@ -226,6 +230,7 @@ pub fn run_check(args: CheckArgs) -> ExitCode {
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Check(args) => run_check(args),
+        Command::Plan(args) => plan::run(args),
         Command::Rule { rule } => match crate::rules::find(&rule) {
             Some(r) => {
                 let m = r.meta();

@@ -6,6 +6,7 @@
 //! [`JobPlan`], and `render` prints it as text, JSON or a Mermaid flowchart.
 
 pub mod facts;
+pub mod from_bundle;
 pub mod model;
 pub mod refs;
 pub mod render;
@@ -101,7 +102,10 @@ impl Durations {
                     .enumerate()
                     .map(|(i, x)| {
                         x.as_f64().filter(|x| *x >= 0.0).ok_or_else(|| {
-                            format!("duration #{} must be a non-negative number, found {x}", i + 1)
+                            format!(
+                                "duration #{} must be a non-negative number, found {x}",
+                                i + 1
+                            )
                         })
                     })
                     .collect::<Result<Vec<_>, _>>()
@@ -203,11 +207,13 @@ pub struct JobPlan {
 impl JobPlan {
     /// Every problem of the plan, job-level then For Each-level then per iteration.
     pub fn all_problems(&self) -> impl Iterator<Item = &Problem> {
-        self.problems.iter().chain(self.for_each.iter().flat_map(|f| {
-            f.problems
-                .iter()
-                .chain(f.iterations.iter().flat_map(|i| i.problems.iter()))
-        }))
+        self.problems
+            .iter()
+            .chain(self.for_each.iter().flat_map(|f| {
+                f.problems
+                    .iter()
+                    .chain(f.iterations.iter().flat_map(|i| i.problems.iter()))
+            }))
     }
 }
 
@@ -337,7 +343,10 @@ pub fn plan_job(job: &PlanJob, facts: &dyn NotebookFacts, opts: &PlanOptions) ->
         file: job.file.clone(),
         parameters: job.parameters.clone(),
         tasks: steps,
-        cycle: cycle.into_iter().map(|i| job.tasks[i].key.clone()).collect(),
+        cycle: cycle
+            .into_iter()
+            .map(|i| job.tasks[i].key.clone())
+            .collect(),
         for_each,
         problems,
     }
@@ -356,6 +365,7 @@ fn step_of(t: &PlanTask, step: usize, level: usize) -> TaskStep {
             inputs,
             concurrency,
             task,
+            ..
         } => Some(ForEachStep {
             concurrency: *concurrency,
             inputs: inputs.clone(),
@@ -641,10 +651,7 @@ fn producer_inputs(
         ));
         return (src, None);
     };
-    if !upstream
-        .get(&t.key)
-        .is_some_and(|u| u.contains(producer))
-    {
+    if !upstream.get(&t.key).is_some_and(|u| u.contains(producer)) {
         problems.push(Problem::new(
             Level::Error,
             "producer-not-upstream",
@@ -718,7 +725,11 @@ fn canonical(v: &Value) -> String {
             Value::Object(m) => {
                 let mut keys: Vec<_> = m.iter().collect();
                 keys.sort_by(|a, b| a.0.cmp(b.0));
-                Value::Object(keys.into_iter().map(|(k, v)| (k.clone(), sort(v))).collect())
+                Value::Object(
+                    keys.into_iter()
+                        .map(|(k, v)| (k.clone(), sort(v)))
+                        .collect(),
+                )
             }
             Value::Array(a) => Value::Array(a.iter().map(sort).collect()),
             other => other.clone(),
@@ -736,6 +747,7 @@ fn plan_for_each(
 ) -> ForEachPlan {
     let TaskKind::ForEach {
         inputs,
+        inputs_not_string,
         concurrency,
         task: nested,
     } = &t.kind
@@ -752,9 +764,19 @@ fn plan_for_each(
         Some(c) if !(1..=waves::MAX_CONCURRENCY).contains(c) => problems.push(Problem::new(
             Level::Error,
             "concurrency",
-            format!("`concurrency: {c}` is outside 1..=100; modelled as {}", waves::effective_concurrency(Some(*c))),
+            format!(
+                "`concurrency: {c}` is outside 1..=100; modelled as {}",
+                waves::effective_concurrency(Some(*c))
+            ),
         )),
         _ => {}
+    }
+    if *inputs_not_string {
+        problems.push(Problem::new(
+            Level::Error,
+            "inputs-invalid",
+            "`inputs` is not a string in YAML (a YAML list?): the API wants a JSON array in a quoted string",
+        ));
     }
     let n_for_each = job
         .tasks
@@ -792,7 +814,11 @@ fn plan_for_each(
             problems.push(Problem::new(
                 Level::Warning,
                 "not-string",
-                format!("parameter `{k}` is {} ({}) in YAML; `base_parameters` values are strings", type_name(x), model::json_text(x)),
+                format!(
+                    "parameter `{k}` is {} ({}) in YAML; `base_parameters` values are strings",
+                    type_name(x),
+                    model::json_text(x)
+                ),
             ));
         }
         let (s, res) = refs::substitute(&v.text(), &static_scope);
@@ -821,8 +847,7 @@ fn plan_for_each(
     let widgets = local.and_then(|p| facts.widgets(p));
     if let Some(ws) = &widgets {
         for w in ws {
-            let passed =
-                template.contains_key(&w.name) || job.parameters.contains_key(&w.name);
+            let passed = template.contains_key(&w.name) || job.parameters.contains_key(&w.name);
             if !passed {
                 if let Some(d) = &w.default {
                     problems.push(Problem::new(
@@ -849,8 +874,9 @@ fn plan_for_each(
             "the child notebook could not be analysed: widgets are not checked",
         ));
     }
-    for (k, _) in &template {
-        if job.parameters.contains_key(k) {
+    for (k, v) in &template {
+        let same = v.text().replace(' ', "") == format!("{{{{job.parameters.{k}}}}}");
+        if job.parameters.contains_key(k) && !same {
             problems.push(Problem::new(
                 Level::Warning,
                 "shadowed-by-job-parameter",
@@ -1035,6 +1061,7 @@ mod tests {
             depends_on: deps.iter().map(|s| s.to_string()).collect(),
             kind: TaskKind::ForEach {
                 inputs: inputs.into(),
+                inputs_not_string: false,
                 concurrency: c,
                 task: Box::new(nested),
             },
@@ -1101,9 +1128,21 @@ mod tests {
         facts.widgets.insert(
             PathBuf::from("child.py"),
             vec![
-                WidgetRead { name: "table".into(), default: None, line: Some(3) },
-                WidgetRead { name: "n".into(), default: None, line: Some(4) },
-                WidgetRead { name: "date".into(), default: None, line: Some(5) },
+                WidgetRead {
+                    name: "table".into(),
+                    default: None,
+                    line: Some(3),
+                },
+                WidgetRead {
+                    name: "n".into(),
+                    default: None,
+                    line: Some(4),
+                },
+                WidgetRead {
+                    name: "date".into(),
+                    default: None,
+                    line: Some(5),
+                },
             ],
         );
         let opts = PlanOptions {
@@ -1118,9 +1157,18 @@ mod tests {
         assert_eq!(f.iterations[0].parameters["table"], "a");
         assert_eq!(f.iterations[1].parameters["n"], "2");
         assert_eq!(kinds(&f.iterations[0].problems), ["widget-unset"]);
-        assert_eq!(kinds(&f.iterations[1].problems), ["not-string", "widget-unset"]);
-        assert_eq!(kinds(&f.iterations[2].problems), ["field-missing", "widget-unset"]);
-        assert_eq!(kinds(&f.iterations[3].problems), ["widget-unset", "duplicate"]);
+        assert_eq!(
+            kinds(&f.iterations[1].problems),
+            ["not-string", "widget-unset"]
+        );
+        assert_eq!(
+            kinds(&f.iterations[2].problems),
+            ["field-missing", "widget-unset"]
+        );
+        assert_eq!(
+            kinds(&f.iterations[3].problems),
+            ["widget-unset", "duplicate"]
+        );
         let w = f.waves.as_ref().unwrap();
         assert_eq!((w.waves, w.concurrency), (2, 2));
         let t = f.timing.as_ref().unwrap();
@@ -1131,16 +1179,34 @@ mod tests {
     #[test]
     fn producer_payload_and_job_parameters() {
         let producer = nb("produce", "produce.py", &[], &[]);
-        let child = nb("child", "child.py", &[("x", "{{input}}"), ("env", "{{job.parameters.env}}")], &[]);
+        let child = nb(
+            "child",
+            "child.py",
+            &[
+                ("x", "{{input}}"),
+                ("env_name", "{{job.parameters.env}}"),
+                ("env", "staging"),
+            ],
+            &[],
+        );
         let mut j = job(vec![
             producer,
-            fe("loop", "{{tasks.produce.values.items}}", Some(10), child, &["produce"]),
+            fe(
+                "loop",
+                "{{tasks.produce.values.items}}",
+                Some(10),
+                child,
+                &["produce"],
+            ),
         ]);
         j.parameters.insert("env".into(), "prod".into());
         let mut facts = StaticFacts::default();
         facts.task_values.insert(
             (PathBuf::from("produce.py"), "items".into()),
-            TaskValueFact::Known { value: json!(["a", "b", "c"]), line: Some(7) },
+            TaskValueFact::Known {
+                value: json!(["a", "b", "c"]),
+                line: Some(7),
+            },
         );
         let p = plan_job(&j, &facts, &PlanOptions::default());
         let f = &p.for_each[0];
@@ -1148,7 +1214,8 @@ mod tests {
         assert!(f.source.detail.contains("produce.py:7"));
         assert_eq!(f.iterations.len(), 3);
         assert_eq!(f.iterations[2].parameters["x"], "c");
-        assert_eq!(f.iterations[2].parameters["env"], "prod");
+        assert_eq!(f.iterations[2].parameters["env_name"], "prod");
+        assert_eq!(f.iterations[2].parameters["env"], "staging");
         assert!(kinds(&f.problems).contains(&"shadowed-by-job-parameter"));
     }
 
@@ -1156,13 +1223,22 @@ mod tests {
     fn producer_not_upstream_and_unknown() {
         let j = job(vec![
             nb("produce", "produce.py", &[], &[]),
-            fe("loop", "{{tasks.produce.values.items}}", Some(1), nb("c", "c.py", &[("x", "{{input}}")], &[]), &[]),
+            fe(
+                "loop",
+                "{{tasks.produce.values.items}}",
+                Some(1),
+                nb("c", "c.py", &[("x", "{{input}}")], &[]),
+                &[],
+            ),
         ]);
         let p = plan_job(&j, &NoFacts, &PlanOptions::default());
         let f = &p.for_each[0];
         assert!(!f.expanded);
         assert!(f.waves.is_none());
-        assert_eq!(kinds(&f.problems), ["producer-not-upstream", "inputs-unknown", "widgets-unknown"]);
+        assert_eq!(
+            kinds(&f.problems),
+            ["producer-not-upstream", "inputs-unknown", "widgets-unknown"]
+        );
     }
 
     #[test]

@@ -59,6 +59,10 @@ pub enum TaskKind {
     ForEach {
         /// `inputs` as written: a JSON array string or a `{{ }}` reference.
         inputs: String,
+        /// True when `inputs` was not a string in YAML (e.g. a YAML list), which the API
+        /// rejects; `inputs` then holds its JSON text.
+        #[serde(skip)]
+        inputs_not_string: bool,
         /// `concurrency` when set.
         concurrency: Option<i64>,
         task: Box<PlanTask>,

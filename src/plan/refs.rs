@@ -292,6 +292,9 @@ mod tests {
     #[test]
     fn unknown_variables_stay() {
         let vars = IndexMap::new();
-        assert_eq!(substitute_vars("${var.x}-${bundle.target}", &vars), "${var.x}-${bundle.target}");
+        assert_eq!(
+            substitute_vars("${var.x}-${bundle.target}", &vars),
+            "${var.x}-${bundle.target}"
+        );
     }
 }

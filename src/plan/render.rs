@@ -67,13 +67,17 @@ fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-/// `180 s (3m 00s)`.
-pub fn fmt_seconds(s: f64) -> String {
-    let num = if (s - s.round()).abs() < 1e-9 {
+fn trim_num(s: f64) -> String {
+    if (s - s.round()).abs() < 1e-9 {
         format!("{}", s.round() as i64)
     } else {
         format!("{s:.1}")
-    };
+    }
+}
+
+/// `180 s (3m 00s)`.
+pub fn fmt_seconds(s: f64) -> String {
+    let num = trim_num(s);
     if s < 60.0 {
         return format!("{num} s");
     }
@@ -101,7 +105,13 @@ fn params_line(p: &indexmap::IndexMap<String, String>) -> String {
 }
 
 fn problem_line(out: &mut String, indent: &str, p: &Problem) {
-    let _ = writeln!(out, "{indent}{} [{}] {}", p.level.as_str(), p.kind, p.message);
+    let _ = writeln!(
+        out,
+        "{indent}{} [{}] {}",
+        p.level.as_str(),
+        p.kind,
+        p.message
+    );
 }
 
 fn task_line(s: &TaskStep) -> String {
@@ -198,7 +208,11 @@ pub fn text(plans: &[JobPlan]) -> String {
 }
 
 fn for_each_text(out: &mut String, f: &ForEachPlan) {
-    let _ = write!(out, "for each `{}` runs `{}`", f.task_key, f.nested_task_key);
+    let _ = write!(
+        out,
+        "for each `{}` runs `{}`",
+        f.task_key, f.nested_task_key
+    );
     if let Some(nb) = &f.notebook {
         let _ = write!(out, " ({nb})");
     }
@@ -227,11 +241,7 @@ fn for_each_text(out: &mut String, f: &ForEachPlan) {
         problem_line(out, "  ", p);
     }
     if f.expanded {
-        let _ = writeln!(
-            out,
-            "  iterations ({}):",
-            f.iterations.len()
-        );
+        let _ = writeln!(out, "  iterations ({}):", f.iterations.len());
         let width = f.iterations.len().to_string().len();
         for it in &f.iterations {
             let _ = writeln!(
@@ -269,14 +279,24 @@ fn for_each_text(out: &mut String, f: &ForEachPlan) {
             } else {
                 0.0
             };
-            format!("{} per iteration", fmt_seconds(each))
+            format!("{} s per iteration", trim_num(each))
         } else {
-            format!("per-iteration durations, {} of work", fmt_seconds(t.total_work_seconds))
+            format!(
+                "per-iteration durations, {} s of work",
+                trim_num(t.total_work_seconds)
+            )
         };
-        let _ = writeln!(out, "  wall time ({per}):");
-        let _ = writeln!(out, "    For Each:                  {}", fmt_seconds(t.for_each_seconds));
+        let _ = writeln!(out, "  wall time, {per}:");
+        let _ = writeln!(
+            out,
+            "    For Each:                  {}",
+            fmt_seconds(t.for_each_seconds)
+        );
         let pool = if t.pool_slots < t.pool_size {
-            format!("driver ThreadPool({}), {} slots:", t.pool_size, t.pool_slots)
+            format!(
+                "driver ThreadPool({}), {} slots:",
+                t.pool_size, t.pool_slots
+            )
         } else {
             format!("driver ThreadPool({}):", t.pool_size)
         };
@@ -285,7 +305,11 @@ fn for_each_text(out: &mut String, f: &ForEachPlan) {
             "    {pool:<27}{} or more (one shared cluster)",
             fmt_seconds(t.driver_pool_seconds)
         );
-        let _ = writeln!(out, "    sequential:                {}", fmt_seconds(t.sequential_seconds));
+        let _ = writeln!(
+            out,
+            "    sequential:                {}",
+            fmt_seconds(t.sequential_seconds)
+        );
     }
 }
 
@@ -354,7 +378,7 @@ fn element_label(v: &Value) -> String {
             .take(2)
             .map(super::model::json_text)
             .collect::<Vec<_>>()
-            .join(" "),
+            .join(" · "),
         other => super::model::json_text(other),
     }
 }
@@ -389,7 +413,7 @@ pub fn mermaid(plans: &[JobPlan]) -> String {
                         .concurrency
                         .map(|c| format!("concurrency {c}"))
                         .unwrap_or_else(|| "concurrency 1".into());
-                    let mut title = format!("for each {} · {conc}", s.task_key);
+                    let mut title = format!("for each {} → {} · {conc}", s.task_key, fe.task_key);
                     if let Some(w) = plan.and_then(|p| p.waves.as_ref()) {
                         let _ = write!(
                             title,
@@ -404,7 +428,6 @@ pub fn mermaid(plans: &[JobPlan]) -> String {
                         id(s.step),
                         mermaid_escape(&title)
                     );
-                    let _ = writeln!(out, "{ind}  direction LR");
                     let nested = format!(
                         "{} · {}",
                         fe.task_key,
@@ -420,22 +443,48 @@ pub fn mermaid(plans: &[JobPlan]) -> String {
                             );
                         }
                         Some(p) => {
-                            for it in p.iterations.iter().take(MERMAID_MAX_ITERATIONS) {
-                                let label = format!(
-                                    "{} {}",
-                                    it.index,
-                                    short(&element_label(&it.input), 32)
-                                );
-                                let bad = it.problems.iter().any(|p| p.level == Level::Error);
-                                any_error |= bad;
-                                let _ = writeln!(
-                                    out,
-                                    "{ind}  {}_i{}[\"{}\"]{}",
-                                    id(s.step),
-                                    it.index,
-                                    mermaid_escape(&label),
-                                    if bad { ":::error" } else { "" }
-                                );
+                            let per_wave = p.waves.as_ref().map(|w| w.concurrency).unwrap_or(1);
+                            let n_waves = p.waves.as_ref().map(|w| w.waves).unwrap_or(0);
+                            let shown =
+                                &p.iterations[..p.iterations.len().min(MERMAID_MAX_ITERATIONS)];
+                            // Waves side by side (left to right), iterations of a wave stacked.
+                            let mut wave_ids = Vec::new();
+                            if n_waves <= 1 {
+                                let _ = writeln!(out, "{ind}  direction LR");
+                            }
+                            for (w, chunk) in shown.chunks(per_wave.max(1)).enumerate() {
+                                let inner = if n_waves > 1 {
+                                    let wid = format!("{}_w{}", id(s.step), w + 1);
+                                    let _ =
+                                        writeln!(out, "{ind}  subgraph {wid} [\"wave {}\"]", w + 1);
+                                    wave_ids.push(wid);
+                                    format!("{ind}    ")
+                                } else {
+                                    format!("{ind}  ")
+                                };
+                                for it in chunk {
+                                    let label = format!(
+                                        "#{} {}",
+                                        it.index,
+                                        short(&element_label(&it.input), 32)
+                                    );
+                                    let bad = it.problems.iter().any(|p| p.level == Level::Error);
+                                    any_error |= bad;
+                                    let _ = writeln!(
+                                        out,
+                                        "{inner}{}_i{}[\"{}\"]{}",
+                                        id(s.step),
+                                        it.index,
+                                        mermaid_escape(&label),
+                                        if bad { ":::error" } else { "" }
+                                    );
+                                }
+                                if n_waves > 1 {
+                                    let _ = writeln!(out, "{ind}  end");
+                                }
+                            }
+                            if wave_ids.len() > 1 {
+                                let _ = writeln!(out, "{ind}  {}", wave_ids.join(" ~~~ "));
                             }
                             if p.iterations.len() > MERMAID_MAX_ITERATIONS {
                                 let _ = writeln!(
@@ -485,14 +534,103 @@ mod tests {
 
     #[test]
     fn sizes_compress() {
-        let s: Vec<String> = ["10", "10", "10", "5"].iter().map(|s| s.to_string()).collect();
+        let s: Vec<String> = ["10", "10", "10", "5"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         assert_eq!(compress_sizes(&s), "3 x 10, 5");
         let s: Vec<String> = ["10", "5"].iter().map(|s| s.to_string()).collect();
         assert_eq!(compress_sizes(&s), "10, 5");
     }
 
+    fn sample() -> Vec<JobPlan> {
+        use crate::plan::*;
+        let child = PlanTask {
+            key: "ingest_one".into(),
+            kind: TaskKind::Notebook {
+                path: "../src/ingest.py".into(),
+                local: None,
+                base_parameters: [("table", "{{input.table}}"), ("date", "{{input.date}}")]
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), ParamValue::from(*v)))
+                    .collect(),
+            },
+            compute: Compute::JobCluster("main".into()),
+            ..Default::default()
+        };
+        let nb = |k: &str, deps: &[&str]| PlanTask {
+            key: k.into(),
+            depends_on: deps.iter().map(|d| d.to_string()).collect(),
+            kind: TaskKind::Notebook {
+                path: format!("../src/{k}.py"),
+                local: None,
+                base_parameters: Default::default(),
+            },
+            ..Default::default()
+        };
+        let j = PlanJob {
+            key: "ingest".into(),
+            tasks: vec![
+                nb("prep", &[]),
+                PlanTask {
+                    key: "fan".into(),
+                    depends_on: vec!["prep".into()],
+                    kind: TaskKind::ForEach {
+                        inputs:
+                            r#"[{"table":"a","date":"1"},{"table":"b"},{"table":"c","date":"1"}]"#
+                                .into(),
+                        inputs_not_string: false,
+                        concurrency: Some(2),
+                        task: Box::new(child),
+                    },
+                    compute: Compute::NotNeeded,
+                    ..Default::default()
+                },
+                nb("publish", &["fan"]),
+            ],
+            ..Default::default()
+        };
+        let opts = PlanOptions {
+            durations: Some(Durations::uniform(90.0)),
+            pool_size: Some(32),
+            ..Default::default()
+        };
+        vec![plan_job(&j, &NoFacts, &opts)]
+    }
+
+    #[test]
+    fn mermaid_draws_waves_and_marks_failing_iterations() {
+        let m = mermaid(&sample());
+        assert!(m.starts_with("flowchart TD\n"));
+        assert!(m.contains("subgraph j0t2 [\"for each fan → ingest_one · concurrency 2 · 3 iterations · 2 waves\"]"));
+        assert!(m.contains("subgraph j0t2_w1 [\"wave 1\"]"));
+        assert!(m.contains("j0t2_i2[\"#35;2 b\"]:::error"));
+        assert!(m.contains("j0t2_w1 ~~~ j0t2_w2"));
+        assert!(m.contains("j0t1 --> j0t2\n  j0t2 --> j0t3"));
+        assert!(m.contains("classDef error"));
+        assert_eq!(
+            m.matches("subgraph").count(),
+            m.lines().filter(|l| l.trim() == "end").count()
+        );
+    }
+
+    #[test]
+    fn text_shows_waves_and_wall_time() {
+        let t = text(&sample());
+        assert!(t.contains("waves: 3 iterations at concurrency 2 -> 2 waves (2, 1)"));
+        assert!(t.contains("For Each:                  180 s (3m 00s)"));
+        assert!(t.contains("driver ThreadPool(32):     90 s (1m 30s) or more"));
+        assert!(
+            t.contains("1 error, 1 warning, 1 info") || t.contains("1 error, "),
+            "{t}"
+        );
+    }
+
     #[test]
     fn mermaid_labels_are_escaped() {
-        assert_eq!(mermaid_escape(r#"a "b" <c> #1"#), "a #quot;b#quot; #lt;c#gt; #35;1");
+        assert_eq!(
+            mermaid_escape(r#"a "b" <c> #1"#),
+            "a #quot;b#quot; #lt;c#gt; #35;1"
+        );
     }
 }

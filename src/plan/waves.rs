@@ -123,7 +123,8 @@ fn round3(x: f64) -> f64 {
 }
 
 /// Text of the model, printed with timed plans.
-pub const MODEL_NOTE: &str = "model: For Each runs at most `concurrency` iterations at once, the next \
+pub const MODEL_NOTE: &str =
+    "model: For Each runs at most `concurrency` iterations at once, the next \
 starting when one ends, each on its own task run and compute, with the given durations \
 (compute start-up and queueing not counted); the driver ThreadPool(P) runs the same \
 durations on min(P, 145) slots of one shared cluster, a lower bound: the shared driver and \
