@@ -185,6 +185,12 @@ pub fn run_check(args: CheckArgs) -> ExitCode {
         match crate::fix::apply_fixes(&opts, &mut result, args.unsafe_fixes, args.diff) {
             Ok(report) => {
                 fixed = report.fixed;
+                if report.not_converged {
+                    eprint_error(format!(
+                        "fixes did not converge after {} passes; some fixable findings remain",
+                        crate::fix::MAX_PASSES
+                    ));
+                }
                 if args.diff {
                     print!("{}", report.diff);
                     return ExitCode::from(u8::from(report.fixed > 0));
