@@ -71,6 +71,12 @@ pub struct PythonIndex {
 const MAX_SITES: usize = 64;
 const NEEDLE: &[u8] = b"notebook";
 
+/// Does a text mention `notebook` other than in a `Databricks notebook source` header?
+pub fn mentions_notebook(text: &[u8]) -> bool {
+    memchr::memmem::find_iter(text, NEEDLE)
+        .any(|i| !text[i + NEEDLE.len()..].starts_with(b" source"))
+}
+
 fn is_python_doc(d: &Document) -> bool {
     matches!(
         d.kind,
@@ -141,7 +147,7 @@ impl PythonIndex {
                 if !is_python_doc(d) {
                     return (false, Vec::new(), Vec::new());
                 }
-                let mentions = memchr::memmem::find(d.text.as_bytes(), NEEDLE).is_some();
+                let mentions = mentions_notebook(d.text.as_bytes());
                 let known = |p: &Path| by_path.contains_key(p);
                 let includes: Vec<usize> = d
                     .cells

@@ -245,6 +245,8 @@ pub struct Model<'a> {
     pub imports_asyncio: bool,
     /// Imported modules: (qualified module, level, virtual range) of every import statement.
     pub imports: Vec<(String, u32, TextRange)>,
+    /// Scopes sorted by start (outer first on ties), for [`Model::scope_at`].
+    scope_order: Vec<ScopeId>,
 }
 
 const MAX_DEPTH: u32 = 12;
@@ -280,6 +282,7 @@ impl<'a> Model<'a> {
             dbutils_params: Default::default(),
             imports_asyncio: false,
             imports: Vec::new(),
+            scope_order: Vec::new(),
         };
         let mut b = Builder {
             m: &mut m,
@@ -288,21 +291,36 @@ impl<'a> Model<'a> {
             prefix: String::new(),
         };
         b.body(&module.body);
+        let mut order: Vec<ScopeId> = (0..m.scopes.len()).collect();
+        order.sort_by_key(|&s| {
+            let r = m.scopes[s].range;
+            (r.start(), std::cmp::Reverse(r.end()), s)
+        });
+        m.scope_order = order;
         m.infer_dbutils_params();
         m
     }
 
     // ----- scopes -----
 
-    /// The innermost scope containing a virtual offset.
+    /// The innermost scope containing a virtual offset (binary search over the scopes sorted
+    /// by start, then up the parents: scopes nest).
     pub fn scope_at(&self, offset: TextSize) -> ScopeId {
-        let mut best = MODULE_SCOPE;
-        for (i, s) in self.scopes.iter().enumerate().skip(1) {
-            if s.range.contains(offset) && s.range.start() >= self.scopes[best].range.start() {
-                best = i;
-            }
+        let i = self
+            .scope_order
+            .partition_point(|&s| self.scopes[s].range.start() <= offset);
+        if i == 0 {
+            return MODULE_SCOPE;
         }
-        best
+        let mut s = Some(self.scope_order[i - 1]);
+        while let Some(id) = s {
+            let r = self.scopes[id].range;
+            if r.start() <= offset && offset < r.end().max(r.start() + TextSize::new(1)) {
+                return id;
+            }
+            s = self.scopes[id].parent;
+        }
+        MODULE_SCOPE
     }
 
     /// The function owning a scope (the nearest enclosing function scope; classes belong to
@@ -337,6 +355,25 @@ impl<'a> Model<'a> {
             s = sc.parent;
         }
         &[]
+    }
+
+    /// The bindings of `name` that may reach a use at `at` in `scope`: when the binding scope
+    /// is the use's own scope, the nearest binding before the use (straight-line code);
+    /// otherwise the last few bindings (a function sees the module's final state). Keeps
+    /// resolution linear on files that rebind one name thousands of times.
+    pub fn visible(&self, scope: ScopeId, name: &str, at: TextSize) -> &[BindingId] {
+        let all = self.lookup(scope, name);
+        if all.len() <= 1 {
+            return all;
+        }
+        let bscope = self.bindings[all[0]].scope;
+        if bscope == scope {
+            let i = all.partition_point(|&b| self.bindings[b].range.start() <= at);
+            if i > 0 {
+                return &all[i - 1..i];
+            }
+        }
+        &all[all.len().saturating_sub(8)..]
     }
 
     fn single(&self, scope: ScopeId, name: &str) -> Option<&Binding<'a>> {
@@ -423,7 +460,7 @@ impl<'a> Model<'a> {
         match expr {
             Expr::Name(n) => {
                 let name = n.id.as_str();
-                let bs = self.lookup(scope, name);
+                let bs = self.visible(scope, name, n.range.start());
                 if bs.is_empty() {
                     return (name == "dbutils").then(Vec::new);
                 }
@@ -667,7 +704,7 @@ impl<'a> Model<'a> {
                 })
             }
             Expr::Name(n) => {
-                for &bid in self.lookup(scope, n.id.as_str()) {
+                for &bid in self.visible(scope, n.id.as_str(), n.range.start()) {
                     let b = &self.bindings[bid];
                     if let BindingKind::Assign(v) | BindingKind::With(v) = b.kind {
                         if let Some(p) = self.pool_d(v, b.scope, d + 1) {
@@ -707,7 +744,7 @@ impl<'a> Model<'a> {
         match expr {
             Expr::Name(n) => {
                 let name = n.id.as_str();
-                let bs = self.lookup(scope, name);
+                let bs = self.visible(scope, name, n.range.start());
                 if bs.is_empty() {
                     if !is_builtin(name) {
                         out.push(CallRef::Free(name.to_string()));
