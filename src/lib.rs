@@ -9,6 +9,7 @@ pub mod discover;
 pub mod engine;
 pub mod fix;
 pub mod index;
+pub mod migrate;
 pub mod output;
 pub mod source;
 pub mod suppress;
