@@ -8,8 +8,10 @@ pub mod diagnostic;
 pub mod discover;
 pub mod engine;
 pub mod fix;
+pub mod fsutil;
 pub mod index;
 pub mod output;
+pub mod payload;
 pub mod source;
 pub mod suppress;
 
