@@ -12,6 +12,7 @@ pub mod fsutil;
 pub mod index;
 pub mod output;
 pub mod payload;
+pub mod plan;
 pub mod source;
 pub mod suppress;
 

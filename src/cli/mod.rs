@@ -14,6 +14,8 @@ use crate::config::Config;
 use crate::engine::{self, CheckOptions, ReportScope};
 use crate::output::{self, OutputFormat, RenderOptions};
 
+pub mod plan;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "bricklint",
@@ -41,6 +43,8 @@ pub enum Command {
         format: ListFormat,
     },
     Payload(payload::PayloadArgs),
+    /// Test a For Each job without a cluster: task graph, iterations, parameters, waves.
+    Plan(plan::PlanArgs),
     /// Wire bricklint into a bundle's databricks.yml (`experimental.scripts`) and print CI snippets.
     Init(init::InitArgs),
     /// Print shell completions.
@@ -235,6 +239,7 @@ pub fn run_check(args: CheckArgs) -> ExitCode {
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Check(args) => run_check(args),
+        Command::Plan(args) => plan::run(args),
         Command::Rule { rule } => match crate::rules::find(&rule) {
             Some(r) => {
                 let m = r.meta();
