@@ -8,7 +8,13 @@
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::engine::{BundleContext, DocContext, ProjectContext};
 
+pub mod fe001_for_each_concurrency_out_of_range;
+pub mod fe002_for_each_nested;
+pub mod fe003_for_each_retry_on_parent;
+pub mod fe007_for_each_settings_misplaced;
 pub mod nb001_python_syntax_error;
+pub mod sch001_bundle_schema_violation;
+pub mod sch002_invalid_yaml;
 
 /// Static description of a rule.
 #[derive(Debug)]
@@ -66,7 +72,13 @@ pub static BL002: RuleMeta = RuleMeta {
 /// Every rule, in catalog order.
 pub fn all() -> &'static [&'static dyn Rule] {
     static ALL: &[&dyn Rule] = &[
+        &fe001_for_each_concurrency_out_of_range::ForEachConcurrencyOutOfRange,
+        &fe002_for_each_nested::ForEachNested,
+        &fe003_for_each_retry_on_parent::ForEachRetryOnParent,
+        &fe007_for_each_settings_misplaced::ForEachSettingsMisplaced,
         &nb001_python_syntax_error::PythonSyntaxError,
+        &sch001_bundle_schema_violation::BundleSchemaViolation,
+        &sch002_invalid_yaml::InvalidYaml,
         &MetaOnly(&BL001),
         &MetaOnly(&BL002),
         &MetaOnly(&crate::engine::BL003),

@@ -8,9 +8,12 @@ pub mod diagnostic;
 pub mod discover;
 pub mod engine;
 pub mod fix;
+pub mod fsutil;
 pub mod index;
 pub mod migrate;
 pub mod output;
+pub mod payload;
+pub mod plan;
 pub mod source;
 pub mod suppress;
 

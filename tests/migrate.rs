@@ -43,10 +43,7 @@ fn migrate(dir: &Path, args: &[&str]) -> (i32, String) {
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        !stderr.contains("panicked"),
-        "bricklint panicked: {stderr}"
-    );
+    assert!(!stderr.contains("panicked"), "bricklint panicked: {stderr}");
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -99,7 +96,11 @@ fn diff_snapshots() {
         let before = tree(p.path());
         let (code, out) = migrate(p.path(), &["--diff", "."]);
         snapshot(&format!("{name}_diff"), &out);
-        let expected = if *name == "refused_dynamic_path" { 0 } else { 1 };
+        let expected = if *name == "refused_dynamic_path" {
+            0
+        } else {
+            1
+        };
         assert_eq!(code, expected, "{name}: exit code\n{out}");
         assert_eq!(before, tree(p.path()), "{name}: a dry run must not write");
     }
@@ -117,7 +118,11 @@ fn write_then_idempotent() {
             .keys()
             .filter(|k| k.starts_with("resources"))
             .collect();
-        assert_eq!(resources.len(), 1, "{name}: one job resource: {resources:?}");
+        assert_eq!(
+            resources.len(),
+            1,
+            "{name}: one job resource: {resources:?}"
+        );
         // The generated YAML parses and has a job with tasks.
         let yaml = String::from_utf8(after[resources[0]].clone()).unwrap();
         let v: serde_json::Value = serde_saphyr::from_str(&yaml).unwrap();
@@ -130,7 +135,10 @@ fn write_then_idempotent() {
                 assert!(fe["inputs"].is_string(), "{name}: inputs must be a string");
                 let c = fe["concurrency"].as_u64().unwrap();
                 assert!((1..=100).contains(&c));
-                assert!(t.get("max_retries").is_none(), "{name}: retries on the parent");
+                assert!(
+                    t.get("max_retries").is_none(),
+                    "{name}: retries on the parent"
+                );
             }
         }
         // Second run: nothing to do, nothing changes.
@@ -146,7 +154,12 @@ fn write_then_idempotent() {
             .current_dir(p.path())
             .args(["check", "--select", "NB001", "."])
             .output()
-            .map(|o| (o.status.code().unwrap_or(-1), String::from_utf8_lossy(&o.stdout).into_owned()))
+            .map(|o| {
+                (
+                    o.status.code().unwrap_or(-1),
+                    String::from_utf8_lossy(&o.stdout).into_owned(),
+                )
+            })
             .unwrap();
         assert_eq!(code, 0, "{name}: rewritten notebooks must parse\n{out}");
     }
@@ -184,14 +197,20 @@ fn ipynb_keeps_metadata_and_outputs() {
         assert_eq!(b["outputs"], a["outputs"]);
         assert_eq!(b["cell_type"], a["cell_type"]);
     }
-    assert_eq!(bc[0]["source"], ac[0]["source"], "the markdown cell is untouched");
+    assert_eq!(
+        bc[0]["source"], ac[0]["source"],
+        "the markdown cell is untouched"
+    );
     let last: String = ac[2]["source"]
         .as_array()
         .unwrap()
         .iter()
         .map(|s| s.as_str().unwrap())
         .collect();
-    assert!(last.starts_with("# bricklint migrate: job `backfill`"), "{last}");
+    assert!(
+        last.starts_with("# bricklint migrate: job `backfill`"),
+        "{last}"
+    );
     assert!(!last.contains("notebook.run"));
 }
 
@@ -201,8 +220,12 @@ fn crlf_and_magic_prefixes_are_kept() {
     let (code, out) = migrate(p.path(), &["--write", "."]);
     assert_eq!(code, 0, "{out}");
     let text = std::fs::read_to_string(p.path().join("sql/all_regions.sql")).unwrap();
-    assert!(!text.replace("\r\n", "").contains('\n'), "bare LF in {text:?}");
-    assert!(text.starts_with("-- Databricks notebook source\r\nCREATE SCHEMA IF NOT EXISTS reports;\r\n"));
+    assert!(
+        !text.replace("\r\n", "").contains('\n'),
+        "bare LF in {text:?}"
+    );
+    assert!(text
+        .starts_with("-- Databricks notebook source\r\nCREATE SCHEMA IF NOT EXISTS reports;\r\n"));
     assert!(text.contains("-- MAGIC %python\r\n-- MAGIC # bricklint migrate: job `all_regions`"));
     assert!(!text.contains("notebook.run"));
 }
@@ -218,10 +241,15 @@ fn existing_resource_needs_force() {
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("exists; pass --force"), "{out}");
     assert_eq!(std::fs::read_to_string(&res).unwrap(), "resources: {}\n");
-    assert_eq!(nb_before, std::fs::read(p.path().join("notebooks/orchestrate.py")).unwrap());
+    assert_eq!(
+        nb_before,
+        std::fs::read(p.path().join("notebooks/orchestrate.py")).unwrap()
+    );
     let (code, out) = migrate(p.path(), &["--write", "--force", "."]);
     assert_eq!(code, 0, "{out}");
-    assert!(std::fs::read_to_string(&res).unwrap().contains("for_each_task"));
+    assert!(std::fs::read_to_string(&res)
+        .unwrap()
+        .contains("for_each_task"));
 }
 
 #[test]
@@ -235,14 +263,23 @@ fn init_bundle_creates_databricks_yml() {
     assert!(!p.path().join("databricks.yml").exists());
     let (code, out) = migrate(
         p.path(),
-        &["--write", "--init-bundle", "--compute", "existing-cluster=${var.cluster_id}", "."],
+        &[
+            "--write",
+            "--init-bundle",
+            "--compute",
+            "existing-cluster=${var.cluster_id}",
+            ".",
+        ],
     );
     assert_eq!(code, 0, "{out}");
     let root = std::fs::read_to_string(p.path().join("databricks.yml")).unwrap();
     assert!(root.contains("resources/*.yml"), "{root}");
     assert!(root.contains("cluster_id:"), "{root}");
     let job = std::fs::read_to_string(p.path().join("resources/orchestrate.job.yml")).unwrap();
-    assert!(job.contains("existing_cluster_id: \"${var.cluster_id}\""), "{job}");
+    assert!(
+        job.contains("existing_cluster_id: \"${var.cluster_id}\""),
+        "{job}"
+    );
 }
 
 #[test]
@@ -254,7 +291,10 @@ fn to_shapes() {
     assert!(out.contains("use `--to tasks`"), "{out}");
     // One task per object for a homogeneous static list.
     let p = project("named_function");
-    let (code, out) = migrate(p.path(), &["--to", "tasks", "--compute", "job-cluster=main", "."]);
+    let (code, out) = migrate(
+        p.path(),
+        &["--to", "tasks", "--compute", "job-cluster=main", "."],
+    );
     assert_eq!(code, 1, "{out}");
     for t in ["bronze_customers", "bronze_orders", "bronze_line_items"] {
         assert!(out.contains(&format!("- task_key: {t}")), "{t}: {out}");

@@ -1,6 +1,9 @@
 //! Command-line interface (clap derive). Every command returns an exit code:
 //! 0 clean, 1 findings or pending changes, 2 tool or usage error.
 
+pub mod init;
+pub mod payload;
+
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -12,6 +15,8 @@ pub mod migrate;
 use crate::config::Config;
 use crate::engine::{self, CheckOptions, ReportScope};
 use crate::output::{self, OutputFormat, RenderOptions};
+
+pub mod plan;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -41,6 +46,11 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = ListFormat::Text)]
         format: ListFormat,
     },
+    Payload(payload::PayloadArgs),
+    /// Test a For Each job without a cluster: task graph, iterations, parameters, waves.
+    Plan(plan::PlanArgs),
+    /// Wire bricklint into a bundle's databricks.yml (`experimental.scripts`) and print CI snippets.
+    Init(init::InitArgs),
     /// Print shell completions.
     Completions {
         #[arg(value_enum)]
@@ -186,6 +196,12 @@ pub fn run_check(args: CheckArgs) -> ExitCode {
         match crate::fix::apply_fixes(&opts, &mut result, args.unsafe_fixes, args.diff) {
             Ok(report) => {
                 fixed = report.fixed;
+                if report.not_converged {
+                    eprint_error(format!(
+                        "fixes did not converge after {} passes; some fixable findings remain",
+                        crate::fix::MAX_PASSES
+                    ));
+                }
                 if args.diff {
                     print!("{}", report.diff);
                     return ExitCode::from(u8::from(report.fixed > 0));
@@ -228,6 +244,7 @@ pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Check(args) => run_check(args),
         Command::Migrate(args) => migrate::run_migrate(args),
+        Command::Plan(args) => plan::run(args),
         Command::Rule { rule } => match crate::rules::find(&rule) {
             Some(r) => {
                 let m = r.meta();
@@ -278,6 +295,8 @@ pub fn run(cli: Cli) -> ExitCode {
             }
             ExitCode::SUCCESS
         }
+        Command::Payload(args) => payload::run(args),
+        Command::Init(args) => init::run(args),
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,

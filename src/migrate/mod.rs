@@ -163,7 +163,11 @@ pub fn plan(opts: &MigrateOptions) -> Result<MigrateResult, String> {
         .map(|(d, root, init)| {
             let r = root.clone().unwrap_or_else(|| init.clone());
             let key = if stems.get(&(r.clone(), stem_key(&d.path))).copied() > Some(1) {
-                let rel = d.path.strip_prefix(&r).unwrap_or(&d.path).with_extension("");
+                let rel = d
+                    .path
+                    .strip_prefix(&r)
+                    .unwrap_or(&d.path)
+                    .with_extension("");
                 plan::sanitize_key(&rel.to_string_lossy())
             } else {
                 stem_key(&d.path)
@@ -237,7 +241,9 @@ fn plan_one(
             old: Some(old),
             new,
         }),
-        Err(e) => out.blocked.push(format!("cannot rewrite the notebook: {e}")),
+        Err(e) => out
+            .blocked
+            .push(format!("cannot rewrite the notebook: {e}")),
     }
     // The job resource.
     let res = out.plan.resource_file();
@@ -329,7 +335,10 @@ fn recheck(result: &mut MigrateResult, opts: &MigrateOptions) {
     let mut by_root: BTreeMap<PathBuf, Vec<usize>> = BTreeMap::new();
     for (i, o) in result.outcomes.iter().enumerate() {
         if o.is_applicable() {
-            by_root.entry(o.plan.bundle_root.clone()).or_default().push(i);
+            by_root
+                .entry(o.plan.bundle_root.clone())
+                .or_default()
+                .push(i);
         }
     }
     for (root, idxs) in by_root {
@@ -416,10 +425,7 @@ fn check_copy(
                 .strip_prefix(&troot)
                 .or_else(|_| p.strip_prefix(&canon))
                 .unwrap_or(p);
-            (
-                root.join(rel),
-                format!("{} {}", m.code, m.message),
-            )
+            (root.join(rel), format!("{} {}", m.code, m.message))
         })
         .collect())
 }
@@ -430,7 +436,11 @@ pub fn render_plan(result: &MigrateResult) -> String {
     for o in &result.outcomes {
         let nb = display_path(&o.plan.notebook);
         for r in &o.plan.refusals {
-            let _ = writeln!(out, "{nb}:{}: cannot migrate automatically: {}", r.line, r.reason);
+            let _ = writeln!(
+                out,
+                "{nb}:{}: cannot migrate automatically: {}",
+                r.line, r.reason
+            );
         }
         for f in &o.plan.fanouts {
             match &f.kind {
@@ -541,22 +551,10 @@ pub fn write(result: &MigrateResult) -> Vec<String> {
         .collect()
 }
 
-/// Write a file through a temporary file in the same directory and a rename.
+/// Write a file atomically ([`crate::fsutil::atomic_write`]), creating its folder.
 pub fn atomic_write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".bricklint-")
-        .tempfile_in(dir)?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    if let Ok(meta) = std::fs::metadata(path) {
-        let _ = std::fs::set_permissions(tmp.path(), meta.permissions());
+    if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
     }
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
+    crate::fsutil::atomic_write(path, bytes)
 }

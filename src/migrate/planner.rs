@@ -99,17 +99,30 @@ pub fn is_notebook_run(func: &Expr) -> bool {
     }
 }
 
+/// A dispatch call: (call, method, pool constructor, pool variable, enclosing loop).
+type Found<'a> = (
+    &'a ast::ExprCall,
+    String,
+    Option<&'a ast::ExprCall>,
+    Option<String>,
+    Option<(&'a Expr, &'a Expr)>,
+);
+
+/// The worker side of a dispatch: (base items, worker, positional and keyword arguments of the
+/// worker, the items expression).
+type WorkerCall<'e> = (
+    Sym,
+    &'e Expr,
+    Vec<Sym>,
+    Vec<(String, Sym)>,
+    Option<&'e Expr>,
+);
+
 /// Collects dispatches in one scope.
 struct Finder<'a> {
     pools: HashMap<String, &'a ast::ExprCall>,
     stack: Vec<(&'a Expr, &'a Expr)>,
-    found: Vec<(
-        &'a ast::ExprCall,
-        String,
-        Option<&'a ast::ExprCall>,
-        Option<String>,
-        Option<(&'a Expr, &'a Expr)>,
-    )>,
+    found: Vec<Found<'a>>,
     /// Direct `notebook.run` calls in a loop (sequential fan-out) are reported too.
     loops: Vec<(&'a ast::ExprCall, (&'a Expr, &'a Expr))>,
 }
@@ -151,13 +164,18 @@ impl<'a> Visitor<'a> for Finder<'a> {
 
     fn visit_expr(&mut self, expr: &'a Expr) {
         match expr {
-            Expr::ListComp(ast::ExprListComp { elt, generators, .. })
-            | Expr::SetComp(ast::ExprSetComp { elt, generators, .. })
-            | Expr::Generator(ast::ExprGenerator { elt, generators, .. })
-                if generators.len() == 1 =>
-            {
+            Expr::ListComp(ast::ExprListComp {
+                elt, generators, ..
+            })
+            | Expr::SetComp(ast::ExprSetComp {
+                elt, generators, ..
+            })
+            | Expr::Generator(ast::ExprGenerator {
+                elt, generators, ..
+            }) if generators.len() == 1 => {
                 self.visit_expr(&generators[0].iter);
-                self.stack.push((&generators[0].target, &generators[0].iter));
+                self.stack
+                    .push((&generators[0].target, &generators[0].iter));
                 self.visit_expr(elt);
                 self.stack.pop();
             }
@@ -177,11 +195,20 @@ impl<'a> Visitor<'a> for Finder<'a> {
                     let m = a.attr.id.as_str();
                     if MAP_METHODS.contains(&m) || SUBMIT_METHODS.contains(&m) {
                         let (ctor, name) = match &*a.value {
-                            Expr::Name(n) => (self.pools.get(n.id.as_str()).copied(), Some(n.id.to_string())),
+                            Expr::Name(n) => (
+                                self.pools.get(n.id.as_str()).copied(),
+                                Some(n.id.to_string()),
+                            ),
                             other => (is_pool_ctor(other), None),
                         };
                         if ctor.is_some() {
-                            self.found.push((c, m.to_string(), ctor, name, self.stack.last().copied()));
+                            self.found.push((
+                                c,
+                                m.to_string(),
+                                ctor,
+                                name,
+                                self.stack.last().copied(),
+                            ));
                         }
                     }
                 }
@@ -241,16 +268,19 @@ impl<'a> Planner<'a> {
                     fd.visit_stmt(st);
                 }
                 for (call, method, ctor, name, iter) in fd.found {
-                    helpers.entry(f.name.id.to_string()).or_default().push(Site {
-                        top: usize::MAX,
-                        call,
-                        method,
-                        pool_ctor: ctor,
-                        pool_name: name,
-                        iter,
-                        env: HashMap::new(),
-                        helper: Some(f.name.id.to_string()),
-                    });
+                    helpers
+                        .entry(f.name.id.to_string())
+                        .or_default()
+                        .push(Site {
+                            top: usize::MAX,
+                            call,
+                            method,
+                            pool_ctor: ctor,
+                            pool_name: name,
+                            iter,
+                            env: HashMap::new(),
+                            helper: Some(f.name.id.to_string()),
+                        });
                 }
             }
         }
@@ -276,7 +306,9 @@ impl<'a> Planner<'a> {
                     helper: None,
                 });
             }
-            if fd.loops.len() > before_loops && !matches!(s, Stmt::FunctionDef(_) | Stmt::ClassDef(_)) {
+            if fd.loops.len() > before_loops
+                && !matches!(s, Stmt::FunctionDef(_) | Stmt::ClassDef(_))
+            {
                 for (call, _) in fd.loops.drain(before_loops..) {
                     refusals.push(Refusal {
                         line: self.line_of(call),
@@ -289,11 +321,17 @@ impl<'a> Planner<'a> {
                 continue;
             }
             for call in calls_in(s) {
-                let Some(name) = callee_name(&call.func).filter(|_| matches!(&*call.func, Expr::Name(_))) else {
+                let Some(name) =
+                    callee_name(&call.func).filter(|_| matches!(&*call.func, Expr::Name(_)))
+                else {
                     continue;
                 };
-                let Some(hs) = helpers.get(name) else { continue };
-                let Some(f) = self.info.functions.get(name) else { continue };
+                let Some(hs) = helpers.get(name) else {
+                    continue;
+                };
+                let Some(f) = self.info.functions.get(name) else {
+                    continue;
+                };
                 match bind_params(&self.info, &f.parameters, call, &HashMap::new(), 0, 0) {
                     Ok(env) => {
                         for h in hs {
@@ -311,7 +349,9 @@ impl<'a> Planner<'a> {
                     }
                     Err(e) => refusals.push(Refusal {
                         line: self.line_of(call),
-                        reason: format!("the call of `{name}` (which fans out) cannot be followed: {e}"),
+                        reason: format!(
+                            "the call of `{name}` (which fans out) cannot be followed: {e}"
+                        ),
                     }),
                 }
             }
@@ -320,15 +360,29 @@ impl<'a> Planner<'a> {
     }
 
     /// Follow a worker to the `notebook.run` calls it reaches.
-    fn reach_worker(&self, worker: &Expr, args: Vec<Sym>, kw: Vec<(String, Sym)>, env: &HashMap<String, Sym>) -> Result<Vec<RunCall>, String> {
+    fn reach_worker(
+        &self,
+        worker: &Expr,
+        args: Vec<Sym>,
+        kw: Vec<(String, Sym)>,
+        env: &HashMap<String, Sym>,
+    ) -> Result<Vec<RunCall>, String> {
         match worker {
             w if is_notebook_run(w) => {
                 let mut a = args.into_iter();
                 let mut kwm: HashMap<String, Sym> = kw.into_iter().collect();
-                let path = a.next().or_else(|| kwm.remove("path")).ok_or("`notebook.run` without a path")?;
+                let path = a
+                    .next()
+                    .or_else(|| kwm.remove("path"))
+                    .ok_or("`notebook.run` without a path")?;
                 let timeout = a.next().or_else(|| kwm.remove("timeout_seconds"));
                 let args = a.next().or_else(|| kwm.remove("arguments"));
-                Ok(vec![RunCall { path, timeout, args, retries: None }])
+                Ok(vec![RunCall {
+                    path,
+                    timeout,
+                    args,
+                    retries: None,
+                }])
             }
             Expr::Lambda(l) => {
                 let local = match &l.parameters {
@@ -341,7 +395,10 @@ impl<'a> Planner<'a> {
             }
             Expr::Name(n) => {
                 let Some(f) = self.info.functions.get(n.id.as_str()) else {
-                    return err(format!("the worker `{}` is not a function of this notebook", n.id));
+                    return err(format!(
+                        "the worker `{}` is not a function of this notebook",
+                        n.id
+                    ));
                 };
                 let local = bind_values(&self.info, &f.parameters, args, kw, env, 0, 0)?;
                 let mut out = Vec::new();
@@ -485,7 +542,12 @@ impl<'a> Planner<'a> {
             let timeout = a.next().or_else(|| kwm.remove("timeout_seconds"));
             let args = a.next().or_else(|| kwm.remove("arguments"));
             let retries = retry.last().map(|n| n.saturating_sub(1));
-            out.push(RunCall { path, timeout, args, retries });
+            out.push(RunCall {
+                path,
+                timeout,
+                args,
+                retries,
+            });
             return Ok(());
         }
         if let Expr::Name(n) = &*c.func {
@@ -529,7 +591,9 @@ impl<'a> Planner<'a> {
                 return Ok(c);
             }
         }
-        err(format!("the child notebook `{p}` is not a file of this repository"))
+        err(format!(
+            "the child notebook `{p}` is not a file of this repository"
+        ))
     }
 
     /// The statically known items and their source.
@@ -539,7 +603,8 @@ impl<'a> Planner<'a> {
             Sym::List(_) => {
                 return (
                     ItemsSource::Literal,
-                    self.static_of(base, &Value::Null).and_then(|v| v.as_array().cloned()),
+                    self.static_of(base, &Value::Null)
+                        .and_then(|v| v.as_array().cloned()),
                 )
             }
             _ => direct,
@@ -638,11 +703,30 @@ fn calls_in(s: &Stmt) -> Vec<&ast::ExprCall> {
 /// A statement that only waits for or prints the fan-out's results.
 fn is_wait_like(s: &Stmt) -> bool {
     const OK: &[&str] = &[
-        "result", "close", "join", "shutdown", "wait", "as_completed", "get", "print", "list",
-        "append", "len", "format", "exception", "done", "ready", "successful", "str", "extend",
+        "result",
+        "close",
+        "join",
+        "shutdown",
+        "wait",
+        "as_completed",
+        "get",
+        "print",
+        "list",
+        "append",
+        "len",
+        "format",
+        "exception",
+        "done",
+        "ready",
+        "successful",
+        "str",
+        "extend",
     ];
     let calls = calls_in(s);
-    let shape_ok = matches!(s, Stmt::Expr(_) | Stmt::Assign(_) | Stmt::For(_) | Stmt::AugAssign(_));
+    let shape_ok = matches!(
+        s,
+        Stmt::Expr(_) | Stmt::Assign(_) | Stmt::For(_) | Stmt::AugAssign(_)
+    );
     shape_ok
         && calls
             .iter()
@@ -652,7 +736,11 @@ fn is_wait_like(s: &Stmt) -> bool {
 /// A statement whose move before the fan-out cannot change what the job does.
 fn is_inert(s: &Stmt) -> bool {
     match s {
-        Stmt::Import(_) | Stmt::ImportFrom(_) | Stmt::FunctionDef(_) | Stmt::ClassDef(_) | Stmt::Pass(_) => true,
+        Stmt::Import(_)
+        | Stmt::ImportFrom(_)
+        | Stmt::FunctionDef(_)
+        | Stmt::ClassDef(_)
+        | Stmt::Pass(_) => true,
         Stmt::Expr(e) => match &*e.value {
             Expr::StringLiteral(_) => true,
             Expr::Call(c) => {
@@ -670,7 +758,11 @@ fn is_inert(s: &Stmt) -> bool {
 
 fn is_pure_value(e: &Expr) -> bool {
     match e {
-        Expr::StringLiteral(_) | Expr::NumberLiteral(_) | Expr::BooleanLiteral(_) | Expr::NoneLiteral(_) | Expr::Name(_) => true,
+        Expr::StringLiteral(_)
+        | Expr::NumberLiteral(_)
+        | Expr::BooleanLiteral(_)
+        | Expr::NoneLiteral(_)
+        | Expr::Name(_) => true,
         Expr::List(l) => l.elts.iter().all(is_pure_value),
         Expr::Tuple(l) => l.elts.iter().all(is_pure_value),
         Expr::Dict(d) => d
@@ -679,7 +771,13 @@ fn is_pure_value(e: &Expr) -> bool {
         Expr::FString(_) => true,
         Expr::BinOp(b) => is_pure_value(&b.left) && is_pure_value(&b.right),
         Expr::ListComp(l) => is_pure_value(&l.elt) || matches!(&*l.elt, Expr::Call(_)),
-        Expr::Call(c) => is_pool_ctor(e).is_some() || matches!(callee_name(&c.func), Some("str" | "int" | "len" | "range" | "list" | "dict")),
+        Expr::Call(c) => {
+            is_pool_ctor(e).is_some()
+                || matches!(
+                    callee_name(&c.func),
+                    Some("str" | "int" | "len" | "range" | "list" | "dict")
+                )
+        }
         Expr::Subscript(s) => is_pure_value(&s.value) && is_pure_value(&s.slice),
         Expr::Attribute(a) => is_pure_value(&a.value),
         _ => false,
@@ -704,7 +802,12 @@ struct SitePlan {
 }
 
 /// Plan one notebook. Returns `None` when it has no fan-out.
-pub fn plan_document(doc: &Document, bundle_root: &Path, job_key: &str, opts: &PlanOptions) -> Option<Planned> {
+pub fn plan_document(
+    doc: &Document,
+    bundle_root: &Path,
+    job_key: &str,
+    opts: &PlanOptions,
+) -> Option<Planned> {
     if !doc.text.contains("notebook") || !doc.has_python() {
         return None;
     }
@@ -732,7 +835,13 @@ pub fn plan_document(doc: &Document, bundle_root: &Path, job_key: &str, opts: &P
     }
     if !py.errors().is_empty() {
         return Some(Planned {
-            plan: mk(Vec::new(), vec![Refusal { line: 1, reason: "the notebook has Python syntax errors (NB001)".into() }]),
+            plan: mk(
+                Vec::new(),
+                vec![Refusal {
+                    line: 1,
+                    reason: "the notebook has Python syntax errors (NB001)".into(),
+                }],
+            ),
             edits: Vec::new(),
             keep_producer: false,
         });
@@ -762,19 +871,28 @@ pub fn plan_document(doc: &Document, bundle_root: &Path, job_key: &str, opts: &P
             if !rs.iter().any(|r| r.line == sp.fanout.line) {
                 rs.push(Refusal {
                     line: sp.fanout.line,
-                    reason: "not migrated because another fan-out of this notebook cannot be".into(),
+                    reason: "not migrated because another fan-out of this notebook cannot be"
+                        .into(),
                 });
             }
         }
         rs.sort_by_key(|r| r.line);
-        return Some(Planned { plan: mk(Vec::new(), rs), edits: Vec::new(), keep_producer: false });
+        return Some(Planned {
+            plan: mk(Vec::new(), rs),
+            edits: Vec::new(),
+            keep_producer: false,
+        });
     }
     match rewrite_plan(&planner, &mut site_plans, job_key) {
         Ok((edits, keep)) => {
             let fanouts = site_plans.into_iter().map(|s| s.fanout).collect();
             let mut plan = mk(fanouts, Vec::new());
             plan.producer_task = keep;
-            Some(Planned { plan, edits, keep_producer: keep })
+            Some(Planned {
+                plan,
+                edits,
+                keep_producer: keep,
+            })
         }
         Err((line, reason)) => Some(Planned {
             plan: mk(Vec::new(), vec![Refusal { line, reason }]),
@@ -797,10 +915,18 @@ fn unique_key(base: &str, used: &mut HashSet<String>) -> String {
 }
 
 fn stem(p: &Path) -> String {
-    p.file_stem().and_then(|s| s.to_str()).unwrap_or("notebook").to_string()
+    p.file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("notebook")
+        .to_string()
 }
 
-fn plan_site(p: &Planner<'_>, site: &Site<'_>, opts: &PlanOptions, used: &mut HashSet<String>) -> Result<SitePlan, String> {
+fn plan_site(
+    p: &Planner<'_>,
+    site: &Site<'_>,
+    opts: &PlanOptions,
+    used: &mut HashSet<String>,
+) -> Result<SitePlan, String> {
     let info = &p.info;
     let call = site.call;
     let line = p.line_of(call);
@@ -811,17 +937,28 @@ fn plan_site(p: &Planner<'_>, site: &Site<'_>, opts: &PlanOptions, used: &mut Ha
         .to_string();
     let dispatch = format!("{ctor_name}.{}", site.method);
     // Items and the worker's arguments as functions of the base item.
-    let (base, worker, wargs, wkw, items_expr): (Sym, &Expr, Vec<Sym>, Vec<(String, Sym)>, Option<&Expr>) =
+    let (base, worker, wargs, wkw, items_expr): WorkerCall<'_> =
         if MAP_METHODS.contains(&site.method.as_str()) {
             if call.arguments.args.len() != 2 {
-                return err(format!("`{dispatch}` with {} arguments", call.arguments.args.len()));
+                return err(format!(
+                    "`{dispatch}` with {} arguments",
+                    call.arguments.args.len()
+                ));
             }
             let items = info.sym(&call.arguments.args[1], &site.env, 0)?;
             let (base, elem) = info.base_items(items, 0)?;
-            (base, &call.arguments.args[0], vec![elem], Vec::new(), Some(&call.arguments.args[1]))
+            (
+                base,
+                &call.arguments.args[0],
+                vec![elem],
+                Vec::new(),
+                Some(&call.arguments.args[1]),
+            )
         } else {
             let Some((target, iter)) = site.iter else {
-                return err(format!("`{dispatch}` outside a loop or comprehension: a single task, not a fan-out"));
+                return err(format!(
+                    "`{dispatch}` outside a loop or comprehension: a single task, not a fan-out"
+                ));
             };
             let Expr::Name(tn) = target else {
                 return err("a loop with a tuple target");
@@ -869,7 +1006,11 @@ fn plan_site(p: &Planner<'_>, site: &Site<'_>, opts: &PlanOptions, used: &mut Ha
             }
             (base, worker, args, kw, Some(iter))
         };
-    let worker_objs: Vec<Sym> = wargs.iter().chain(wkw.iter().map(|(_, v)| v)).cloned().collect();
+    let worker_objs: Vec<Sym> = wargs
+        .iter()
+        .chain(wkw.iter().map(|(_, v)| v))
+        .cloned()
+        .collect();
     let runs = p.reach_worker(worker, wargs, wkw, &site.env)?;
     let run = merge_runs(&runs)?;
     // Retries: a retry loop around the call, or a `retry` attribute of the item object.
@@ -893,7 +1034,11 @@ fn plan_site(p: &Planner<'_>, site: &Site<'_>, opts: &PlanOptions, used: &mut Ha
             .arguments
             .keywords
             .iter()
-            .find(|k| k.arg.as_ref().is_some_and(|a| matches!(a.id.as_str(), "max_workers" | "processes")))
+            .find(|k| {
+                k.arg
+                    .as_ref()
+                    .is_some_and(|a| matches!(a.id.as_str(), "max_workers" | "processes"))
+            })
             .map(|k| &k.value)
             .or(c.arguments.args.first())?;
         if let Expr::Call(lc) = arg {
@@ -907,7 +1052,9 @@ fn plan_site(p: &Planner<'_>, site: &Site<'_>, opts: &PlanOptions, used: &mut Ha
     let concurrency = match pool_size {
         Some(n) if n >= 1 => {
             if n > 100 {
-                notes.push(format!("pool size {n} capped at 100 (the For Each maximum)"));
+                notes.push(format!(
+                    "pool size {n} capped at 100 (the For Each maximum)"
+                ));
             }
             n.min(100) as u32
         }
@@ -970,7 +1117,15 @@ fn plan_site(p: &Planner<'_>, site: &Site<'_>, opts: &PlanOptions, used: &mut Ha
                 }
             }
             keys.into_iter()
-                .map(|k| (k.clone(), Sym::Index(Box::new(other.clone()), Box::new(Sym::Const(Value::String(k))))))
+                .map(|k| {
+                    (
+                        k.clone(),
+                        Sym::Index(
+                            Box::new(other.clone()),
+                            Box::new(Sym::Const(Value::String(k))),
+                        ),
+                    )
+                })
                 .collect()
         }
         Some(_) => return err("the `arguments` are not a dict literal"),
@@ -979,7 +1134,10 @@ fn plan_site(p: &Planner<'_>, site: &Site<'_>, opts: &PlanOptions, used: &mut Ha
     let mut per_item: Vec<(String, Sym)> = Vec::new();
     for (k, v) in params {
         match (v.depends_on_item(), p.static_of(&v, &Value::Null)) {
-            (false, Some(c)) => constant.push((k, py_str(&c).ok_or("an argument value that is not a string")?)),
+            (false, Some(c)) => constant.push((
+                k,
+                py_str(&c).ok_or("an argument value that is not a string")?,
+            )),
             _ => per_item.push((k, v)),
         }
     }
@@ -1004,7 +1162,10 @@ fn plan_site(p: &Planner<'_>, site: &Site<'_>, opts: &PlanOptions, used: &mut Ha
             });
         };
         if vals.len() > 100 {
-            return err(format!("{} items: too many for one task per object; use For Each", vals.len()));
+            return err(format!(
+                "{} items: too many for one task per object; use For Each",
+                vals.len()
+            ));
         }
         let mut tasks = Vec::new();
         for it in vals {
@@ -1014,12 +1175,18 @@ fn plan_site(p: &Planner<'_>, site: &Site<'_>, opts: &PlanOptions, used: &mut Ha
             let nb = p.resolve_notebook(&path)?;
             let mut params = constant.clone();
             for (k, v) in &per_item {
-                let val = p.static_of(v, it).and_then(|x| py_str(&x)).ok_or_else(|| format!("the argument `{k}` is not static for every item"))?;
+                let val = p
+                    .static_of(v, it)
+                    .and_then(|x| py_str(&x))
+                    .ok_or_else(|| format!("the argument `{k}` is not static for every item"))?;
                 params.push((k.clone(), val));
             }
             let mut base_key = stem(&nb);
             if !path_per_item {
-                if let Some((_, v)) = params.iter().find(|(k, _)| constant.iter().all(|(c, _)| c != k)) {
+                if let Some((_, v)) = params
+                    .iter()
+                    .find(|(k, _)| constant.iter().all(|(c, _)| c != k))
+                {
                     base_key = format!("{base_key}_{v}");
                 }
             }
@@ -1047,10 +1214,12 @@ fn plan_site(p: &Planner<'_>, site: &Site<'_>, opts: &PlanOptions, used: &mut Ha
     // For Each.
     let path = match p.static_of(&run.path, &Value::Null) {
         Some(Value::String(s)) => s,
-        _ => return err(format!(
-            "dynamic notebook path `{}`: cannot autofix; use a literal path",
-            run.path.to_python("item").unwrap_or_else(|| "?".into())
-        )),
+        _ => {
+            return err(format!(
+                "dynamic notebook path `{}`: cannot autofix; use a literal path",
+                run.path.to_python("item").unwrap_or_else(|| "?".into())
+            ))
+        }
     };
     let child = p.resolve_notebook(&path)?;
     let task_key = unique_key(&format!("run_{}", stem(&child)), used);
@@ -1070,22 +1239,41 @@ fn plan_site(p: &Planner<'_>, site: &Site<'_>, opts: &PlanOptions, used: &mut Ha
         Sym::Dict(
             per_item
                 .iter()
-                .map(|(k, v)| (Sym::Const(Value::String(k.clone())), Sym::Str(Box::new(v.clone()))))
+                .map(|(k, v)| {
+                    (
+                        Sym::Const(Value::String(k.clone())),
+                        Sym::Str(Box::new(v.clone())),
+                    )
+                })
                 .collect(),
         )
     };
     parameters.sort_by_key(|(k, _)| {
-        per_item.iter().position(|(x, _)| x == k).unwrap_or(usize::MAX)
+        per_item
+            .iter()
+            .position(|(x, _)| x == k)
+            .unwrap_or(usize::MAX)
     });
     let item_values: Option<Vec<Value>> = values
         .as_ref()
         .and_then(|vals| vals.iter().map(|it| p.static_of(&elem, it)).collect());
-    let var = if info.bound.contains("item") { "item_" } else { "item" };
+    let var = if info.bound.contains("item") {
+        "item_"
+    } else {
+        "item"
+    };
     let base_py = base
         .to_python(var)
         .ok_or("the list of items cannot be written as Python")?;
-    let elem_py = elem.to_python(var).ok_or("the per-item arguments cannot be written as Python")?;
-    let producer_expr = if elem == Sym::Str(Box::new(Sym::Item)) && item_values.is_some() && values.as_ref().is_some_and(|v| v.iter().all(Value::is_string)) {
+    let elem_py = elem
+        .to_python(var)
+        .ok_or("the per-item arguments cannot be written as Python")?;
+    let producer_expr = if elem == Sym::Str(Box::new(Sym::Item))
+        && item_values.is_some()
+        && values
+            .as_ref()
+            .is_some_and(|v| v.iter().all(Value::is_string))
+    {
         base_py.clone()
     } else {
         format!("[{elem_py} for {var} in {base_py}]")
@@ -1105,7 +1293,11 @@ fn plan_site(p: &Planner<'_>, site: &Site<'_>, opts: &PlanOptions, used: &mut Ha
         task_key: task_key.clone(),
         child,
         parameters,
-        items: Items { source, values: item_values, producer_expr: producer_expr.clone() },
+        items: Items {
+            source,
+            values: item_values,
+            producer_expr: producer_expr.clone(),
+        },
         concurrency,
         timeout_seconds: timeout,
         max_retries,
@@ -1165,7 +1357,11 @@ fn merge_runs(runs: &[RunCall]) -> Result<RunCall, String> {
 }
 
 /// Decide the statement edits; refuse when the rewrite would change what the notebook does.
-fn rewrite_plan(p: &Planner<'_>, sites: &mut [SitePlan], job_key: &str) -> Result<(Vec<StmtEdit>, bool), (u32, String)> {
+fn rewrite_plan(
+    p: &Planner<'_>,
+    sites: &mut [SitePlan],
+    job_key: &str,
+) -> Result<(Vec<StmtEdit>, bool), (u32, String)> {
     let body = p.body;
     let py = p.doc.python().expect("python");
     let mut removed: HashSet<usize> = sites.iter().map(|s| s.top).collect();
@@ -1186,7 +1382,11 @@ fn rewrite_plan(p: &Planner<'_>, sites: &mut [SitePlan], job_key: &str) -> Resul
             for inner in &w.body {
                 let has_dispatch = calls_in(inner).iter().any(|c| is_dispatchy(c));
                 if !has_dispatch && !is_wait_like(inner) {
-                    return Err((p.line_of(inner), "the pool block does other work too; move it out of the `with` block first".into()));
+                    return Err((
+                        p.line_of(inner),
+                        "the pool block does other work too; move it out of the `with` block first"
+                            .into(),
+                    ));
                 }
             }
         }
@@ -1195,8 +1395,14 @@ fn rewrite_plan(p: &Planner<'_>, sites: &mut [SitePlan], job_key: &str) -> Resul
     // Fixpoint: remove statements connected to the fan-out that nothing else uses.
     loop {
         let mut changed = false;
-        let removed_uses: HashSet<String> = removed.iter().flat_map(|&i| loaded_names_stmt(&body[i])).collect();
-        let removed_binds: HashSet<String> = removed.iter().flat_map(|&i| bound_names(&body[i])).collect();
+        let removed_uses: HashSet<String> = removed
+            .iter()
+            .flat_map(|&i| loaded_names_stmt(&body[i]))
+            .collect();
+        let removed_binds: HashSet<String> = removed
+            .iter()
+            .flat_map(|&i| bound_names(&body[i]))
+            .collect();
         for (i, s) in body.iter().enumerate() {
             if removed.contains(&i) {
                 continue;
@@ -1205,19 +1411,28 @@ fn rewrite_plan(p: &Planner<'_>, sites: &mut [SitePlan], job_key: &str) -> Resul
             let uses = loaded_names_stmt(s);
             let others_use = |n: &String| {
                 producer_uses.contains(n)
-                    || body.iter().enumerate().any(|(j, o)| j != i && !removed.contains(&j) && loaded_names_stmt(o).contains(n))
+                    || body.iter().enumerate().any(|(j, o)| {
+                        j != i && !removed.contains(&j) && loaded_names_stmt(o).contains(n)
+                    })
             };
             let connected = binds.iter().any(|n| removed_uses.contains(n));
-            let removable_kind = matches!(s, Stmt::FunctionDef(_) | Stmt::ClassDef(_) | Stmt::Import(_) | Stmt::ImportFrom(_))
-                || matches!(s, Stmt::Assign(a) if is_pure_value(&a.value));
+            let removable_kind = matches!(
+                s,
+                Stmt::FunctionDef(_) | Stmt::ClassDef(_) | Stmt::Import(_) | Stmt::ImportFrom(_)
+            ) || matches!(s, Stmt::Assign(a) if is_pure_value(&a.value));
             if connected && removable_kind && !binds.is_empty() && !binds.iter().any(others_use) {
                 removed.insert(i);
                 changed = true;
                 continue;
             }
             // Statements that use what was removed must go too: waits only.
-            let needs_removed = uses.iter().any(|n| removed_binds.contains(n) && !binds.contains(n) || removed_binds.contains(n) && !p.info.bound.contains(n.as_str()));
-            let uses_removed = uses.iter().any(|n| removed_binds.contains(n) && !producer_uses.contains(n));
+            let needs_removed = uses.iter().any(|n| {
+                removed_binds.contains(n) && !binds.contains(n)
+                    || removed_binds.contains(n) && !p.info.bound.contains(n.as_str())
+            });
+            let uses_removed = uses
+                .iter()
+                .any(|n| removed_binds.contains(n) && !producer_uses.contains(n));
             if (uses_removed || needs_removed) && i > first_top {
                 if is_wait_like(s) {
                     removed.insert(i);
@@ -1238,13 +1453,19 @@ fn rewrite_plan(p: &Planner<'_>, sites: &mut [SitePlan], job_key: &str) -> Resul
         }
     }
     let keep_producer = sites.iter().any(|s| s.producer.is_some())
-        || body.iter().enumerate().any(|(i, s)| !removed.contains(&i) && !is_inert(s));
+        || body
+            .iter()
+            .enumerate()
+            .any(|(i, s)| !removed.contains(&i) && !is_inert(s));
     let rel = |s: &SitePlan| -> String {
         match &s.fanout.kind {
             FanOutKind::ForEach(fe) => format!("task `{}`", fe.task_key),
             FanOutKind::Tasks(ts) => format!(
                 "tasks {}",
-                ts.iter().map(|t| format!("`{}`", t.task_key)).collect::<Vec<_>>().join(", ")
+                ts.iter()
+                    .map(|t| format!("`{}`", t.task_key))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         }
     };

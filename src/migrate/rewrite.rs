@@ -44,9 +44,9 @@ fn line_prefix(doc: &Document, range: TextRange, code_start: TextSize) -> (Strin
     });
     let content_start = cell_line.map(|l| l.start()).unwrap_or(line_start);
     let prefix = doc.text[TextRange::new(line_start, content_start.max(line_start))].to_string();
-    let indent =
-        doc.text[TextRange::new(content_start.max(line_start), code_start.max(content_start))]
-            .to_string();
+    let indent = doc.text
+        [TextRange::new(content_start.max(line_start), code_start.max(content_start))]
+    .to_string();
     (prefix, indent)
 }
 
@@ -62,7 +62,11 @@ fn line_ending(doc: &Document, range: TextRange) -> &'static str {
 /// Apply edits to the document text. The `TextSize` of each edit is the document offset where
 /// its statement code starts (its indentation is reused).
 pub fn apply_to_text(doc: &Document, edits: &[(LineEdit, TextSize)]) -> String {
-    apply_region(doc, TextRange::new(TextSize::new(0), doc.lines_end()), edits)
+    apply_region(
+        doc,
+        TextRange::new(TextSize::new(0), doc.lines_end()),
+        edits,
+    )
 }
 
 /// Apply the edits that lie inside `region` to the text of `region`.
@@ -123,7 +127,9 @@ pub fn apply(doc: &Document, edits: &[(LineEdit, TextSize)]) -> Result<String, S
         let cell = &doc.cells[idx];
         let cell_edits: Vec<(LineEdit, TextSize)> = edits
             .iter()
-            .filter(|(e, _)| cell.range.start() <= e.range.start() && e.range.start() <= cell.range.end())
+            .filter(|(e, _)| {
+                cell.range.start() <= e.range.start() && e.range.start() <= cell.range.end()
+            })
             .cloned()
             .collect();
         let new_src_text = cell_text_after(doc, cell.range, &cell_edits);
@@ -350,77 +356,6 @@ impl JsonPos<'_> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::path::PathBuf;
-    use std::sync::Arc;
-
-    fn load(name: &str, kind: FileKind, text: &str) -> Document {
-        Document::load(Arc::new(PathBuf::from(name)), kind, text.to_string()).unwrap()
-    }
-
-    fn edit_stmt(doc: &Document, needle: &str, code: &[&str]) -> (LineEdit, TextSize) {
-        let py = doc.python().unwrap();
-        let stmt = py
-            .module()
-            .body
-            .iter()
-            .find(|s| py.slice(*s).starts_with(needle))
-            .unwrap();
-        let r = py.doc_range(stmt);
-        (
-            LineEdit {
-                range: whole_lines(doc, r),
-                code: code.iter().map(|s| s.to_string()).collect(),
-            },
-            r.start(),
-        )
-    }
-
-    #[test]
-    fn magic_prefix_and_crlf_are_kept() {
-        let src = "-- Databricks notebook source\r\nSELECT 1\r\n\r\n-- COMMAND ----------\r\n\r\n-- MAGIC %python\r\n-- MAGIC x = run(\r\n-- MAGIC   1)\r\n-- MAGIC y = 2\r\n";
-        let doc = load("a.sql", FileKind::SourceNotebook(crate::source::Lang::Sql), src);
-        let e = edit_stmt(&doc, "x = run(", &["# moved", "z = 3"]);
-        let out = apply(&doc, &[e]).unwrap();
-        assert_eq!(
-            out,
-            "-- Databricks notebook source\r\nSELECT 1\r\n\r\n-- COMMAND ----------\r\n\r\n-- MAGIC %python\r\n-- MAGIC # moved\r\n-- MAGIC z = 3\r\n-- MAGIC y = 2\r\n"
-        );
-    }
-
-    #[test]
-    fn indentation_is_reused_and_removal_works() {
-        let src = "# Databricks notebook source\nimport os\nwith open('x') as f:\n    a = 1\n    b = 2\nc = 3\n";
-        let doc = load("a.py", FileKind::SourceNotebook(crate::source::Lang::Python), src);
-        let e1 = edit_stmt(&doc, "import os", &[]);
-        let e2 = edit_stmt(&doc, "c = 3", &["d = 4"]);
-        assert_eq!(
-            apply(&doc, &[e2, e1]).unwrap(),
-            "# Databricks notebook source\nwith open('x') as f:\n    a = 1\n    b = 2\nd = 4\n"
-        );
-    }
-
-    #[test]
-    fn ipynb_only_the_touched_cell_changes() {
-        let raw = "{\n \"cells\": [\n  {\n   \"cell_type\": \"code\",\n   \"metadata\": {\"a\": 1},\n   \"outputs\": [{\"text\": \"hi\"}],\n   \"source\": [\n    \"x = 1\\n\",\n    \"y = run()\\n\",\n    \"z = 2\"\n   ]\n  },\n  {\n   \"cell_type\": \"code\",\n   \"metadata\": {},\n   \"source\": \"w = 1\\n\"\n  }\n ],\n \"metadata\": {},\n \"nbformat\": 4,\n \"nbformat_minor\": 0\n}\n";
-        let doc = load("a.ipynb", FileKind::Ipynb, raw);
-        assert_eq!(source_spans(raw).unwrap().len(), 2);
-        let e = edit_stmt(&doc, "y = run()", &["# gone", "v = 0"]);
-        let out = apply(&doc, &[e]).unwrap();
-        let expected = raw.replace(
-            "    \"y = run()\\n\",\n",
-            "    \"# gone\\n\",\n    \"v = 0\\n\",\n",
-        );
-        assert_eq!(out, expected);
-        // Editing the last line of the last cell keeps its trailing newline.
-        let e = edit_stmt(&doc, "w = 1", &["w = 2"]);
-        let out = apply(&doc, &[e]).unwrap();
-        assert_eq!(out, raw.replace("\"w = 1\\n\"", "\"w = 2\\n\""));
-    }
-}
-
 /// Is document line `line` (0-based) blank code (only whitespace after any magic prefix)?
 fn is_blank_line(doc: &Document, line: usize) -> bool {
     let start = doc.lines.line_start(line);
@@ -472,4 +407,83 @@ pub fn absorb_blank_lines(doc: &Document, range: TextRange) -> TextRange {
         line += 1;
     }
     TextRange::new(range.start(), end)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+    use std::sync::Arc;
+
+    fn load(name: &str, kind: FileKind, text: &str) -> Document {
+        Document::load(Arc::new(PathBuf::from(name)), kind, text.to_string()).unwrap()
+    }
+
+    fn edit_stmt(doc: &Document, needle: &str, code: &[&str]) -> (LineEdit, TextSize) {
+        let py = doc.python().unwrap();
+        let stmt = py
+            .module()
+            .body
+            .iter()
+            .find(|s| py.slice(*s).starts_with(needle))
+            .unwrap();
+        let r = py.doc_range(stmt);
+        (
+            LineEdit {
+                range: whole_lines(doc, r),
+                code: code.iter().map(|s| s.to_string()).collect(),
+            },
+            r.start(),
+        )
+    }
+
+    #[test]
+    fn magic_prefix_and_crlf_are_kept() {
+        let src = "-- Databricks notebook source\r\nSELECT 1\r\n\r\n-- COMMAND ----------\r\n\r\n-- MAGIC %python\r\n-- MAGIC x = run(\r\n-- MAGIC   1)\r\n-- MAGIC y = 2\r\n";
+        let doc = load(
+            "a.sql",
+            FileKind::SourceNotebook(crate::source::Lang::Sql),
+            src,
+        );
+        let e = edit_stmt(&doc, "x = run(", &["# moved", "z = 3"]);
+        let out = apply(&doc, &[e]).unwrap();
+        assert_eq!(
+            out,
+            "-- Databricks notebook source\r\nSELECT 1\r\n\r\n-- COMMAND ----------\r\n\r\n-- MAGIC %python\r\n-- MAGIC # moved\r\n-- MAGIC z = 3\r\n-- MAGIC y = 2\r\n"
+        );
+    }
+
+    #[test]
+    fn indentation_is_reused_and_removal_works() {
+        let src = "# Databricks notebook source\nimport os\nwith open('x') as f:\n    a = 1\n    b = 2\nc = 3\n";
+        let doc = load(
+            "a.py",
+            FileKind::SourceNotebook(crate::source::Lang::Python),
+            src,
+        );
+        let e1 = edit_stmt(&doc, "import os", &[]);
+        let e2 = edit_stmt(&doc, "c = 3", &["d = 4"]);
+        assert_eq!(
+            apply(&doc, &[e2, e1]).unwrap(),
+            "# Databricks notebook source\nwith open('x') as f:\n    a = 1\n    b = 2\nd = 4\n"
+        );
+    }
+
+    #[test]
+    fn ipynb_only_the_touched_cell_changes() {
+        let raw = "{\n \"cells\": [\n  {\n   \"cell_type\": \"code\",\n   \"metadata\": {\"a\": 1},\n   \"outputs\": [{\"text\": \"hi\"}],\n   \"source\": [\n    \"x = 1\\n\",\n    \"y = run()\\n\",\n    \"z = 2\"\n   ]\n  },\n  {\n   \"cell_type\": \"code\",\n   \"metadata\": {},\n   \"source\": \"w = 1\\n\"\n  }\n ],\n \"metadata\": {},\n \"nbformat\": 4,\n \"nbformat_minor\": 0\n}\n";
+        let doc = load("a.ipynb", FileKind::Ipynb, raw);
+        assert_eq!(source_spans(raw).unwrap().len(), 2);
+        let e = edit_stmt(&doc, "y = run()", &["# gone", "v = 0"]);
+        let out = apply(&doc, &[e]).unwrap();
+        let expected = raw.replace(
+            "    \"y = run()\\n\",\n",
+            "    \"# gone\\n\",\n    \"v = 0\\n\",\n",
+        );
+        assert_eq!(out, expected);
+        // Editing the last line of the last cell keeps its trailing newline.
+        let e = edit_stmt(&doc, "w = 1", &["w = 2"]);
+        let out = apply(&doc, &[e]).unwrap();
+        assert_eq!(out, raw.replace("\"w = 1\\n\"", "\"w = 2\\n\""));
+    }
 }

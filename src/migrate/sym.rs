@@ -103,9 +103,11 @@ impl Sym {
             }
             Sym::Global(n) => n.clone(),
             Sym::Opaque(t) => {
-                let atomic = t.chars().all(|c| c.is_alphanumeric() || "_.()[]\"' ,".contains(c))
+                let atomic = t
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || "_.()[]\"' ,".contains(c))
                     && t.starts_with(|c: char| c.is_alphabetic() || c == '_');
-                if atomic && !t.contains(' ') || atomic && is_call_chain(t) {
+                if atomic && (!t.contains(' ') || is_call_chain(t)) {
                     t.clone()
                 } else {
                     format!("({t})")
@@ -224,7 +226,11 @@ fn py_const(v: &Value) -> Option<String> {
         Value::Object(m) => {
             let mut p = Vec::new();
             for (k, v) in m {
-                p.push(format!("{}: {}", serde_json::to_string(k).ok()?, py_const(v)?));
+                p.push(format!(
+                    "{}: {}",
+                    serde_json::to_string(k).ok()?,
+                    py_const(v)?
+                ));
             }
             format!("{{{}}}", p.join(", "))
         }
@@ -312,7 +318,12 @@ impl<'a> ModuleInfo<'a> {
     }
 
     /// The symbolic value of `expr` in an environment of local names.
-    pub fn sym(&self, expr: &Expr, env: &HashMap<String, Sym>, depth: usize) -> Result<Sym, String> {
+    pub fn sym(
+        &self,
+        expr: &Expr,
+        env: &HashMap<String, Sym>,
+        depth: usize,
+    ) -> Result<Sym, String> {
         if depth > 16 {
             return Err("the expression is too deeply nested".into());
         }
@@ -320,7 +331,9 @@ impl<'a> ModuleInfo<'a> {
         Ok(match expr {
             Expr::StringLiteral(s) => Sym::Const(Value::String(s.value.to_str().to_string())),
             Expr::NumberLiteral(n) => match &n.value {
-                Number::Int(i) => Sym::Const(i.as_i64().map(Value::from).ok_or("integer too large")?),
+                Number::Int(i) => {
+                    Sym::Const(i.as_i64().map(Value::from).ok_or("integer too large")?)
+                }
                 Number::Float(f) => Sym::Const(serde_json::json!(f)),
                 Number::Complex { .. } => return Err("complex number".into()),
             },
@@ -391,8 +404,9 @@ impl<'a> ModuleInfo<'a> {
                         ast::FStringPart::FString(fs) => {
                             for el in fs.elements.iter() {
                                 match el {
-                                    ast::InterpolatedStringElement::Literal(l) => parts
-                                        .push(Sym::Const(Value::String(l.value.to_string()))),
+                                    ast::InterpolatedStringElement::Literal(l) => {
+                                        parts.push(Sym::Const(Value::String(l.value.to_string())))
+                                    }
                                     ast::InterpolatedStringElement::Interpolation(i) => {
                                         if i.format_spec.is_some() || i.debug_text.is_some() {
                                             return Err("an f-string with a format spec".into());
@@ -411,8 +425,15 @@ impl<'a> ModuleInfo<'a> {
                     Expr::Name(n) => Some(n.id.as_str()),
                     _ => None,
                 };
-                if fname == Some("str") && c.arguments.args.len() == 1 && c.arguments.keywords.is_empty() {
-                    return Ok(Sym::Str(Box::new(self.sym(&c.arguments.args[0], env, d)?)));
+                if fname == Some("str")
+                    && c.arguments.args.len() == 1
+                    && c.arguments.keywords.is_empty()
+                {
+                    return Ok(Sym::Str(Box::new(self.sym(
+                        &c.arguments.args[0],
+                        env,
+                        d,
+                    )?)));
                 }
                 if let Some(cls) = fname.and_then(|n| self.classes.get(n)) {
                     return self.construct(cls, c, env, d);
@@ -503,9 +524,10 @@ impl<'a> ModuleInfo<'a> {
     }
 
     fn uses_env(&self, expr: &Expr, env: &HashMap<String, Sym>) -> bool {
-        super::names::loaded_names_expr(expr)
-            .iter()
-            .any(|n| env.contains_key(n.as_str()) || !(self.bound.contains(n.as_str()) || is_builtin_global(n)))
+        super::names::loaded_names_expr(expr).iter().any(|n| {
+            env.contains_key(n.as_str())
+                || !(self.bound.contains(n.as_str()) || is_builtin_global(n))
+        })
     }
 
     pub fn text_of(&self, expr: &Expr) -> String {
@@ -521,9 +543,31 @@ impl<'a> ModuleInfo<'a> {
 pub fn is_builtin_global(n: &str) -> bool {
     matches!(
         n,
-        "dbutils" | "spark" | "sc" | "sqlContext" | "display" | "displayHTML" | "json" | "os"
-            | "len" | "range" | "list" | "dict" | "int" | "float" | "sorted" | "print" | "open"
-            | "enumerate" | "zip" | "min" | "max" | "sum" | "set" | "tuple" | "getArgument"
+        "dbutils"
+            | "spark"
+            | "sc"
+            | "sqlContext"
+            | "display"
+            | "displayHTML"
+            | "json"
+            | "os"
+            | "len"
+            | "range"
+            | "list"
+            | "dict"
+            | "int"
+            | "float"
+            | "sorted"
+            | "print"
+            | "open"
+            | "enumerate"
+            | "zip"
+            | "min"
+            | "max"
+            | "sum"
+            | "set"
+            | "tuple"
+            | "getArgument"
     )
 }
 
@@ -592,7 +636,11 @@ pub fn bind_values(
         out.insert(p.parameter.name.id.to_string(), a);
     }
     for (k, v) in kw {
-        if positional.iter().chain(params.kwonlyargs.iter().collect::<Vec<_>>().iter()).any(|p| p.parameter.name.id.as_str() == k) {
+        if positional
+            .iter()
+            .chain(params.kwonlyargs.iter().collect::<Vec<_>>().iter())
+            .any(|p| p.parameter.name.id.as_str() == k)
+        {
             out.insert(k, v);
         } else if params.kwarg.is_none() {
             return Err(format!("unknown keyword argument `{k}`"));
@@ -600,13 +648,12 @@ pub fn bind_values(
     }
     for p in positional.iter().copied().chain(params.kwonlyargs.iter()) {
         let n = p.parameter.name.id.to_string();
-        if !out.contains_key(&n) {
+        if let std::collections::hash_map::Entry::Vacant(e) = out.entry(n) {
             match &p.default {
                 Some(def) => {
-                    let v = m.sym(def, &HashMap::new(), d)?;
-                    out.insert(n, v);
+                    e.insert(m.sym(def, &HashMap::new(), d)?);
                 }
-                None => return Err(format!("parameter `{n}` is not given")),
+                None => return Err(format!("parameter `{}` is not given", p.parameter.name.id)),
             }
         }
     }

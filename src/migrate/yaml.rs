@@ -145,7 +145,11 @@ fn depends_on(out: &mut String, indent: &str, deps: &[String]) {
 /// The job resource file for a notebook plan. `yaml_dir` is the directory of the YAML file
 /// (paths are relative to it).
 pub fn job_yaml(plan: &NotebookPlan, compute: &Compute, source_display: &str) -> String {
-    let yaml_dir: PathBuf = plan.resource_file().parent().map(Path::to_path_buf).unwrap_or_default();
+    let yaml_dir: PathBuf = plan
+        .resource_file()
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -190,7 +194,11 @@ pub fn job_yaml(plan: &NotebookPlan, compute: &Compute, source_display: &str) ->
                     fe.concurrency.clamp(1, MAX_CONCURRENCY)
                 );
                 let _ = writeln!(out, "{t}    task:");
-                let _ = writeln!(out, "{t}      task_key: {}", scalar(&format!("{}_iteration", fe.task_key)));
+                let _ = writeln!(
+                    out,
+                    "{t}      task_key: {}",
+                    scalar(&format!("{}_iteration", fe.task_key))
+                );
                 let params: Vec<(String, String)> = fe
                     .parameters
                     .iter()
@@ -198,7 +206,12 @@ pub fn job_yaml(plan: &NotebookPlan, compute: &Compute, source_display: &str) ->
                     .collect();
                 let child = relative_path(&yaml_dir, &fe.child);
                 notebook_task(&mut out, &format!("{t}      "), &child, &params, compute);
-                retry_lines(&mut out, &format!("{t}      "), fe.timeout_seconds, fe.max_retries);
+                retry_lines(
+                    &mut out,
+                    &format!("{t}      "),
+                    fe.timeout_seconds,
+                    fe.max_retries,
+                );
                 previous = vec![fe.task_key.clone()];
             }
             FanOutKind::Tasks(tasks) => {
@@ -234,10 +247,7 @@ pub fn databricks_yml(bundle_name: &str, compute: &Compute) -> String {
     let _ = writeln!(out, "bundle:\n  name: {}\n", scalar(bundle_name));
     out.push_str("include:\n  - resources/*.yml\n");
     if let Compute::ExistingCluster(id) = compute {
-        if let Some(var) = id
-            .strip_prefix("${var.")
-            .and_then(|r| r.strip_suffix('}'))
-        {
+        if let Some(var) = id.strip_prefix("${var.").and_then(|r| r.strip_suffix('}')) {
             let _ = writeln!(
                 out,
                 "\nvariables:\n  {var}:\n    description: Cluster that runs the migrated notebooks."
@@ -332,7 +342,11 @@ mod tests {
             y.contains("inputs: \"{{tasks.orchestrate.values.run_bronze_inputs}}\""),
             "{y}"
         );
-        assert_eq!(y.matches("existing_cluster_id: \"${var.cluster_id}\"").count(), 2);
+        assert_eq!(
+            y.matches("existing_cluster_id: \"${var.cluster_id}\"")
+                .count(),
+            2
+        );
         // Parsed back, the YAML has the expected structure.
         let v: serde_json::Value = serde_saphyr::from_str(&y).unwrap();
         let tasks = &v["resources"]["jobs"]["orchestrate"]["tasks"];
@@ -357,7 +371,10 @@ mod tests {
 
     #[test]
     fn init_bundle_declares_cluster_variable() {
-        let y = databricks_yml("demo", &Compute::ExistingCluster("${var.cluster_id}".into()));
+        let y = databricks_yml(
+            "demo",
+            &Compute::ExistingCluster("${var.cluster_id}".into()),
+        );
         let v: serde_json::Value = serde_saphyr::from_str(&y).unwrap();
         assert_eq!(v["bundle"]["name"], "demo");
         assert_eq!(v["include"][0], "resources/*.yml");

@@ -1,0 +1,1 @@
+//! Loader tests (includes, targets, variables, merges).
