@@ -560,3 +560,65 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     }
     crate::fsutil::atomic_write(path, bytes)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recheck_blocks_a_result_with_findings() {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path().canonicalize().unwrap();
+        std::fs::write(
+            root.join("databricks.yml"),
+            "bundle:\n  name: x\ninclude:\n  - resources/*.yml\n",
+        )
+        .unwrap();
+        std::fs::create_dir(root.join(".git")).unwrap();
+        let nb = root.join("a.py");
+        std::fs::write(&nb, "# Databricks notebook source\nx = 1\n").unwrap();
+        let plan = NotebookPlan {
+            notebook: nb.clone(),
+            bundle_root: root.clone(),
+            job_key: "a".into(),
+            producer_key: "a".into(),
+            producer_task: true,
+            fanouts: Vec::new(),
+            refusals: Vec::new(),
+        };
+        let good = FileChange {
+            path: nb.clone(),
+            old: None,
+            new: "# Databricks notebook source\nx = 2\n".into(),
+        };
+        // A For Each nested in a For Each and a concurrency over 100: the engine must object.
+        let bad_yaml = "resources:\n  jobs:\n    a:\n      name: a\n      tasks:\n        - task_key: t\n          for_each_task:\n            inputs: '[1]'\n            concurrency: 500\n            task:\n              task_key: u\n              notebook_task:\n                notebook_path: ../a.py\n";
+        let mut result = MigrateResult {
+            outcomes: vec![NotebookOutcome {
+                plan,
+                changes: vec![
+                    good,
+                    FileChange {
+                        path: root.join("resources/a.job.yml"),
+                        old: None,
+                        new: bad_yaml.into(),
+                    },
+                ],
+                blocked: Vec::new(),
+                warnings: Vec::new(),
+            }],
+            errors: Vec::new(),
+        };
+        assert!(result.pending());
+        recheck(&mut result, &MigrateOptions::default());
+        let o = &result.outcomes[0];
+        assert!(
+            o.blocked.iter().any(|b| b.contains("FE001")),
+            "{:?}",
+            o.blocked
+        );
+        assert!(!result.pending());
+        // Nothing was written to the real project.
+        assert!(!root.join("resources").exists());
+    }
+}
