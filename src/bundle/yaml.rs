@@ -447,6 +447,9 @@ pub fn parse(file: &Arc<PathBuf>, text: &str, limits: &Limits) -> Result<Node, P
             max_total_replayed_events: (limits.max_yaml_aliases as usize).saturating_mul(10),
         },
         with_snippet: false,
+        // YAML 1.2 booleans only, as the Databricks CLI (Go yaml.v3): `y`, `n`, `on`, `no` are
+        // strings (task keys, variable names).
+        strict_booleans: true,
     };
     match serde_saphyr::from_str_with_options::<Spanned<Raw>>(text, options) {
         Ok(raw) => Ok(convert(file, text, raw)),
@@ -510,6 +513,20 @@ mod tests {
         assert_eq!(mr.as_i64(), Some(3));
         assert_eq!(&text[mr.loc.range], "*d");
         assert_eq!(&text[mr.loc.written()], "3");
+    }
+
+    #[test]
+    fn yaml_1_1_booleans_are_strings() {
+        let n = p("a: [y, n, on, no, yes, true]\n").unwrap();
+        let v: Vec<String> = n
+            .get("a")
+            .unwrap()
+            .as_seq()
+            .unwrap()
+            .iter()
+            .map(|x| x.to_json().to_string())
+            .collect();
+        assert_eq!(v, ["\"y\"", "\"n\"", "\"on\"", "\"no\"", "\"yes\"", "true"]);
     }
 
     #[test]

@@ -410,6 +410,8 @@ fn check_copy(
         paths: vec![troot.clone()],
         config: Config::default(),
         select: Some(selectors.to_vec()),
+        // JOB007 (repeated notebook tasks) is the shape `--to tasks` asks for.
+        ignore: vec!["JOB007".into()],
         report_scope: crate::engine::ReportScope::Bundle,
         ..Default::default()
     };
