@@ -65,7 +65,7 @@ impl NotebookOutcome {
 #[derive(Debug, Default)]
 pub struct MigrateResult {
     pub outcomes: Vec<NotebookOutcome>,
-    /// Files that could not be loaded.
+    /// Files that could not be loaded (skipped; reported with the plan).
     pub errors: Vec<String>,
 }
 
@@ -528,7 +528,7 @@ pub fn render_plan(result: &MigrateResult) -> String {
         }
     }
     for e in &result.errors {
-        let _ = writeln!(out, "error: {e}");
+        let _ = writeln!(out, "warning: skipped {e}");
     }
     out
 }
