@@ -5,9 +5,7 @@
 //! uses the AST types from `ruff_python_ast` and the mapping methods here.
 
 use ruff_python_ast::ModModule;
-use ruff_python_parser::{
-    parse_cells_unchecked, Mode, ParseError, ParseErrorType, ParseOptions, Parsed,
-};
+use ruff_python_parser::{parse_cells_unchecked, Mode, ParseError, ParseErrorType, ParseOptions};
 use ruff_text_size::{Ranged, TextRange, TextSize};
 
 use super::{Document, Lang};
@@ -23,7 +21,7 @@ pub struct PythonSource {
     map: Vec<(u32, u32)>,
     /// For each parsed Python cell: (index into `Document::cells`, range in `text`).
     pub cells: Vec<(usize, TextRange)>,
-    parsed: Parsed<ModModule>,
+    parsed: ModModule,
     /// Parse errors, plus one per cell skipped because it nests too deeply.
     errors: Vec<ParseError>,
 }
@@ -69,6 +67,7 @@ impl PythonSource {
         let options = ParseOptions::from(Mode::Ipython);
         let parsed = parse_cells_unchecked(&text, ranges.iter().copied(), &options);
         let mut errors = parsed.errors().to_vec();
+        let parsed = parsed.into_syntax();
         if !skipped.is_empty() {
             errors.extend(skipped);
             errors.sort_by_key(|e| e.location.start());
@@ -94,15 +93,11 @@ impl PythonSource {
     }
 
     pub fn module(&self) -> &ModModule {
-        self.parsed.syntax()
+        &self.parsed
     }
 
     pub fn errors(&self) -> &[ParseError] {
         &self.errors
-    }
-
-    pub fn tokens(&self) -> &ruff_python_ast::token::Tokens {
-        self.parsed.tokens()
     }
 
     /// Map a virtual offset to a document offset.
