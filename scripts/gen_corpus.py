@@ -362,7 +362,7 @@ def root_yaml(name):
     )
 
 
-def gen_notebooks(out, n, lines, seed):
+def gen_notebooks(out, n, lines, seed, fanout_share=0.04):
     g = Gen(seed)
     per_project = 50
     files = 0
@@ -376,7 +376,7 @@ def gen_notebooks(out, n, lines, seed):
         for i, nm in enumerate(names):
             roll = g.r.random()
             target = max(40, int(g.r.gauss(lines, lines * 0.25)))
-            orchestrator = g.r.random() < 0.04
+            orchestrator = g.r.random() < fanout_share
             if roll < 0.55:
                 rel = f"notebooks/{nm}.py"
                 text = source_py(g, g.python_cells(target, children, orchestrator))
@@ -460,7 +460,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("out")
     ap.add_argument("--notebooks", type=int, default=0)
-    ap.add_argument("--lines", type=int, default=250, help="mean lines per notebook")
+    ap.add_argument("--lines", type=int, default=265, help="mean lines per notebook (~250 counted by the generator)")
+    ap.add_argument("--fanout-share", type=float, default=0.04, help="share of notebooks that fan out")
     ap.add_argument("--jobs", type=int, default=0)
     ap.add_argument("--tasks-per-job", type=int, default=20)
     ap.add_argument("--bundle-tasks", type=int, default=0, help="one job with this many tasks")
@@ -471,7 +472,7 @@ def main():
         shutil.rmtree(a.out)
     os.makedirs(a.out)
     if a.notebooks:
-        files, lines = gen_notebooks(a.out, a.notebooks, a.lines, a.seed)
+        files, lines = gen_notebooks(a.out, a.notebooks, a.lines, a.seed, a.fanout_share)
         print(f"{a.out}: {files} notebooks and modules, {lines} lines")
     if a.bundle_tasks:
         gen_big_bundle(a.out, 1, a.bundle_tasks, a.seed)
