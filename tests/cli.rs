@@ -506,3 +506,97 @@ fn version_flag_prints_the_version() {
         .code(0)
         .stdout(predicate::str::contains(env!("CARGO_PKG_VERSION")));
 }
+
+// ---------------------------------------------------------------- bundle plugin (`init`)
+
+const BUNDLE_YML: &str = "# The demo bundle.\nbundle:\n  name: demo # keep this comment\n\ninclude:\n  - resources/*.yml\n";
+
+#[test]
+fn init_adds_the_hook_once_and_keeps_comments() {
+    let tmp = tempfile::tempdir().unwrap();
+    let yml = tmp.path().join("databricks.yml");
+    std::fs::write(&yml, BUNDLE_YML).unwrap();
+    // --diff shows the change and writes nothing.
+    bricklint()
+        .args(["init", "--diff", "--no-snippets"])
+        .arg(tmp.path())
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("+experimental:"))
+        .stdout(predicate::str::contains(
+            "+    postinit: 'if command -v bricklint",
+        ));
+    assert_eq!(std::fs::read_to_string(&yml).unwrap(), BUNDLE_YML);
+    bricklint()
+        .args(["init"])
+        .arg(tmp.path())
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "added `experimental.scripts.postinit`",
+        ))
+        .stdout(predicate::str::contains("- id: bricklint"))
+        .stdout(predicate::str::contains("upload-sarif"));
+    let once = std::fs::read_to_string(&yml).unwrap();
+    assert!(once.starts_with(BUNDLE_YML), "original text kept:\n{once}");
+    bricklint()
+        .args(["init", "--no-snippets"])
+        .arg(&yml)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("nothing to do"));
+    assert_eq!(std::fs::read_to_string(&yml).unwrap(), once, "idempotent");
+}
+
+#[test]
+fn init_without_a_bundle_is_an_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    bricklint()
+        .arg("init")
+        .arg(tmp.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no databricks.yml"));
+}
+
+/// Run the hook script as the Databricks CLI does (a shell in the bundle root).
+fn run_hook(dir: &Path, path_var: &str, required: bool) -> std::process::Output {
+    let mut c = std::process::Command::new("sh");
+    c.arg("-c")
+        .arg(bricklint::cli::init::SCRIPT)
+        .current_dir(dir)
+        .env("PATH", path_var)
+        .env_remove("BRICKLINT_REQUIRED");
+    if required {
+        c.env("BRICKLINT_REQUIRED", "1");
+    }
+    c.output().unwrap()
+}
+
+#[test]
+fn hook_script_gates_on_findings_and_tolerates_a_missing_binary() {
+    let bin_dir = assert_cmd::cargo::cargo_bin("bricklint")
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let sys_path = "/usr/bin:/bin";
+    let with_bin = format!("{}:{sys_path}", bin_dir.display());
+    let findings = fixtures().join("findings");
+    let clean = fixtures().join("clean");
+    let out = run_hook(&findings, &with_bin, false);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "findings fail the bundle command"
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("NB001"));
+    assert_eq!(run_hook(&clean, &with_bin, false).status.code(), Some(0));
+    // bricklint missing: a warning, exit 0 ...
+    let out = run_hook(&findings, sys_path, false);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("warning: bricklint not found on PATH"));
+    // ... unless it is required.
+    let out = run_hook(&findings, sys_path, true);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("BRICKLINT_REQUIRED=1"));
+}

@@ -1,6 +1,7 @@
 //! Command-line interface (clap derive). Every command returns an exit code:
 //! 0 clean, 1 findings or pending changes, 2 tool or usage error.
 
+pub mod init;
 pub mod payload;
 
 use std::io::Write;
@@ -9,9 +10,13 @@ use std::process::ExitCode;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
+pub mod migrate;
+
 use crate::config::Config;
 use crate::engine::{self, CheckOptions, ReportScope};
 use crate::output::{self, OutputFormat, RenderOptions};
+
+pub mod plan;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -29,6 +34,8 @@ pub struct Cli {
 pub enum Command {
     /// Lint notebooks, Python modules and bundle YAML.
     Check(CheckArgs),
+    /// Rewrite driver fan-out into For Each / per-object task bundle resources.
+    Migrate(migrate::MigrateArgs),
     /// Print the documentation of a rule.
     Rule {
         /// Rule code (ORC001) or name (notebook-run-in-thread-pool).
@@ -40,6 +47,10 @@ pub enum Command {
         format: ListFormat,
     },
     Payload(payload::PayloadArgs),
+    /// Test a For Each job without a cluster: task graph, iterations, parameters, waves.
+    Plan(plan::PlanArgs),
+    /// Wire bricklint into a bundle's databricks.yml (`experimental.scripts`) and print CI snippets.
+    Init(init::InitArgs),
     /// Print shell completions.
     Completions {
         #[arg(value_enum)]
@@ -185,6 +196,12 @@ pub fn run_check(args: CheckArgs) -> ExitCode {
         match crate::fix::apply_fixes(&opts, &mut result, args.unsafe_fixes, args.diff) {
             Ok(report) => {
                 fixed = report.fixed;
+                if report.not_converged {
+                    eprint_error(format!(
+                        "fixes did not converge after {} passes; some fixable findings remain",
+                        crate::fix::MAX_PASSES
+                    ));
+                }
                 if args.diff {
                     print!("{}", report.diff);
                     return ExitCode::from(u8::from(report.fixed > 0));
@@ -230,6 +247,8 @@ pub fn run_check(args: CheckArgs) -> ExitCode {
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Check(args) => run_check(args),
+        Command::Migrate(args) => migrate::run_migrate(args),
+        Command::Plan(args) => plan::run(args),
         Command::Rule { rule } => match crate::rules::find(&rule) {
             Some(r) => {
                 let m = r.meta();
@@ -281,6 +300,7 @@ pub fn run(cli: Cli) -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Payload(args) => payload::run(args),
+        Command::Init(args) => init::run(args),
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,
