@@ -10,6 +10,7 @@ pub mod engine;
 pub mod fix;
 pub mod fsutil;
 pub mod index;
+pub mod migrate;
 pub mod output;
 pub mod payload;
 pub mod plan;

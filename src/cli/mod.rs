@@ -10,6 +10,8 @@ use std::process::ExitCode;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
+pub mod migrate;
+
 use crate::config::Config;
 use crate::engine::{self, CheckOptions, ReportScope};
 use crate::output::{self, OutputFormat, RenderOptions};
@@ -32,6 +34,8 @@ pub struct Cli {
 pub enum Command {
     /// Lint notebooks, Python modules and bundle YAML.
     Check(CheckArgs),
+    /// Rewrite driver fan-out into For Each / per-object task bundle resources.
+    Migrate(migrate::MigrateArgs),
     /// Print the documentation of a rule.
     Rule {
         /// Rule code (ORC001) or name (notebook-run-in-thread-pool).
@@ -239,6 +243,7 @@ pub fn run_check(args: CheckArgs) -> ExitCode {
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Check(args) => run_check(args),
+        Command::Migrate(args) => migrate::run_migrate(args),
         Command::Plan(args) => plan::run(args),
         Command::Rule { rule } => match crate::rules::find(&rule) {
             Some(r) => {
