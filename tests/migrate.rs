@@ -80,6 +80,7 @@ const MIGRATABLE: &[&str] = &[
     "json_config",
     "spark_query",
     "tasks_waves",
+    "sequential_loop",
 ];
 
 fn snapshot(name: &str, text: &str) {

@@ -61,6 +61,8 @@ struct Site<'a> {
     /// Bindings of the helper function's parameters (dispatch inside a helper).
     env: HashMap<String, Sym>,
     helper: Option<String>,
+    /// A sequential `for` loop at module level whose body runs the notebooks.
+    loop_for: Option<&'a ast::StmtFor>,
 }
 
 fn callee_name(e: &Expr) -> Option<&str> {
@@ -280,6 +282,7 @@ impl<'a> Planner<'a> {
                             iter,
                             env: HashMap::new(),
                             helper: Some(f.name.id.to_string()),
+                            loop_for: None,
                         });
                 }
             }
@@ -304,15 +307,35 @@ impl<'a> Planner<'a> {
                     iter,
                     env: HashMap::new(),
                     helper: None,
+                    loop_for: None,
                 });
             }
             if fd.loops.len() > before_loops
                 && !matches!(s, Stmt::FunctionDef(_) | Stmt::ClassDef(_))
             {
+                let module_loop = match s {
+                    Stmt::For(f) if sites.last().is_none_or(|x: &Site| x.top != i) => Some(f),
+                    _ => None,
+                };
+                if let Some(f) = module_loop {
+                    let (call, _) = fd.loops[before_loops];
+                    fd.loops.truncate(before_loops);
+                    sites.push(Site {
+                        top: i,
+                        call,
+                        method: "for".into(),
+                        pool_ctor: None,
+                        pool_name: None,
+                        iter: Some((&f.target, &f.iter)),
+                        env: HashMap::new(),
+                        helper: None,
+                        loop_for: Some(f),
+                    });
+                }
                 for (call, _) in fd.loops.drain(before_loops..) {
                     refusals.push(Refusal {
                         line: self.line_of(call),
-                        reason: "a sequential loop of `dbutils.notebook.run`: not migrated automatically yet; a For Each with `concurrency: 1` is the equivalent".into(),
+                        reason: "a sequential loop of `dbutils.notebook.run` inside another statement: only loops at the top level of the notebook are migrated".into(),
                     });
                 }
             }
@@ -344,6 +367,7 @@ impl<'a> Planner<'a> {
                                 iter: h.iter,
                                 env: env.clone(),
                                 helper: h.helper.clone(),
+                                loop_for: None,
                             });
                         }
                     }
@@ -935,83 +959,124 @@ fn plan_site(
         .and_then(|c| callee_name(&c.func))
         .unwrap_or("pool")
         .to_string();
-    let dispatch = format!("{ctor_name}.{}", site.method);
+    let dispatch = if site.loop_for.is_some() {
+        "for loop".to_string()
+    } else {
+        format!("{ctor_name}.{}", site.method)
+    };
     // Items and the worker's arguments as functions of the base item.
-    let (base, worker, wargs, wkw, items_expr): WorkerCall<'_> =
-        if MAP_METHODS.contains(&site.method.as_str()) {
-            if call.arguments.args.len() != 2 {
+    let (base, runs, worker_objs, items_expr) = if let Some(f) = site.loop_for {
+        let Expr::Name(tn) = &*f.target else {
+            return err("a loop with a tuple target");
+        };
+        if !f.orelse.is_empty() {
+            return err("a `for ... else` loop");
+        }
+        let items = info.sym(&f.iter, &site.env, 0)?;
+        let (base, elem) = info.base_items(items, 0)?;
+        let mut env2 = site.env.clone();
+        env2.insert(tn.id.to_string(), elem.clone());
+        for st in &f.body {
+            let ok = match st {
+                Stmt::Expr(e) => matches!(&*e.value, Expr::Call(_)),
+                Stmt::Assign(a) => matches!(&*a.value, Expr::Call(_)),
+                _ => false,
+            };
+            if !ok {
                 return err(format!(
-                    "`{dispatch}` with {} arguments",
-                    call.arguments.args.len()
+                    "the loop does more than run notebooks (line {}); move that work out first",
+                    p.line_of(st)
                 ));
             }
-            let items = info.sym(&call.arguments.args[1], &site.env, 0)?;
-            let (base, elem) = info.base_items(items, 0)?;
-            (
-                base,
-                &call.arguments.args[0],
-                vec![elem],
-                Vec::new(),
-                Some(&call.arguments.args[1]),
-            )
-        } else {
-            let Some((target, iter)) = site.iter else {
-                return err(format!(
+        }
+        let mut runs = Vec::new();
+        let mut env3 = env2;
+        p.reach_stmts(
+            &f.body,
+            &mut env3,
+            &mut Vec::new(),
+            &mut Vec::new(),
+            &mut runs,
+        )?;
+        (base, runs, vec![elem], Some(&*f.iter))
+    } else {
+        let (base, worker, wargs, wkw, items_expr): WorkerCall<'_> =
+            if MAP_METHODS.contains(&site.method.as_str()) {
+                if call.arguments.args.len() != 2 {
+                    return err(format!(
+                        "`{dispatch}` with {} arguments",
+                        call.arguments.args.len()
+                    ));
+                }
+                let items = info.sym(&call.arguments.args[1], &site.env, 0)?;
+                let (base, elem) = info.base_items(items, 0)?;
+                (
+                    base,
+                    &call.arguments.args[0],
+                    vec![elem],
+                    Vec::new(),
+                    Some(&call.arguments.args[1]),
+                )
+            } else {
+                let Some((target, iter)) = site.iter else {
+                    return err(format!(
                     "`{dispatch}` outside a loop or comprehension: a single task, not a fan-out"
                 ));
-            };
-            let Expr::Name(tn) = target else {
-                return err("a loop with a tuple target");
-            };
-            let items = info.sym(iter, &site.env, 0)?;
-            let (base, elem) = info.base_items(items, 0)?;
-            let mut env2 = site.env.clone();
-            env2.insert(tn.id.to_string(), elem);
-            let Some(worker) = call.arguments.args.first() else {
-                return err(format!("`{dispatch}` without a function"));
-            };
-            let rest: Vec<&Expr> = if site.method == "apply_async" {
-                match call.arguments.args.get(1) {
-                    Some(Expr::Tuple(t)) => t.elts.iter().collect(),
-                    Some(Expr::List(t)) => t.elts.iter().collect(),
-                    None => Vec::new(),
-                    Some(_) => return err("`apply_async` with non-literal arguments"),
+                };
+                let Expr::Name(tn) = target else {
+                    return err("a loop with a tuple target");
+                };
+                let items = info.sym(iter, &site.env, 0)?;
+                let (base, elem) = info.base_items(items, 0)?;
+                let mut env2 = site.env.clone();
+                env2.insert(tn.id.to_string(), elem);
+                let Some(worker) = call.arguments.args.first() else {
+                    return err(format!("`{dispatch}` without a function"));
+                };
+                let rest: Vec<&Expr> = if site.method == "apply_async" {
+                    match call.arguments.args.get(1) {
+                        Some(Expr::Tuple(t)) => t.elts.iter().collect(),
+                        Some(Expr::List(t)) => t.elts.iter().collect(),
+                        None => Vec::new(),
+                        Some(_) => return err("`apply_async` with non-literal arguments"),
+                    }
+                } else {
+                    call.arguments.args.iter().skip(1).collect()
+                };
+                let mut args = Vec::new();
+                for a in rest {
+                    if matches!(a, Expr::Starred(_)) {
+                        return err("`*args` in the dispatch");
+                    }
+                    args.push(info.sym(a, &env2, 0)?);
                 }
-            } else {
-                call.arguments.args.iter().skip(1).collect()
-            };
-            let mut args = Vec::new();
-            for a in rest {
-                if matches!(a, Expr::Starred(_)) {
-                    return err("`*args` in the dispatch");
-                }
-                args.push(info.sym(a, &env2, 0)?);
-            }
-            let mut kw = Vec::new();
-            for k in &call.arguments.keywords {
-                match &k.arg {
-                    Some(n) => kw.push((n.id.to_string(), info.sym(&k.value, &env2, 0)?)),
-                    None => match info.sym(&k.value, &env2, 0)? {
-                        Sym::Dict(kv) => {
-                            for (k, v) in kv {
-                                let Sym::Const(Value::String(k)) = k else {
-                                    return err("`**` with non-literal keys");
-                                };
-                                kw.push((k, v));
+                let mut kw = Vec::new();
+                for k in &call.arguments.keywords {
+                    match &k.arg {
+                        Some(n) => kw.push((n.id.to_string(), info.sym(&k.value, &env2, 0)?)),
+                        None => match info.sym(&k.value, &env2, 0)? {
+                            Sym::Dict(kv) => {
+                                for (k, v) in kv {
+                                    let Sym::Const(Value::String(k)) = k else {
+                                        return err("`**` with non-literal keys");
+                                    };
+                                    kw.push((k, v));
+                                }
                             }
-                        }
-                        _ => return err("`**kwargs` in the dispatch"),
-                    },
+                            _ => return err("`**kwargs` in the dispatch"),
+                        },
+                    }
                 }
-            }
-            (base, worker, args, kw, Some(iter))
-        };
-    let worker_objs: Vec<Sym> = wargs
-        .iter()
-        .chain(wkw.iter().map(|(_, v)| v))
-        .cloned()
-        .collect();
-    let runs = p.reach_worker(worker, wargs, wkw, &site.env)?;
+                (base, worker, args, kw, Some(iter))
+            };
+        let worker_objs: Vec<Sym> = wargs
+            .iter()
+            .chain(wkw.iter().map(|(_, v)| v))
+            .cloned()
+            .collect();
+        let runs = p.reach_worker(worker, wargs, wkw, &site.env)?;
+        (base, runs, worker_objs, items_expr)
+    };
     let run = merge_runs(&runs)?;
     // Retries: a retry loop around the call, or a `retry` attribute of the item object.
     let mut max_retries = run.retries;
@@ -1050,6 +1115,10 @@ fn plan_site(
         p.static_of(&s, &Value::Null)?.as_u64()
     });
     let concurrency = match pool_size {
+        _ if site.loop_for.is_some() => {
+            notes.push("the loop ran the notebooks one after another: concurrency 1 keeps that; raise it when the runs are independent".into());
+            1
+        }
         Some(n) if n >= 1 => {
             if n > 100 {
                 notes.push(format!(
@@ -1401,7 +1470,7 @@ fn rewrite_plan(
             .collect();
         let removed_binds: HashSet<String> = removed
             .iter()
-            .flat_map(|&i| bound_names(&body[i]))
+            .flat_map(|&i| super::names::bound_names_deep(&body[i]))
             .collect();
         for (i, s) in body.iter().enumerate() {
             if removed.contains(&i) {
@@ -1507,5 +1576,158 @@ fn is_dispatchy(c: &ast::ExprCall) -> bool {
             MAP_METHODS.contains(&m) || SUBMIT_METHODS.contains(&m)
         }
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    /// Plan `src` as `orch.py` in a temp folder holding a `child.py` and `other.py`.
+    fn plan_src(src: &str, to: TargetShape) -> Planned {
+        let t = tempfile::tempdir().unwrap();
+        let dir = t.path().to_path_buf();
+        for c in ["child.py", "other.py"] {
+            std::fs::write(dir.join(c), "# Databricks notebook source\n").unwrap();
+        }
+        let path = dir.join("orch.py");
+        let text = format!("# Databricks notebook source\n{src}");
+        let doc = Document::load(
+            Arc::new(path),
+            crate::source::FileKind::SourceNotebook(crate::source::Lang::Python),
+            text,
+        )
+        .unwrap();
+        let p = plan_document(&doc, &dir, "orch", &PlanOptions { to }).expect("a fan-out");
+        drop(t);
+        p
+    }
+
+    fn refusal(src: &str) -> String {
+        let p = plan_src(src, TargetShape::Auto);
+        assert!(p.plan.fanouts.is_empty(), "{:?}", p.plan.fanouts);
+        assert!(p.edits.is_empty());
+        p.plan
+            .refusals
+            .iter()
+            .map(|r| r.reason.clone())
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    const POOL: &str = "from concurrent.futures import ThreadPoolExecutor\n";
+
+    #[test]
+    fn results_used_later_are_refused() {
+        let r = refusal(&format!(
+            "{POOL}t = ['a']\nwith ThreadPoolExecutor(2) as ex:\n    res = list(ex.map(lambda x: dbutils.notebook.run('./child', 0, {{'t': x}}), t))\ndf = spark.createDataFrame(res)\n"
+        ));
+        assert!(r.contains("results are used"), "{r}");
+    }
+
+    #[test]
+    fn work_after_the_fan_out_is_refused() {
+        let r = refusal(&format!(
+            "{POOL}t = ['a']\nwith ThreadPoolExecutor(2) as ex:\n    ex.map(lambda x: dbutils.notebook.run('./child', 0, {{'t': x}}), t)\nspark.sql('OPTIMIZE x')\n"
+        ));
+        assert!(r.contains("code after the fan-out"), "{r}");
+    }
+
+    #[test]
+    fn pool_block_with_other_work_is_refused() {
+        let r = refusal(&format!(
+            "{POOL}t = ['a']\nwith ThreadPoolExecutor(2) as ex:\n    spark.sql('SELECT 1')\n    ex.map(lambda x: dbutils.notebook.run('./child', 0, {{'t': x}}), t)\n"
+        ));
+        assert!(r.contains("does other work"), "{r}");
+    }
+
+    #[test]
+    fn missing_child_and_workspace_paths_are_refused() {
+        let r = refusal(&format!(
+            "{POOL}with ThreadPoolExecutor(2) as ex:\n    ex.map(lambda x: dbutils.notebook.run('./missing', 0, {{'t': x}}), ['a'])\n"
+        ));
+        assert!(r.contains("not a file of this repository"), "{r}");
+        let r = refusal(&format!(
+            "{POOL}with ThreadPoolExecutor(2) as ex:\n    ex.map(lambda x: dbutils.notebook.run('/Shared/x', 0, {{'t': x}}), ['a'])\n"
+        ));
+        assert!(r.contains("workspace path"), "{r}");
+    }
+
+    #[test]
+    fn different_notebooks_per_item_need_tasks() {
+        let src = format!(
+            "{POOL}with ThreadPoolExecutor(2) as ex:\n    ex.map(lambda p: dbutils.notebook.run(p, 60), ['./child', './other'])\n"
+        );
+        let p = plan_src(&src, TargetShape::Auto);
+        match &p.plan.fanouts[0].kind {
+            FanOutKind::Tasks(ts) => {
+                let keys: Vec<&str> = ts.iter().map(|t| t.task_key.as_str()).collect();
+                assert_eq!(keys, ["child", "other"]);
+                assert_eq!(ts[0].timeout_seconds, Some(60));
+            }
+            k => panic!("{k:?}"),
+        }
+        let p = plan_src(&src, TargetShape::ForEach);
+        assert!(p.plan.refusals[0].reason.contains("--to tasks"));
+    }
+
+    #[test]
+    fn arguments_map_to_input_fields_and_literals() {
+        let p = plan_src(
+            &format!(
+                "{POOL}ENV = 'prod'\nitems = [{{'n': 'a', 'k': 1}}, {{'n': 'b', 'k': 2}}]\ndef w(it):\n    args = {{'name': it['n'], 'key': it['k'], 'env': ENV}}\n    return dbutils.notebook.run('child', 30, args)\nwith ThreadPoolExecutor(max_workers=200) as ex:\n    for it in items:\n        ex.submit(w, it)\n"
+            ),
+            TargetShape::Auto,
+        );
+        let FanOutKind::ForEach(fe) = &p.plan.fanouts[0].kind else {
+            panic!()
+        };
+        assert_eq!(fe.concurrency, 100);
+        assert_eq!(
+            fe.parameters,
+            vec![
+                ("name".into(), ParamValue::InputField("name".into())),
+                ("key".into(), ParamValue::InputField("key".into())),
+                ("env".into(), ParamValue::Literal("prod".into())),
+            ]
+        );
+        // Values become strings, as notebook.run needed.
+        assert_eq!(
+            fe.items.values,
+            Some(vec![
+                serde_json::json!({"name": "a", "key": "1"}),
+                serde_json::json!({"name": "b", "key": "2"}),
+            ])
+        );
+        assert_eq!(
+            fe.items.producer_expr,
+            "[{\"name\": str(item[\"n\"]), \"key\": str(item[\"k\"])} for item in items]"
+        );
+    }
+
+    #[test]
+    fn large_static_inputs_use_the_producer_and_huge_ones_are_refused() {
+        let items: Vec<String> = (0..1500).map(|i| format!("'table_{i:06}'")).collect();
+        let p = plan_src(
+            &format!(
+                "{POOL}t = [{}]\nwith ThreadPoolExecutor(4) as ex:\n    ex.map(lambda x: dbutils.notebook.run('./child', 0, {{'t': x}}), t)\n",
+                items.join(", ")
+            ),
+            TargetShape::Auto,
+        );
+        let FanOutKind::ForEach(fe) = &p.plan.fanouts[0].kind else {
+            panic!()
+        };
+        assert!(super::super::yaml::inline_inputs(fe).is_none());
+        assert!(p.edits.iter().any(|e| e.code.iter().any(
+            |c| c.starts_with("dbutils.jobs.taskValues.set(key=\"run_child_inputs\", value=t)")
+        )));
+        let items: Vec<String> = (0..5000).map(|i| format!("'table_{i:06}'")).collect();
+        let r = refusal(&format!(
+            "{POOL}t = [{}]\nwith ThreadPoolExecutor(4) as ex:\n    ex.map(lambda x: dbutils.notebook.run('./child', 0, {{'t': x}}), t)\n",
+            items.join(", ")
+        ));
+        assert!(r.contains("48 KiB"), "{r}");
     }
 }
