@@ -1462,11 +1462,12 @@ fn rewrite_plan(
     }
     let first_top = sites.iter().map(|s| s.top).min().unwrap_or(0);
     // Fixpoint: remove statements connected to the fan-out that nothing else uses.
+    let loads: Vec<HashSet<String>> = body.iter().map(loaded_names_stmt).collect();
     loop {
         let mut changed = false;
         let removed_uses: HashSet<String> = removed
             .iter()
-            .flat_map(|&i| loaded_names_stmt(&body[i]))
+            .flat_map(|&i| loads[i].iter().cloned())
             .collect();
         let removed_binds: HashSet<String> = removed
             .iter()
@@ -1477,12 +1478,13 @@ fn rewrite_plan(
                 continue;
             }
             let binds: HashSet<String> = bound_names(s).into_iter().collect();
-            let uses = loaded_names_stmt(s);
+            let uses = &loads[i];
             let others_use = |n: &String| {
                 producer_uses.contains(n)
-                    || body.iter().enumerate().any(|(j, o)| {
-                        j != i && !removed.contains(&j) && loaded_names_stmt(o).contains(n)
-                    })
+                    || loads
+                        .iter()
+                        .enumerate()
+                        .any(|(j, l)| j != i && !removed.contains(&j) && l.contains(n))
             };
             let connected = binds.iter().any(|n| removed_uses.contains(n));
             let removable_kind = matches!(
