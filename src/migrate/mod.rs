@@ -157,7 +157,6 @@ pub fn plan(opts: &MigrateOptions) -> Result<MigrateResult, String> {
         let r = root.clone().unwrap_or_else(|| init.clone());
         *stems.entry((r, stem_key(&d.path))).or_default() += 1;
     }
-    let existing: HashSet<PathBuf> = HashSet::new();
     let outcomes: Vec<Option<NotebookOutcome>> = with_root
         .par_iter()
         .map(|(d, root, init)| {
@@ -172,7 +171,7 @@ pub fn plan(opts: &MigrateOptions) -> Result<MigrateResult, String> {
             } else {
                 stem_key(&d.path)
             };
-            plan_one(d, root.as_deref(), &r, &key, opts, &existing)
+            plan_one(d, root.as_deref(), &r, &key, opts, &[])
         })
         .collect();
     result.outcomes = outcomes.into_iter().flatten().collect();
@@ -195,10 +194,10 @@ fn plan_one(
     root: &Path,
     key: &str,
     opts: &MigrateOptions,
-    _existing: &HashSet<PathBuf>,
+    detected: &[planner::Detected],
 ) -> Option<NotebookOutcome> {
     let popts = planner::PlanOptions { to: opts.to };
-    let planned = planner::plan_document(doc, root, key, &popts)?;
+    let planned = planner::plan_document(doc, root, key, &popts, detected)?;
     let mut out = NotebookOutcome {
         plan: planned.plan,
         changes: Vec::new(),
