@@ -167,8 +167,26 @@ pub fn plan(opts: &MigrateOptions) -> Result<MigrateResult, String> {
 
 /// The fan-outs bricklint's semantic model finds in a document (what ORC001/ORC002 report):
 /// the planner migrates each of them or refuses it with the reason.
-fn detected_fan_outs(_project: &crate::engine::Project, _doc: &Document) -> Vec<planner::Detected> {
-    Vec::new()
+fn detected_fan_outs(project: &crate::engine::Project, doc: &Document) -> Vec<planner::Detected> {
+    if !doc.text.contains("notebook") {
+        return Vec::new();
+    }
+    crate::python::fanout::fan_outs(project, doc)
+        .into_iter()
+        .filter(|f| !f.retry && *f.path == *doc.path)
+        .map(|f| {
+            let what = match f.kind {
+                crate::python::fanout::FanOutKind::Dispatch(_) => {
+                    format!("{} (`{}`)", f.kind.describe(), f.method)
+                }
+                k => k.describe().to_string(),
+            };
+            planner::Detected {
+                range: f.range,
+                what,
+            }
+        })
+        .collect()
 }
 
 fn stem_key(p: &Path) -> String {
