@@ -172,7 +172,10 @@ pub fn text(plans: &[JobPlan]) -> String {
         for s in &j.tasks {
             let _ = writeln!(out, "{}", task_line(s));
             if let Some(fe) = &s.for_each {
-                let mut l = format!("       each iteration runs {} [{}", fe.task_key, fe.task_type);
+                let mut l = format!(
+                    "       each iteration runs {} [{}",
+                    fe.task_key, fe.task_type
+                );
                 if let Some(nb) = &fe.notebook {
                     let _ = write!(l, " {nb}");
                 }
