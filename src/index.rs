@@ -13,15 +13,18 @@ use crate::source::Document;
 pub struct ProjectIndex {
     /// Document index by absolute path.
     pub by_path: HashMap<PathBuf, usize>,
+    /// Task values, widgets and payloads of every Python document (`src/payload/facts.rs`).
+    pub payload: crate::payload::facts::PayloadIndex,
 }
 
 impl ProjectIndex {
-    pub fn build(documents: &[Arc<Document>], _config: &Config) -> Self {
+    pub fn build(documents: &[Arc<Document>], config: &Config) -> Self {
         let by_path = documents
             .iter()
             .enumerate()
             .map(|(i, d)| ((*d.path).clone(), i))
             .collect();
-        ProjectIndex { by_path }
+        let payload = crate::payload::facts::PayloadIndex::build(documents, config);
+        ProjectIndex { by_path, payload }
     }
 }
