@@ -254,7 +254,10 @@ pub fn load_file(
         }
     };
     match Document::load(apath.clone(), kind, text) {
-        Ok(doc) => (Some(doc), Vec::new()),
+        Ok(mut doc) => {
+            doc.max_nesting = config.limits.max_nesting;
+            (Some(doc), Vec::new())
+        }
         Err(e) => {
             let msg = match (e.line, e.column) {
                 (Some(l), Some(c)) => format!("{} (line {l}, column {c})", e.message),
@@ -408,8 +411,32 @@ pub fn run_rules(project: &Project, enabled: &[&'static dyn Rule]) -> Vec<Diagno
     out
 }
 
-/// The full `check` pipeline.
+/// Stack size of analysis threads. Syntax trees are walked recursively; cells nested deeper than
+/// `[limits] max-nesting` are not parsed, and this leaves a wide margin for the rest.
+pub const ANALYSIS_STACK_BYTES: usize = 64 * 1024 * 1024;
+
+/// The thread pool analysis runs on (rayon's default threads have 2 MiB stacks).
+pub fn analysis_pool() -> Option<&'static rayon::ThreadPool> {
+    static POOL: std::sync::OnceLock<Option<rayon::ThreadPool>> = std::sync::OnceLock::new();
+    POOL.get_or_init(|| {
+        rayon::ThreadPoolBuilder::new()
+            .stack_size(ANALYSIS_STACK_BYTES)
+            .thread_name(|i| format!("bricklint-{i}"))
+            .build()
+            .ok()
+    })
+    .as_ref()
+}
+
+/// The full `check` pipeline (run on the analysis thread pool).
 pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
+    match analysis_pool() {
+        Some(pool) => pool.install(|| check_inner(opts)),
+        None => check_inner(opts),
+    }
+}
+
+fn check_inner(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
     let select = opts.select.clone().or_else(|| opts.config.select.clone());
     let mut extend = opts.config.extend_select.clone();
     extend.extend(opts.extend_select.iter().cloned());

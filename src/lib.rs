@@ -8,6 +8,7 @@ pub mod diagnostic;
 pub mod discover;
 pub mod engine;
 pub mod fix;
+pub mod fsutil;
 pub mod index;
 pub mod output;
 pub mod payload;

@@ -1,6 +1,7 @@
 //! Command-line interface (clap derive). Every command returns an exit code:
 //! 0 clean, 1 findings or pending changes, 2 tool or usage error.
 
+pub mod init;
 pub mod payload;
 
 use std::io::Write;
@@ -40,6 +41,8 @@ pub enum Command {
         format: ListFormat,
     },
     Payload(payload::PayloadArgs),
+    /// Wire bricklint into a bundle's databricks.yml (`experimental.scripts`) and print CI snippets.
+    Init(init::InitArgs),
     /// Print shell completions.
     Completions {
         #[arg(value_enum)]
@@ -185,6 +188,12 @@ pub fn run_check(args: CheckArgs) -> ExitCode {
         match crate::fix::apply_fixes(&opts, &mut result, args.unsafe_fixes, args.diff) {
             Ok(report) => {
                 fixed = report.fixed;
+                if report.not_converged {
+                    eprint_error(format!(
+                        "fixes did not converge after {} passes; some fixable findings remain",
+                        crate::fix::MAX_PASSES
+                    ));
+                }
                 if args.diff {
                     print!("{}", report.diff);
                     return ExitCode::from(u8::from(report.fixed > 0));
@@ -277,6 +286,7 @@ pub fn run(cli: Cli) -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Payload(args) => payload::run(args),
+        Command::Init(args) => init::run(args),
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,

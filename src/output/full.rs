@@ -165,7 +165,15 @@ pub fn summary(
 ) -> std::io::Result<()> {
     let (e, wa, i) = super::counts(&result.messages);
     let total = e + wa + i;
-    let fixable = result.messages.iter().filter(|m| m.fixable()).count();
+    let fix_app = |a: crate::diagnostic::Applicability| {
+        result
+            .messages
+            .iter()
+            .filter(|m| m.fix.as_ref().is_some_and(|f| f.applicability == a))
+            .count()
+    };
+    let fixable = fix_app(crate::diagnostic::Applicability::Safe);
+    let unsafe_fixable = fix_app(crate::diagnostic::Applicability::Unsafe);
     if opts.fixed > 0 {
         writeln!(
             w,
@@ -182,11 +190,15 @@ pub fn summary(
             if result.files == 1 { "" } else { "s" }
         )?;
     } else {
-        let fx = if fixable > 0 {
-            format!(" {fixable} fixable with `--fix`.")
-        } else {
-            String::new()
-        };
+        let mut fx = String::new();
+        if fixable > 0 {
+            fx.push_str(&format!(" {fixable} fixable with `--fix`."));
+        }
+        if unsafe_fixable > 0 {
+            fx.push_str(&format!(
+                " {unsafe_fixable} more fixable with `--fix --unsafe-fixes`."
+            ));
+        }
         writeln!(
             w,
             "Found {total} finding{} ({e} error{}, {wa} warning{}, {i} info) in {} file{} analysed.{fx}",

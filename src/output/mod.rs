@@ -2,7 +2,10 @@
 
 pub mod full;
 pub mod github;
+pub mod gitlab;
 pub mod json;
+pub mod junit;
+pub mod sarif;
 
 use std::io::Write;
 
@@ -58,9 +61,9 @@ pub fn render(
         OutputFormat::Json => json::render(result, w),
         OutputFormat::JsonLines => json::render_lines(result, w),
         OutputFormat::Github => github::render(result, w),
-        OutputFormat::Sarif | OutputFormat::Junit | OutputFormat::Gitlab => Err(
-            std::io::Error::other(format!("output format {format:?} is not implemented yet")),
-        ),
+        OutputFormat::Sarif => sarif::render(result, w),
+        OutputFormat::Junit => junit::render(result, w),
+        OutputFormat::Gitlab => gitlab::render(result, w),
     }
 }
 

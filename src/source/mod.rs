@@ -1,6 +1,7 @@
 //! Source documents: file text, line index, notebook cells and per-language virtual sources.
 
 pub mod ipynb;
+pub mod nesting;
 pub mod notebook;
 pub mod python;
 
@@ -184,6 +185,8 @@ pub struct Document {
     pub file_lines: Option<Vec<u32>>,
     /// For `.ipynb`: the raw JSON text of the file.
     pub raw: Option<String>,
+    /// Python cells nested deeper than this are reported and not parsed (`[limits] max-nesting`).
+    pub max_nesting: u32,
     python: OnceLock<Option<PythonSource>>,
 }
 
@@ -198,6 +201,7 @@ impl Document {
             cells,
             file_lines: None,
             raw: None,
+            max_nesting: crate::config::Limits::default().max_nesting,
             python: OnceLock::new(),
         }
     }

@@ -5,7 +5,9 @@
 //! uses the AST types from `ruff_python_ast` and the mapping methods here.
 
 use ruff_python_ast::ModModule;
-use ruff_python_parser::{parse_cells_unchecked, Mode, ParseError, ParseOptions, Parsed};
+use ruff_python_parser::{
+    parse_cells_unchecked, Mode, ParseError, ParseErrorType, ParseOptions, Parsed,
+};
 use ruff_text_size::{Ranged, TextRange, TextSize};
 
 use super::{Document, Lang};
@@ -22,6 +24,8 @@ pub struct PythonSource {
     /// For each parsed Python cell: (index into `Document::cells`, range in `text`).
     pub cells: Vec<(usize, TextRange)>,
     parsed: Parsed<ModModule>,
+    /// Parse errors, plus one per cell skipped because it nests too deeply.
+    errors: Vec<ParseError>,
 }
 
 impl PythonSource {
@@ -45,13 +49,36 @@ impl PythonSource {
             ranges.push(r);
             cells.push((cell.index, r));
         }
+        // Cells nested deeper than the limit are not parsed (see `nesting`): their syntax tree
+        // could overflow the stack of whoever walks or drops it.
+        let mut skipped = Vec::new();
+        ranges.retain(|r| match super::nesting::check(text[*r].as_bytes(), doc.max_nesting) {
+            None => true,
+            Some(deep) => {
+                let at = r.start() + TextSize::new(deep.offset as u32);
+                skipped.push(ParseError {
+                    error: ParseErrorType::OtherError(format!(
+                        "code nested deeper than {} levels (`[limits] max-nesting`); this cell is not analysed",
+                        doc.max_nesting
+                    )),
+                    location: TextRange::new(at, (at + TextSize::new(1)).min(r.end())),
+                });
+                false
+            }
+        });
         let options = ParseOptions::from(Mode::Ipython);
         let parsed = parse_cells_unchecked(&text, ranges.iter().copied(), &options);
+        let mut errors = parsed.errors().to_vec();
+        if !skipped.is_empty() {
+            errors.extend(skipped);
+            errors.sort_by_key(|e| e.location.start());
+        }
         PythonSource {
             text,
             map,
             cells,
             parsed,
+            errors,
         }
     }
 
@@ -71,7 +98,7 @@ impl PythonSource {
     }
 
     pub fn errors(&self) -> &[ParseError] {
-        self.parsed.errors()
+        &self.errors
     }
 
     pub fn tokens(&self) -> &ruff_python_ast::token::Tokens {

@@ -1,0 +1,248 @@
+//! Writing files without losing data.
+//!
+//! Every file bricklint writes (`check --fix`, `migrate --write`) goes through [`atomic_write`]:
+//! the new bytes go to a temporary file in the same directory, which is flushed to disk and then
+//! renamed over the target. A crash, a kill or a full disk at any moment leaves the target either
+//! with its old bytes or with its new bytes, never a mix, and never empty.
+//!
+//! ## Fault injection
+//! Tests (and anyone who wants to see it for themselves) can make a write abort the process at a
+//! chosen point with the environment variable `BRICKLINT_FAULT_INJECT=<point>:<n>`, where `<n>`
+//! is the 1-based number of the `atomic_write` call in this process and `<point>` is one of:
+//! - `before-temp-write`: before the temporary file is created;
+//! - `mid-temp-write`: after half of the bytes reached the temporary file;
+//! - `after-temp-write`: after the temporary file is complete and synced, before the rename;
+//! - `after-rename`: after the rename (the new version is in place).
+//!
+//! Several faults may be given, separated by commas. The process aborts (`SIGABRT`, as a crash
+//! would), so no destructor or cleanup runs.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+
+/// Environment variable read for fault injection (see the module documentation).
+pub const FAULT_ENV: &str = "BRICKLINT_FAULT_INJECT";
+
+/// Points of [`atomic_write`] where a fault can be injected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultPoint {
+    BeforeTempWrite,
+    MidTempWrite,
+    AfterTempWrite,
+    AfterRename,
+}
+
+impl FaultPoint {
+    fn parse(s: &str) -> Option<FaultPoint> {
+        Some(match s {
+            "before-temp-write" => FaultPoint::BeforeTempWrite,
+            "mid-temp-write" => FaultPoint::MidTempWrite,
+            "after-temp-write" => FaultPoint::AfterTempWrite,
+            "after-rename" => FaultPoint::AfterRename,
+            _ => return None,
+        })
+    }
+}
+
+/// Parse a fault specification (`after-temp-write:3,after-rename:5`). Unknown entries are
+/// ignored, so a typo never breaks a real run.
+pub fn parse_faults(spec: &str) -> Vec<(FaultPoint, u64)> {
+    spec.split(',')
+        .filter_map(|item| {
+            let (p, n) = item.trim().split_once(':')?;
+            Some((FaultPoint::parse(p.trim())?, n.trim().parse().ok()?))
+        })
+        .collect()
+}
+
+fn faults() -> &'static [(FaultPoint, u64)] {
+    static FAULTS: OnceLock<Vec<(FaultPoint, u64)>> = OnceLock::new();
+    FAULTS.get_or_init(|| {
+        std::env::var(FAULT_ENV)
+            .map(|s| parse_faults(&s))
+            .unwrap_or_default()
+    })
+}
+
+/// Number of `atomic_write` calls so far in this process.
+static WRITES: AtomicU64 = AtomicU64::new(0);
+
+fn maybe_fault(point: FaultPoint, call: u64) {
+    if faults().iter().any(|&(p, n)| p == point && n == call) {
+        // Simulate a crash: no unwinding, no cleanup.
+        let _ = writeln!(
+            io::stderr(),
+            "bricklint: fault injected ({point:?}, write #{call}); aborting"
+        );
+        std::process::abort();
+    }
+}
+
+/// Temporary files are hidden and carry this marker, so leftovers of a crash are easy to spot
+/// (`find . -name '.*.bricklint-tmp'`) and are never analysed (no notebook extension).
+const TEMP_SUFFIX: &str = "bricklint-tmp";
+
+fn temp_path(dir: &Path, name: &str, attempt: u32) -> PathBuf {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    dir.join(format!(
+        ".{name}.{}.{n}.{attempt}.{TEMP_SUFFIX}",
+        std::process::id()
+    ))
+}
+
+/// The file that will really be replaced: a symlink is followed, so the link stays a link and
+/// its target gets the new bytes.
+fn real_target(path: &Path) -> io::Result<PathBuf> {
+    match fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => fs::canonicalize(path),
+        Ok(m) if m.is_dir() => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{} is a directory", path.display()),
+        )),
+        _ => Ok(path.to_path_buf()),
+    }
+}
+
+/// Replace (or create) `path` with `bytes` atomically: temp file in the same directory, fsync,
+/// rename over the target, fsync of the directory. The target's permissions are kept; a new
+/// file gets the default permissions (0666 minus the umask). On error the target is untouched
+/// and the temporary file is removed.
+pub fn atomic_write(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let call = WRITES.fetch_add(1, Ordering::SeqCst) + 1;
+    let target = real_target(path)?;
+    let dir = match target.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{} has no file name", path.display()),
+            )
+        })?;
+    let old_perms = fs::metadata(&target).ok().map(|m| m.permissions());
+
+    maybe_fault(FaultPoint::BeforeTempWrite, call);
+    let (tmp, mut file) = create_temp(&dir, &name)?;
+    let result = (|| -> io::Result<()> {
+        if faults()
+            .iter()
+            .any(|&(p, n)| p == FaultPoint::MidTempWrite && n == call)
+        {
+            file.write_all(&bytes[..bytes.len() / 2])?;
+            file.sync_all()?;
+            maybe_fault(FaultPoint::MidTempWrite, call);
+        }
+        file.write_all(bytes)?;
+        if let Some(p) = &old_perms {
+            file.set_permissions(p.clone())?;
+        }
+        file.sync_all()?;
+        drop(file);
+        maybe_fault(FaultPoint::AfterTempWrite, call);
+        fs::rename(&tmp, &target)?;
+        Ok(())
+    })();
+    if let Err(e) = result {
+        let _ = fs::remove_file(&tmp);
+        return Err(e);
+    }
+    sync_dir(&dir);
+    maybe_fault(FaultPoint::AfterRename, call);
+    Ok(())
+}
+
+fn create_temp(dir: &Path, name: &str) -> io::Result<(PathBuf, File)> {
+    let mut attempt = 0;
+    loop {
+        let tmp = temp_path(dir, name, attempt);
+        match OpenOptions::new().write(true).create_new(true).open(&tmp) {
+            Ok(f) => return Ok((tmp, f)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempt < 16 => attempt += 1,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Make the rename durable (best effort: not every platform can open a directory).
+fn sync_dir(dir: &Path) {
+    #[cfg(unix)]
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn creates_and_replaces() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.py");
+        atomic_write(&p, b"one").unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"one");
+        atomic_write(&p, b"two, longer").unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"two, longer");
+        // No temporary file is left behind.
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("a.py")]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn keeps_permissions_and_symlinks() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("run.sh");
+        fs::write(&p, "old").unwrap();
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o751)).unwrap();
+        atomic_write(&p, b"new").unwrap();
+        assert_eq!(
+            fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o751
+        );
+
+        let link = dir.path().join("link.sh");
+        std::os::unix::fs::symlink(&p, &link).unwrap();
+        atomic_write(&link, b"via link").unwrap();
+        assert!(fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(fs::read(&p).unwrap(), b"via link");
+    }
+
+    #[test]
+    fn error_leaves_target_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = atomic_write(dir.path(), b"x").unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+        let missing = dir.path().join("no/such/dir/a.py");
+        assert!(atomic_write(&missing, b"x").is_err());
+    }
+
+    #[test]
+    fn fault_specs_parse() {
+        assert_eq!(
+            parse_faults("after-temp-write:3, after-rename:1,bogus:2,mid-temp-write:x"),
+            vec![
+                (FaultPoint::AfterTempWrite, 3),
+                (FaultPoint::AfterRename, 1)
+            ]
+        );
+        assert!(parse_faults("").is_empty());
+    }
+}

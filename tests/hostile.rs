@@ -1,0 +1,601 @@
+//! Hostile input: every case runs the real CLI and pins a clear message and the exit code
+//! (0 clean, 1 findings, 2 tool/usage error). None may panic, overflow the stack or hang: every
+//! run has a timeout, and a panic or an abort fails the test with the output.
+//!
+//! The YAML cases exercise whatever bundle loader is on main: they insist on no crash, no hang
+//! and a sane exit code, and, where a finding is reported, on a sensible message.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::Duration;
+
+use assert_cmd::Command;
+
+const TIMEOUT: Duration = Duration::from_secs(120);
+
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+    json: serde_json::Value,
+}
+
+impl Run {
+    fn codes(&self) -> Vec<String> {
+        self.json["diagnostics"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|d| d["code"].as_str().unwrap_or("").to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+    fn messages(&self, code: &str) -> Vec<String> {
+        self.json["diagnostics"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter(|d| d["code"] == code)
+                    .map(|d| d["message"].as_str().unwrap_or("").to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+    fn context(&self) -> String {
+        format!(
+            "exit code {:?}\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+fn finish(out: Output) -> Run {
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let json = serde_json::from_str(&stdout).unwrap_or(serde_json::Value::Null);
+    let run = Run {
+        code: out.status.code(),
+        stdout,
+        stderr,
+        json,
+    };
+    assert!(
+        run.code.is_some(),
+        "bricklint was killed by a signal (crash, stack overflow or timeout)\n{}",
+        run.context()
+    );
+    for bad in [
+        "panicked",
+        "overflowed its stack",
+        "internal error",
+        "RUST_BACKTRACE",
+    ] {
+        assert!(
+            !run.stderr.contains(bad) && !run.stdout.contains(bad),
+            "bricklint output mentions `{bad}`\n{}",
+            run.context()
+        );
+    }
+    run
+}
+
+/// `bricklint check --output-format json <args>` in `dir`.
+fn check_in(dir: &Path, args: &[&str]) -> Run {
+    let out = Command::cargo_bin("bricklint")
+        .unwrap()
+        .current_dir(dir)
+        .arg("check")
+        .args(["--output-format", "json"])
+        .args(args)
+        .timeout(TIMEOUT)
+        .output()
+        .unwrap();
+    finish(out)
+}
+
+fn write(dir: &Path, rel: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
+    let p = dir.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+const NB: &str = "# Databricks notebook source\n";
+
+#[test]
+fn binary_files_are_reported_not_parsed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut bytes = NB.as_bytes().to_vec();
+    bytes.extend((0..4096u32).map(|i| (i.wrapping_mul(2654435761) >> 24) as u8));
+    bytes.push(0);
+    write(dir.path(), "nb.py", &bytes);
+    write(
+        dir.path(),
+        "image.ipynb",
+        [0x89, b'P', b'N', b'G', 0, 0, 1, 2],
+    );
+    let r = check_in(dir.path(), &["nb.py", "image.ipynb"]);
+    assert_eq!(r.code, Some(1), "{}", r.context());
+    let msgs = r.messages("BL003");
+    assert_eq!(msgs.len(), 2, "{}", r.context());
+    assert!(msgs.iter().all(|m| m.contains("binary file")), "{msgs:?}");
+}
+
+#[test]
+fn invalid_utf8_names_the_position() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "nb.py",
+        b"# Databricks notebook source\nx = 1\ny = \"\xff\xfe\"\n",
+    );
+    let r = check_in(dir.path(), &["."]);
+    assert_eq!(r.code, Some(1), "{}", r.context());
+    let msgs = r.messages("BL003");
+    assert_eq!(msgs.len(), 1, "{}", r.context());
+    assert!(
+        msgs[0].contains("not valid UTF-8") && msgs[0].contains("line 3, column 6"),
+        "{msgs:?}"
+    );
+}
+
+#[test]
+fn truncated_ipynb_is_one_finding() {
+    let dir = tempfile::tempdir().unwrap();
+    let full = r#"{"cells": [{"cell_type": "code", "metadata": {}, "source": ["x = 1\n", "dbutils.notebook.run('a', 0)"]}], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}"#;
+    write(dir.path(), "cut.ipynb", &full[..full.len() / 2]);
+    write(dir.path(), "empty.ipynb", "");
+    write(dir.path(), "ok.ipynb", full);
+    let r = check_in(dir.path(), &["."]);
+    assert_eq!(r.code, Some(1), "{}", r.context());
+    let msgs = r.messages("BL003");
+    assert_eq!(msgs.len(), 2, "{}", r.context());
+    assert!(msgs.iter().all(|m| m.contains("notebook JSON")), "{msgs:?}");
+    assert_eq!(r.json["summary"]["files"], 1, "{}", r.context());
+}
+
+#[test]
+fn config_with_wrong_types_is_a_usage_error_with_position() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "nb.py", format!("{NB}x = 1\n"));
+    write(
+        dir.path(),
+        "bricklint.toml",
+        "select = [\"ALL\"]\n[limits]\nmax-file-bytes = \"big\"\n",
+    );
+    let r = check_in(dir.path(), &["."]);
+    assert_eq!(r.code, Some(2), "{}", r.context());
+    assert!(
+        r.stderr.contains("bricklint.toml:3:") && r.stderr.contains("invalid type"),
+        "{}",
+        r.context()
+    );
+    // A list where a string is expected, and a negative number for an unsigned limit.
+    write(dir.path(), "bricklint.toml", "select = \"ALL\"\n");
+    let r = check_in(dir.path(), &["."]);
+    assert_eq!(r.code, Some(2), "{}", r.context());
+    assert!(r.stderr.contains("bricklint.toml:1:"), "{}", r.context());
+    write(dir.path(), "bricklint.toml", "[limits]\nmax-nesting = -1\n");
+    let r = check_in(dir.path(), &["."]);
+    assert_eq!(r.code, Some(2), "{}", r.context());
+    assert!(r.stderr.contains("bricklint.toml:2:"), "{}", r.context());
+}
+
+fn big_notebook(bytes: usize) -> String {
+    let mut s = String::with_capacity(bytes + 1024);
+    s.push_str(NB);
+    let mut i = 0;
+    while s.len() < bytes {
+        s.push_str(&format!(
+            "# COMMAND ----------\n\nimport json\n\ndef transform_{i}(df, cols):\n    for c in cols:\n        df = df.withColumn(c, F.trim(F.col(c)))\n    return df.filter(\"id IS NOT NULL\").select(*cols)\n\ncfg_{i} = {{\"table\": \"bronze.t{i}\", \"partitions\": [1, 2, 3]}}\nout_{i} = transform_{i}(spark.table(cfg_{i}[\"table\"]), [\"a\", \"b\"])\n\n"
+        ));
+        i += 1;
+    }
+    s
+}
+
+#[test]
+fn fifty_megabyte_notebook() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = big_notebook(50 * 1024 * 1024);
+    write(dir.path(), "big.py", &text);
+    drop(text);
+    // Under the default limit (64 MiB) it is analysed.
+    let r = check_in(dir.path(), &["."]);
+    assert_eq!(r.code, Some(0), "{}", r.context());
+    assert_eq!(r.json["summary"]["files"], 1);
+    // Over a configured limit it is skipped with one finding that names the limit.
+    write(
+        dir.path(),
+        "bricklint.toml",
+        "[limits]\nmax-file-bytes = 1000000\n",
+    );
+    let r = check_in(dir.path(), &["."]);
+    assert_eq!(r.code, Some(1), "{}", r.context());
+    let msgs = r.messages("BL003");
+    assert_eq!(msgs.len(), 1, "{}", r.context());
+    assert!(msgs[0].contains("max-file-bytes"), "{msgs:?}");
+}
+
+#[test]
+fn deeply_nested_python_is_reported_not_crashed() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = 10_000;
+    let shapes = [
+        (
+            "paren",
+            format!("x = {}1{}\n", "(".repeat(n), ")".repeat(n)),
+        ),
+        ("lists", format!("x = {}{}\n", "[".repeat(n), "]".repeat(n))),
+        ("unary", format!("x = {}1\n", "-".repeat(n))),
+        ("nots", format!("x = {}True\n", "not ".repeat(n))),
+        ("lambdas", format!("f = {}1\n", "lambda: ".repeat(n))),
+        ("ternary", format!("x = {}1\n", "1 if a else ".repeat(n))),
+        ("binop", format!("x = {}1\n", "1 + ".repeat(n * 10))),
+        ("attrs", format!("x = a{}\n", ".b".repeat(n * 10))),
+        ("calls", format!("x = f{}\n", "(g)".repeat(n * 10))),
+        (
+            "blocks",
+            (0..2_000)
+                .map(|i| format!("{}if x:\n", " ".repeat(i)))
+                .collect::<String>()
+                + &" ".repeat(2_000)
+                + "pass\n",
+        ),
+    ];
+    for (name, code) in &shapes {
+        write(
+            dir.path(),
+            &format!("{name}.py"),
+            format!("{NB}y = 1\n\n# COMMAND ----------\n\n{code}"),
+        );
+    }
+    // The same deep code in an .ipynb and in a `-- MAGIC %python` cell of a SQL notebook.
+    let deep = format!("x = {}1", "-".repeat(n));
+    let ipynb = serde_json::json!({
+        "cells": [{"cell_type": "code", "metadata": {}, "outputs": [], "source": [deep]}],
+        "metadata": {}, "nbformat": 4, "nbformat_minor": 5
+    });
+    write(dir.path(), "deep.ipynb", ipynb.to_string());
+    write(
+        dir.path(),
+        "deep.sql",
+        format!("-- Databricks notebook source\nSELECT 1\n\n-- COMMAND ----------\n\n-- MAGIC %python\n-- MAGIC {deep}\n"),
+    );
+    let r = check_in(dir.path(), &["."]);
+    assert_eq!(r.code, Some(1), "{}", r.context());
+    let msgs = r.messages("NB001");
+    assert_eq!(msgs.len(), shapes.len() + 2, "{}", r.context());
+    assert!(
+        msgs.iter().all(|m| m.contains("nested deeper than")),
+        "{msgs:?}"
+    );
+    // The finding points into the deep cell (cell 2 of the source notebooks), not at line 1.
+    for d in r.json["diagnostics"].as_array().unwrap() {
+        if d["path"].as_str().unwrap().ends_with(".py") {
+            assert_eq!(d["cell"], 2, "{d}");
+        }
+    }
+    // Within the limit, the same shapes are analysed normally.
+    let ok = format!("{NB}x = {}1{}\n", "(".repeat(100), ")".repeat(100));
+    let dir2 = tempfile::tempdir().unwrap();
+    write(dir2.path(), "ok.py", ok);
+    let r = check_in(dir2.path(), &["."]);
+    assert_eq!(r.code, Some(0), "{}", r.context());
+    // The limit is configurable.
+    write(
+        dir2.path(),
+        "bricklint.toml",
+        "[limits]\nmax-nesting = 50\n",
+    );
+    let r = check_in(dir2.path(), &["."]);
+    assert_eq!(r.code, Some(1), "{}", r.context());
+    assert!(
+        r.messages("NB001")[0].contains("50 levels"),
+        "{}",
+        r.context()
+    );
+}
+
+fn bundle(dir: &Path, root_yaml: &str) {
+    write(dir, "databricks.yml", root_yaml);
+    write(dir, "src/child.py", format!("{NB}x = 1\n"));
+}
+
+/// A YAML case: no crash, no hang, exit 0 or 1 (a problem with the bundle is a finding, not a
+/// tool error). Returns the run for further checks.
+fn yaml_case(root_yaml: &str) -> Run {
+    let dir = tempfile::tempdir().unwrap();
+    bundle(dir.path(), root_yaml);
+    let r = check_in(dir.path(), &["."]);
+    assert!(
+        matches!(r.code, Some(0 | 1)),
+        "a hostile bundle must give findings, not a tool error\n{}",
+        r.context()
+    );
+    assert!(r.json.is_object(), "output is not JSON\n{}", r.context());
+    r
+}
+
+#[test]
+fn deeply_nested_yaml() {
+    let n = 10_000;
+    // Block mappings, flow sequences and flow mappings, 10,000 deep.
+    let block: String = (0..n)
+        .map(|i| format!("{}k{i}:\n", " ".repeat(i)))
+        .collect::<String>()
+        + &" ".repeat(n)
+        + "v: 1\n";
+    let cases = [
+        format!(
+            "bundle:\n  name: deep\nresources:\n  jobs:\n    j:\n      tags: {}{}\n",
+            "[".repeat(n),
+            "]".repeat(n)
+        ),
+        format!(
+            "bundle:\n  name: deep\nx: {}{}\n",
+            "{a: ".repeat(n),
+            "}".repeat(n)
+        ),
+        format!("bundle:\n  name: deep\nvariables:\n{block}"),
+    ];
+    for yaml in &cases {
+        yaml_case(yaml);
+    }
+}
+
+#[test]
+fn yaml_alias_bomb() {
+    // "Billion laughs": 9 levels of 9 aliases expand to 9^9 (387 million) strings.
+    let mut y = String::from("bundle:\n  name: bomb\nx:\n  a0: &a0 [\"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\"]\n");
+    for i in 1..10 {
+        let p = i - 1;
+        y.push_str(&format!(
+            "  a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+        ));
+    }
+    y.push_str("resources:\n  jobs:\n    j:\n      name: *a9\n      tags: {a: *a9}\n");
+    yaml_case(&y);
+}
+
+#[test]
+fn yaml_duplicate_keys() {
+    let r = yaml_case(
+        "bundle:\n  name: dup\nresources:\n  jobs:\n    j:\n      name: a\n      name: b\n      tasks:\n        - task_key: t\n          task_key: u\n          notebook_task:\n            notebook_path: ./src/child.py\n",
+    );
+    // Whatever reports it must point at a line, not crash.
+    for d in r.json["diagnostics"].as_array().unwrap() {
+        assert!(d["line"].as_u64().unwrap_or(0) >= 1, "{d}");
+    }
+}
+
+#[test]
+fn include_glob_escaping_the_bundle_root() {
+    let outer = tempfile::tempdir().unwrap();
+    write(
+        outer.path(),
+        "secret.yml",
+        "resources:\n  jobs:\n    stolen:\n      name: x\n",
+    );
+    let root = outer.path().join("bundle");
+    bundle(
+        &root,
+        "bundle:\n  name: esc\ninclude:\n  - ../*.yml\n  - /etc/*.conf\n  - ../../../../../../../../*\n",
+    );
+    let r = check_in(&root, &["."]);
+    assert!(matches!(r.code, Some(0 | 1)), "{}", r.context());
+    // Nothing outside the bundle root is reported as part of it.
+    for d in r.json["diagnostics"].as_array().unwrap() {
+        let p = d["path"].as_str().unwrap_or("");
+        assert!(
+            !p.contains("secret.yml") && !p.starts_with("/etc"),
+            "a file outside the bundle root was loaded: {d}"
+        );
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn symlink_loops_terminate() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a/nb.py", format!("{NB}x = 1\n"));
+    std::os::unix::fs::symlink(".", dir.path().join("a/self")).unwrap();
+    std::os::unix::fs::symlink("../a", dir.path().join("a/up")).unwrap();
+    std::os::unix::fs::symlink("loop2.py", dir.path().join("a/loop1.py")).unwrap();
+    std::os::unix::fs::symlink("loop1.py", dir.path().join("a/loop2.py")).unwrap();
+    let r = check_in(dir.path(), &["."]);
+    assert_eq!(r.code, Some(0), "{}", r.context());
+    assert_eq!(r.json["summary"]["files"], 1, "{}", r.context());
+    // An explicit path through a dangling loop is a usage error, not a hang.
+    let r = check_in(dir.path(), &["a/loop1.py"]);
+    assert_eq!(r.code, Some(2), "{}", r.context());
+}
+
+#[cfg(unix)]
+#[test]
+fn unreadable_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(dir.path(), "nb.py", format!("{NB}x = 1\n"));
+    write(dir.path(), "ok.py", format!("{NB}y = 1\n"));
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o000)).unwrap();
+    // As root (CI), mode 000 is still readable: then the file is simply analysed.
+    let readable = std::fs::read(&p).is_ok();
+    let r = check_in(dir.path(), &["."]);
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
+    if readable {
+        assert_eq!(r.code, Some(0), "{}", r.context());
+        assert_eq!(r.json["summary"]["files"], 2);
+    } else {
+        assert_eq!(r.code, Some(1), "{}", r.context());
+        let msgs = r.messages("BL003");
+        assert_eq!(msgs.len(), 1, "{}", r.context());
+        assert!(msgs[0].contains("cannot read"), "{msgs:?}");
+        assert_eq!(r.json["summary"]["files"], 1);
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn fifo_and_devices_do_not_hang() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "ok.py", format!("{NB}y = 1\n"));
+    let fifo = dir.path().join("pipe.py");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .is_ok_and(|s| s.success());
+    if made {
+        let r = check_in(dir.path(), &["."]);
+        assert_eq!(r.code, Some(0), "{}", r.context());
+        assert_eq!(r.json["summary"]["files"], 1);
+        let r = check_in(dir.path(), &["pipe.py"]);
+        assert!(matches!(r.code, Some(0..=2)), "{}", r.context());
+    }
+    let r = check_in(dir.path(), &["/dev/null"]);
+    assert!(matches!(r.code, Some(0 | 2)), "{}", r.context());
+}
+
+#[test]
+fn odd_but_valid_files() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "empty.py", "");
+    write(dir.path(), "header_only.py", NB);
+    write(
+        dir.path(),
+        "bom_crlf.py",
+        "\u{feff}# Databricks notebook source\r\nx = 1\r\n",
+    );
+    write(
+        dir.path(),
+        "only_separators.py",
+        format!("{NB}# COMMAND ----------\n# COMMAND ----------\n"),
+    );
+    write(
+        dir.path(),
+        "magic_empty.py",
+        format!("{NB}# MAGIC\n# MAGIC %python\n# MAGIC\n"),
+    );
+    write(
+        dir.path(),
+        "empty_cells.ipynb",
+        r#"{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}"#,
+    );
+    write(
+        dir.path(),
+        "cr_only.py",
+        "# Databricks notebook source\rx = 1\r",
+    );
+    write(
+        dir.path(),
+        "long_line.py",
+        format!("{NB}x = \"{}\"\n", "a".repeat(5_000_000)),
+    );
+    std::fs::create_dir_all(dir.path().join("dir.py")).unwrap();
+    let r = check_in(dir.path(), &["."]);
+    assert!(matches!(r.code, Some(0 | 1)), "{}", r.context());
+    assert!(!r.codes().iter().any(|c| c == "BL003"), "{}", r.context());
+}
+
+// ---------------------------------------------------------------------------------------------
+// No lost data: `atomic_write` under injected crashes.
+//
+// The test re-runs this test binary as a child process that rewrites ten files with
+// `bricklint::fsutil::atomic_write`, with `BRICKLINT_FAULT_INJECT` set so that the child aborts
+// (SIGABRT, as a crash would) at a chosen write and point. Afterwards every file must hold either
+// its complete old bytes or its complete new bytes.
+
+const CHILD_DIR_ENV: &str = "BRICKLINT_TEST_FAULT_CHILD_DIR";
+const FILES: usize = 10;
+
+fn old_bytes(i: usize) -> Vec<u8> {
+    format!(
+        "{NB}# old version of file {i}\n{}",
+        "x = 1\n".repeat(i * 100)
+    )
+    .into_bytes()
+}
+
+fn new_bytes(i: usize) -> Vec<u8> {
+    format!(
+        "{NB}# NEW version of file {i}\n{}",
+        "y = 2\n".repeat(5_000 - i * 200)
+    )
+    .into_bytes()
+}
+
+/// The child: does nothing unless started by `crash_during_writes_loses_nothing`.
+#[test]
+fn fault_child() {
+    let Ok(dir) = std::env::var(CHILD_DIR_ENV) else {
+        return;
+    };
+    for i in 0..FILES {
+        let p = Path::new(&dir).join(format!("f{i}.py"));
+        bricklint::fsutil::atomic_write(&p, &new_bytes(i)).unwrap();
+    }
+}
+
+#[test]
+fn crash_during_writes_loses_nothing() {
+    let exe = std::env::current_exe().unwrap();
+    for point in [
+        "before-temp-write",
+        "mid-temp-write",
+        "after-temp-write",
+        "after-rename",
+    ] {
+        for n in [1, 4, FILES] {
+            let dir = tempfile::tempdir().unwrap();
+            for i in 0..FILES {
+                write(dir.path(), &format!("f{i}.py"), old_bytes(i));
+            }
+            let status = std::process::Command::new(&exe)
+                .args(["--exact", "fault_child", "--test-threads=1", "--nocapture"])
+                .env(CHILD_DIR_ENV, dir.path())
+                .env(bricklint::fsutil::FAULT_ENV, format!("{point}:{n}"))
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status()
+                .unwrap();
+            assert!(!status.success(), "{point}:{n}: the child was not aborted");
+            let mut new = 0;
+            for i in 0..FILES {
+                let got = std::fs::read(dir.path().join(format!("f{i}.py"))).unwrap();
+                if got == new_bytes(i) {
+                    new += 1;
+                } else {
+                    assert_eq!(
+                        got,
+                        old_bytes(i),
+                        "{point}:{n}: f{i}.py is neither the old nor the new version"
+                    );
+                }
+            }
+            // Writes before the fault completed; the faulted write is complete only after
+            // its rename.
+            let expected = if point == "after-rename" { n } else { n - 1 };
+            assert_eq!(new, expected, "{point}:{n}");
+        }
+    }
+    // Without a fault the child rewrites everything.
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..FILES {
+        write(dir.path(), &format!("f{i}.py"), old_bytes(i));
+    }
+    let status = std::process::Command::new(&exe)
+        .args(["--exact", "fault_child", "--test-threads=1"])
+        .env(CHILD_DIR_ENV, dir.path())
+        .env_remove(bricklint::fsutil::FAULT_ENV)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    for i in 0..FILES {
+        assert_eq!(
+            std::fs::read(dir.path().join(format!("f{i}.py"))).unwrap(),
+            new_bytes(i)
+        );
+    }
+}
