@@ -9,6 +9,13 @@ use crate::diagnostic::{Diagnostic, Severity};
 use crate::engine::{BundleContext, DocContext, ProjectContext};
 
 pub mod nb001_python_syntax_error;
+pub mod tv001_task_value_too_large;
+pub mod tv002_task_value_not_json;
+pub mod tv003_task_value_double_encoded;
+pub mod tv004_task_value_key_invalid;
+pub mod tv005_task_value_get_without_debug_value;
+pub mod tv006_task_value_contract_violation;
+pub mod tv007_notebook_exit_too_large;
 
 /// Static description of a rule.
 #[derive(Debug)]
@@ -66,6 +73,13 @@ pub static BL002: RuleMeta = RuleMeta {
 /// Every rule, in catalog order.
 pub fn all() -> &'static [&'static dyn Rule] {
     static ALL: &[&dyn Rule] = &[
+        &tv001_task_value_too_large::TaskValueTooLarge,
+        &tv002_task_value_not_json::TaskValueNotJson,
+        &tv003_task_value_double_encoded::TaskValueDoubleEncoded,
+        &tv004_task_value_key_invalid::TaskValueKeyInvalid,
+        &tv005_task_value_get_without_debug_value::TaskValueGetWithoutDebugValue,
+        &tv006_task_value_contract_violation::TaskValueContractViolation,
+        &tv007_notebook_exit_too_large::NotebookExitTooLarge,
         &nb001_python_syntax_error::PythonSyntaxError,
         &MetaOnly(&BL001),
         &MetaOnly(&BL002),

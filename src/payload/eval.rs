@@ -122,20 +122,25 @@ pub fn evaluate(py: &PythonSource, doc_path: &Path) -> Vec<Recorded> {
     let body = &py.module().body;
     collect_functions(body, &mut it.all_functions);
     it.exec_block(body);
-    // Functions never reached with known arguments: analyse them with unknown parameters.
-    let module_scope = it.scopes[0].clone();
+    // Functions never reached with known arguments: analyse them with unknown parameters,
+    // with what is left of the budget (at least half of it).
+    it.steps = it.steps.min(STEP_BUDGET / 2);
+    it.reached = false;
+    it.scopes.truncate(1);
     let funcs: Vec<&ast::StmtFunctionDef> = it.all_functions.clone();
     for f in funcs {
+        if it.steps >= STEP_BUDGET {
+            break;
+        }
         if it.executed.contains(&f.range) {
             continue;
         }
-        it.reached = false;
-        it.steps = it.steps.min(STEP_BUDGET / 2);
-        it.scopes = vec![module_scope.clone(), HashMap::new()];
+        it.scopes.push(HashMap::new());
         it.bind_params_unknown(f);
         it.block.push(u32::from(f.range.start()));
         it.exec_block(&f.body);
         it.block.pop();
+        it.scopes.truncate(1);
     }
     let mut out: Vec<Recorded> = it.records.into_values().collect();
     out.sort_by_key(|r| (r.range.start(), r.range.end()));
@@ -369,7 +374,10 @@ impl<'a> Interp<'a> {
             // Undo in reverse order, remembering the branch's final values.
             for (idx, name, old) in log.into_iter().rev() {
                 let cur = match old.clone() {
-                    Some(v) => self.scopes.get_mut(idx).and_then(|s| s.insert(name.clone(), v)),
+                    Some(v) => self
+                        .scopes
+                        .get_mut(idx)
+                        .and_then(|s| s.insert(name.clone(), v)),
                     None => self.scopes.get_mut(idx).and_then(|s| s.remove(&name)),
                 };
                 written.insert((idx, name.clone()), cur);
@@ -439,7 +447,10 @@ impl<'a> Interp<'a> {
             Stmt::AugAssign(a) => {
                 let rhs = self.eval(&a.value);
                 if let Expr::Name(n) = &*a.target {
-                    let cur = self.lookup(n.id.as_str()).cloned().unwrap_or_else(V::unknown);
+                    let cur = self
+                        .lookup(n.id.as_str())
+                        .cloned()
+                        .unwrap_or_else(V::unknown);
                     let new = if !self.abstract_loops.is_empty()
                         && matches!(cur, V::List(_) | V::Str(_) | V::Dict(_))
                     {
@@ -488,11 +499,7 @@ impl<'a> Interp<'a> {
                 self.set_var(c.name.as_str(), V::unknown());
             }
             Stmt::Return(r) => {
-                let v = r
-                    .value
-                    .as_ref()
-                    .map(|e| self.eval(e))
-                    .unwrap_or(V::None);
+                let v = r.value.as_ref().map(|e| self.eval(e)).unwrap_or(V::None);
                 if let Some(slot) = self.returns.last_mut() {
                     *slot = Some(match slot.take() {
                         Some(prev) => join(prev, v),
@@ -769,9 +776,7 @@ impl<'a> Interp<'a> {
                                 }
                             };
                             if let (Some(a), Some(b)) = (norm(lo, 0), norm(hi, len)) {
-                                return V::List(
-                                    items[a as usize..(b.max(a)) as usize].to_vec(),
-                                );
+                                return V::List(items[a as usize..(b.max(a)) as usize].to_vec());
                             }
                         }
                     }
@@ -808,10 +813,10 @@ impl<'a> Interp<'a> {
         }
         match name {
             "dbutils" | "spark" | "sc" | "sqlContext" | "display" | "getArgument" | "open"
-            | "range" | "len" | "list" | "tuple" | "dict" | "set" | "frozenset" | "str"
-            | "int" | "float" | "bool" | "sorted" | "reversed" | "enumerate" | "zip" | "map"
-            | "filter" | "bytes" | "bytearray" | "print" | "min" | "max" | "sum" | "abs"
-            | "round" | "repr" => V::Obj(name.to_string()),
+            | "range" | "len" | "list" | "tuple" | "dict" | "set" | "frozenset" | "str" | "int"
+            | "float" | "bool" | "sorted" | "reversed" | "enumerate" | "zip" | "map" | "filter"
+            | "bytes" | "bytearray" | "print" | "min" | "max" | "sum" | "abs" | "round"
+            | "repr" => V::Obj(name.to_string()),
             _ => V::unknown(),
         }
     }
@@ -1025,8 +1030,16 @@ impl<'a> Interp<'a> {
                         None => *exact = false,
                     }
                     self.comp_level(
-                        elt, key, gens, level + 1, is_dict, out_list, out_dict, exact,
-                        unbounded, not_json,
+                        elt,
+                        key,
+                        gens,
+                        level + 1,
+                        is_dict,
+                        out_list,
+                        out_dict,
+                        exact,
+                        unbounded,
+                        not_json,
                     );
                 }
             }
@@ -1041,7 +1054,15 @@ impl<'a> Interp<'a> {
                     self.eval(cond);
                 }
                 self.comp_level(
-                    elt, key, gens, level + 1, is_dict, out_list, out_dict, exact, unbounded,
+                    elt,
+                    key,
+                    gens,
+                    level + 1,
+                    is_dict,
+                    out_list,
+                    out_dict,
+                    exact,
+                    unbounded,
                     not_json,
                 );
             }
@@ -1107,8 +1128,15 @@ impl<'a> Interp<'a> {
                     if matches!(cur, V::List(_) | V::Dict(_) | V::Dynamic { .. })
                         && matches!(
                             a.attr.as_str(),
-                            "append" | "extend" | "insert" | "update" | "setdefault" | "pop"
-                                | "remove" | "clear" | "add"
+                            "append"
+                                | "extend"
+                                | "insert"
+                                | "update"
+                                | "setdefault"
+                                | "pop"
+                                | "remove"
+                                | "clear"
+                                | "add"
                         )
                     {
                         let args = self.eval_args(&c.arguments);
@@ -1137,9 +1165,7 @@ impl<'a> Interp<'a> {
                     _ => "",
                 };
                 match method {
-                    "collect" | "toPandas" | "toLocalIterator" => {
-                        df_method(method, range, range)
-                    }
+                    "collect" | "toPandas" | "toLocalIterator" => df_method(method, range, range),
                     "isoformat" | "strftime" | "decode" | "upper" | "lower" | "strip" => {
                         V::Dynamic {
                             unbounded,
@@ -1228,13 +1254,21 @@ impl<'a> Interp<'a> {
                         dict_insert(&mut d, k, v);
                     }
                     for a in args.iter().filter(|a| a.name.is_some()) {
-                        dict_insert(&mut d, V::Str(a.name.clone().unwrap_or_default()), a.value.clone());
+                        dict_insert(
+                            &mut d,
+                            V::Str(a.name.clone().unwrap_or_default()),
+                            a.value.clone(),
+                        );
                     }
                     (V::Dict(d), V::None)
                 }
                 V::None if args.iter().all(|a| a.name.is_some()) => {
                     for a in args {
-                        dict_insert(&mut d, V::Str(a.name.clone().unwrap_or_default()), a.value.clone());
+                        dict_insert(
+                            &mut d,
+                            V::Str(a.name.clone().unwrap_or_default()),
+                            a.value.clone(),
+                        );
                     }
                     (V::Dict(d), V::None)
                 }
@@ -1332,12 +1366,22 @@ impl<'a> Interp<'a> {
         ret
     }
 
-    fn call_obj(&mut self, path: &str, c: &'a ast::ExprCall, args: Vec<Arg>, range: TextRange) -> V {
+    fn call_obj(
+        &mut self,
+        path: &str,
+        c: &'a ast::ExprCall,
+        args: Vec<Arg>,
+        range: TextRange,
+    ) -> V {
         let first = args
             .iter()
             .find(|a| a.name.is_none())
             .map(|a| a.value.clone());
-        let kw = |n: &str| args.iter().find(|a| a.name.as_deref() == Some(n)).map(|a| a.value.clone());
+        let kw = |n: &str| {
+            args.iter()
+                .find(|a| a.name.as_deref() == Some(n))
+                .map(|a| a.value.clone())
+        };
         if let Some(name) = path
             .strip_prefix("<function ")
             .and_then(|p| p.strip_suffix('>'))
@@ -1515,7 +1559,11 @@ impl<'a> Interp<'a> {
                     Some(other) => return element_bound(&other),
                 };
                 for a in args.iter().filter(|a| a.name.is_some()) {
-                    dict_insert(&mut d, V::Str(a.name.clone().unwrap_or_default()), a.value.clone());
+                    dict_insert(
+                        &mut d,
+                        V::Str(a.name.clone().unwrap_or_default()),
+                        a.value.clone(),
+                    );
                 }
                 V::Dict(d)
             }
@@ -1553,7 +1601,11 @@ impl<'a> Interp<'a> {
             },
             "int" => match first {
                 Some(V::Int(i)) => V::Int(i),
-                Some(V::Str(s)) => s.trim().parse().map(V::Int).unwrap_or_else(|_| V::unknown()),
+                Some(V::Str(s)) => s
+                    .trim()
+                    .parse()
+                    .map(V::Int)
+                    .unwrap_or_else(|_| V::unknown()),
                 Some(V::Float(f)) if f.is_finite() => V::Int(f.trunc() as i128),
                 _ => V::unknown(),
             },
@@ -1573,11 +1625,13 @@ impl<'a> Interp<'a> {
                 .map_or_else(V::unknown, V::Bool),
             "bytes" | "bytearray" => V::not_json("bytes", range),
             "decimal.Decimal" => V::not_json("a Decimal", range),
-            "datetime.datetime" | "datetime.datetime.now" | "datetime.datetime.utcnow"
-            | "datetime.datetime.today" | "datetime.datetime.fromisoformat"
-            | "datetime.datetime.strptime" | "datetime.datetime.fromtimestamp" => {
-                V::not_json("a datetime", range)
-            }
+            "datetime.datetime"
+            | "datetime.datetime.now"
+            | "datetime.datetime.utcnow"
+            | "datetime.datetime.today"
+            | "datetime.datetime.fromisoformat"
+            | "datetime.datetime.strptime"
+            | "datetime.datetime.fromtimestamp" => V::not_json("a datetime", range),
             "datetime.date" | "datetime.date.today" | "datetime.date.fromisoformat" => {
                 V::not_json("a date", range)
             }
@@ -1859,7 +1913,11 @@ fn py_str(v: &V) -> Option<String> {
     match v {
         V::Str(s) => Some(s.clone()),
         V::Int(i) => Some(i.to_string()),
-        V::Float(f) => Some(super::value::py_float_repr(*f).replace("Infinity", "inf").replace("NaN", "nan")),
+        V::Float(f) => Some(
+            super::value::py_float_repr(*f)
+                .replace("Infinity", "inf")
+                .replace("NaN", "nan"),
+        ),
         V::Bool(b) => Some(if *b { "True" } else { "False" }.into()),
         V::None => Some("None".into()),
         V::Dumped { text, .. } => text.clone(),
@@ -2003,8 +2061,10 @@ fn value_method(recv: &V, method: &str, args: &[Arg], doc_dir: Option<&Path>) ->
         }
         (V::Str(s), "join") => match first.and_then(iterate) {
             Some(items) => {
-                let parts: Option<Vec<String>> =
-                    items.iter().map(|x| x.as_str().map(str::to_string)).collect();
+                let parts: Option<Vec<String>> = items
+                    .iter()
+                    .map(|x| x.as_str().map(str::to_string))
+                    .collect();
                 parts.map_or_else(V::unknown, |p| V::Str(p.join(s)))
             }
             None => element_dyn(first.unwrap_or(&V::None)),
@@ -2075,7 +2135,9 @@ mod tests {
 
     #[test]
     fn collect_is_unbounded_and_not_json() {
-        let v = set_value("rows = spark.sql('select 1').collect()\ndbutils.jobs.taskValues.set('r', rows)\n");
+        let v = set_value(
+            "rows = spark.sql('select 1').collect()\ndbutils.jobs.taskValues.set('r', rows)\n",
+        );
         assert!(v.unbounded_reason().is_some());
         assert_eq!(v.find_not_json().unwrap().1.what, "Spark Row objects");
         let v = set_value(
@@ -2087,7 +2149,8 @@ mod tests {
 
     #[test]
     fn json_dumps_is_recorded_as_dumped() {
-        let recs = run("import json\nx = ['a', 'b']\ndbutils.jobs.taskValues.set('k', json.dumps(x))\n");
+        let recs =
+            run("import json\nx = ['a', 'b']\ndbutils.jobs.taskValues.set('k', json.dumps(x))\n");
         let (v, _, direct) = recs[0].joined("value", 1).unwrap();
         assert!(direct);
         match v {
@@ -2108,9 +2171,11 @@ mod tests {
 
     #[test]
     fn unknown_branch_joins() {
-        let v = set_value("x = [1]\nif cond:\n    x = [1, 2]\ndbutils.jobs.taskValues.set('k', x)\n");
+        let v =
+            set_value("x = [1]\nif cond:\n    x = [1, 2]\ndbutils.jobs.taskValues.set('k', x)\n");
         assert!(!v.is_known());
-        let v = set_value("x = [1]\nif True:\n    x = [1, 2]\ndbutils.jobs.taskValues.set('k', x)\n");
+        let v =
+            set_value("x = [1]\nif True:\n    x = [1, 2]\ndbutils.jobs.taskValues.set('k', x)\n");
         assert_eq!(v.to_json().unwrap(), serde_json::json!([1, 2]));
     }
 
@@ -2128,7 +2193,9 @@ mod tests {
 
     #[test]
     fn widgets_are_recorded() {
-        let recs = run("w = dbutils.widgets\nw.text('a', '')\nx = w.get('a')\ny = getArgument('b', 'd')\n");
+        let recs = run(
+            "w = dbutils.widgets\nw.text('a', '')\nx = w.get('a')\ny = getArgument('b', 'd')\n",
+        );
         let kinds: Vec<_> = recs.iter().map(|r| r.kind).collect();
         assert_eq!(
             kinds,
@@ -2145,7 +2212,9 @@ mod tests {
         let v = set_value("out = []\nfor r in df.collect():\n    out.append(r.x)\ndbutils.jobs.taskValues.set('k', out)\n");
         // df is unknown here, so collect on it is still recognised as unbounded.
         assert!(v.unbounded_reason().is_some(), "{v:?}");
-        let v = set_value("out = []\nwhile more():\n    out.append(1)\ndbutils.jobs.taskValues.set('k', out)\n");
+        let v = set_value(
+            "out = []\nwhile more():\n    out.append(1)\ndbutils.jobs.taskValues.set('k', out)\n",
+        );
         assert!(!v.is_known());
         assert!(v.unbounded_reason().is_none());
     }

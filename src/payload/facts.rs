@@ -127,12 +127,19 @@ impl DocFacts {
         if self.failed || self.sets.iter().any(|s| s.key_dynamic) {
             return KeySet::Dynamic;
         }
-        KeySet::Known(self.sets.iter().flat_map(|s| s.keys.iter().cloned()).collect())
+        KeySet::Known(
+            self.sets
+                .iter()
+                .flat_map(|s| s.keys.iter().cloned())
+                .collect(),
+        )
     }
 
     /// The set calls for `key`.
     pub fn sets_of<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a TaskValueSet> + 'a {
-        self.sets.iter().filter(move |s| s.keys.iter().any(|k| k == key))
+        self.sets
+            .iter()
+            .filter(move |s| s.keys.iter().any(|k| k == key))
     }
 
     /// Widget names the notebook defines (with a default value).
@@ -280,7 +287,10 @@ pub fn from_records(recorded: &[Recorded]) -> DocFacts {
                     task_key_range: tk.map(|a| a.range),
                     key_range: k.map(|a| a.range),
                     has_default: r.arg(0, "default", 2).is_some(),
-                    has_debug_value: r.arg(0, "debugValue", 3).is_some(),
+                    // `debugValue=None` raises like a missing one.
+                    has_debug_value: r
+                        .arg(0, "debugValue", 3)
+                        .is_some_and(|a| a.value != V::None),
                 });
             }
         }
@@ -370,7 +380,8 @@ mod tests {
 
     #[test]
     fn task_value_gets() {
-        let f = facts("v = dbutils.jobs.taskValues.get(taskKey='prep', key='objs', debugValue=[])\n");
+        let f =
+            facts("v = dbutils.jobs.taskValues.get(taskKey='prep', key='objs', debugValue=[])\n");
         assert_eq!(f.gets[0].task_key.as_deref(), Some("prep"));
         assert_eq!(f.gets[0].key.as_deref(), Some("objs"));
         assert!(f.gets[0].has_debug_value);

@@ -146,7 +146,12 @@ impl V {
             V::Float(f) if !f.is_finite() => Some((
                 ptr,
                 NotJson {
-                    what: if f.is_nan() { "NaN" } else { "an infinite float" }.into(),
+                    what: if f.is_nan() {
+                        "NaN"
+                    } else {
+                        "an infinite float"
+                    }
+                    .into(),
                     range: TextRange::default(),
                 },
             )),
@@ -518,7 +523,10 @@ mod tests {
     #[test]
     fn dumps_like_python() {
         let v = V::Dict(vec![
-            (V::Str("a".into()), V::List(vec![V::Int(1), V::Str("é".into())])),
+            (
+                V::Str("a".into()),
+                V::List(vec![V::Int(1), V::Str("é".into())]),
+            ),
             (V::Int(2), V::None),
         ]);
         assert_eq!(
@@ -540,7 +548,10 @@ mod tests {
             V::None,
         ]);
         let j = v.to_json().unwrap();
-        assert_eq!(v.size().exact, Some(serde_json::to_string(&j).unwrap().len() as u64));
+        assert_eq!(
+            v.size().exact,
+            Some(serde_json::to_string(&j).unwrap().len() as u64)
+        );
     }
 
     #[test]
