@@ -25,6 +25,7 @@ pub mod job007_repeated_notebook_tasks;
 pub mod job008_undefined_variable;
 pub mod job009_dynamic_reference_invalid;
 pub mod nb001_python_syntax_error;
+pub mod orc001_notebook_run_in_thread_pool;
 pub mod sch001_bundle_schema_violation;
 pub mod sch002_invalid_yaml;
 pub mod tv001_task_value_too_large;
@@ -91,6 +92,7 @@ pub static BL002: RuleMeta = RuleMeta {
 /// Every rule, in catalog order.
 pub fn all() -> &'static [&'static dyn Rule] {
     static ALL: &[&dyn Rule] = &[
+        &orc001_notebook_run_in_thread_pool::NotebookRunInThreadPool,
         &tv001_task_value_too_large::TaskValueTooLarge,
         &tv002_task_value_not_json::TaskValueNotJson,
         &tv003_task_value_double_encoded::TaskValueDoubleEncoded,

@@ -65,7 +65,7 @@ impl NotebookOutcome {
 #[derive(Debug, Default)]
 pub struct MigrateResult {
     pub outcomes: Vec<NotebookOutcome>,
-    /// Files that could not be loaded.
+    /// Files that could not be loaded (skipped; reported with the plan).
     pub errors: Vec<String>,
 }
 
@@ -356,12 +356,17 @@ fn recheck(result: &mut MigrateResult, opts: &MigrateOptions) {
         for &i in &idxs {
             let o = &mut result.outcomes[i];
             let mine: HashSet<&PathBuf> = o.changes.iter().map(|c| &c.path).collect();
-            for (path, msg) in &findings {
-                if mine.contains(path) {
+            for (path, msg, blocking) in &findings {
+                if !mine.contains(path) {
+                    continue;
+                }
+                if *blocking {
                     o.blocked.push(format!(
                         "the result would not pass bricklint: {}: {msg}",
                         display_path(path)
                     ));
+                } else {
+                    o.warnings.push(format!("{}: {msg}", display_path(path)));
                 }
             }
         }
@@ -369,14 +374,16 @@ fn recheck(result: &mut MigrateResult, opts: &MigrateOptions) {
 }
 
 /// Copy the bundle's analysable files to a temporary directory, apply the changes, check.
-/// Returns (original path, message) of each finding.
+/// Returns (original path, message, blocking) of each finding: errors, and any finding of the
+/// structural bundle rules (FE, JOB, SCH), block; other warnings (an unbounded task value
+/// from `.collect()`, a parameter the child never reads) are reported with the plan.
 fn check_copy(
     root: &Path,
     result: &MigrateResult,
     idxs: &[usize],
     selectors: &[String],
     opts: &MigrateOptions,
-) -> Result<Vec<(PathBuf, String)>, String> {
+) -> Result<Vec<(PathBuf, String, bool)>, String> {
     let tmp = tempfile::Builder::new()
         .prefix("bricklint-migrate-")
         .tempdir()
@@ -427,7 +434,13 @@ fn check_copy(
                 .strip_prefix(&troot)
                 .or_else(|_| p.strip_prefix(&canon))
                 .unwrap_or(p);
-            (root.join(rel), format!("{} {}", m.code, m.message))
+            let blocking = m.severity == crate::diagnostic::Severity::Error
+                || ["FE", "JOB", "SCH"].iter().any(|p| m.code.starts_with(p));
+            (
+                root.join(rel),
+                format!("{} {}", m.code, m.message),
+                blocking,
+            )
         })
         .collect())
 }
@@ -515,7 +528,7 @@ pub fn render_plan(result: &MigrateResult) -> String {
         }
     }
     for e in &result.errors {
-        let _ = writeln!(out, "error: {e}");
+        let _ = writeln!(out, "warning: skipped {e}");
     }
     out
 }
