@@ -121,7 +121,13 @@ pub fn evaluate(py: &PythonSource, doc_path: &Path) -> Vec<Recorded> {
     let mut it = Interp::new(py, doc_path);
     // The semantic model's dbutils alias resolution (parameters that receive dbutils,
     // `self._dbutils`, `get_dbutils()`...) backs up the values the interpreter follows.
-    let relevant = ["taskValues", "task_values", "widgets", "getArgument", "exit"];
+    let relevant = [
+        "taskValues",
+        "task_values",
+        "widgets",
+        "getArgument",
+        "exit",
+    ];
     if relevant.iter().any(|n| py.text.contains(n)) {
         let model = crate::python::Model::build(py);
         it.dbutils_calls = model
