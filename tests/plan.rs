@@ -174,6 +174,46 @@ fn inputs_from_a_captured_payload() {
 }
 
 #[test]
+fn two_jobs_job_parameter_inputs_and_a_broken_graph() {
+    let (code, v) = all_formats("two-jobs", "plan", &["fixtures/plan/two-jobs"]);
+    assert_eq!(code, 1);
+    let daily = &v["jobs"][0];
+    let fe = &daily["for_each"][0];
+    assert_eq!(fe["source"]["kind"], "job-parameter");
+    assert_eq!(fe["waves"]["concurrency"], 1);
+    assert_eq!(fe["waves"]["waves"], 3);
+    assert_eq!(
+        problem_kinds(&fe["iterations"][2]["problems"]),
+        ["duplicate"]
+    );
+    let broken = &v["jobs"][1];
+    assert_eq!(broken["cycle"], serde_json::json!(["extract", "load"]));
+    assert_eq!(
+        problem_kinds(&broken["problems"]),
+        ["unknown-dependency", "cycle"]
+    );
+    assert_eq!(broken["for_each"][0]["waves"]["concurrency"], 100);
+    // --inputs is ambiguous with two jobs that fan out.
+    let r = plan(&[
+        "fixtures/plan/two-jobs",
+        "--inputs",
+        "fixtures/plan/inputs-file/captured_run.json",
+    ]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("choose one with --job"), "{}", r.stderr);
+    let (_, v) = json(&[
+        "fixtures/plan/two-jobs",
+        "--job",
+        "daily",
+        "--inputs",
+        "fixtures/plan/inputs-file/captured_run.json",
+    ]);
+    let fe = &v["jobs"][0]["for_each"][0];
+    assert_eq!(fe["source"]["kind"], "file");
+    assert_eq!(fe["iterations"].as_array().unwrap().len(), 6);
+}
+
+#[test]
 fn usage_errors_exit_2() {
     let r = plan(&["fixtures/plan/basic", "--job", "nope"]);
     assert_eq!(r.code, 2);
