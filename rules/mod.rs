@@ -28,6 +28,13 @@ pub mod nb001_python_syntax_error;
 pub mod orc001_notebook_run_in_thread_pool;
 pub mod sch001_bundle_schema_violation;
 pub mod sch002_invalid_yaml;
+pub mod tv001_task_value_too_large;
+pub mod tv002_task_value_not_json;
+pub mod tv003_task_value_double_encoded;
+pub mod tv004_task_value_key_invalid;
+pub mod tv005_task_value_get_without_debug_value;
+pub mod tv006_task_value_contract_violation;
+pub mod tv007_notebook_exit_too_large;
 
 /// Static description of a rule.
 #[derive(Debug)]
@@ -86,6 +93,13 @@ pub static BL002: RuleMeta = RuleMeta {
 pub fn all() -> &'static [&'static dyn Rule] {
     static ALL: &[&dyn Rule] = &[
         &orc001_notebook_run_in_thread_pool::NotebookRunInThreadPool,
+        &tv001_task_value_too_large::TaskValueTooLarge,
+        &tv002_task_value_not_json::TaskValueNotJson,
+        &tv003_task_value_double_encoded::TaskValueDoubleEncoded,
+        &tv004_task_value_key_invalid::TaskValueKeyInvalid,
+        &tv005_task_value_get_without_debug_value::TaskValueGetWithoutDebugValue,
+        &tv006_task_value_contract_violation::TaskValueContractViolation,
+        &tv007_notebook_exit_too_large::NotebookExitTooLarge,
         &fe001_for_each_concurrency_out_of_range::ForEachConcurrencyOutOfRange,
         &fe002_for_each_nested::ForEachNested,
         &fe003_for_each_retry_on_parent::ForEachRetryOnParent,
