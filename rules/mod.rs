@@ -35,6 +35,9 @@ pub mod tv004_task_value_key_invalid;
 pub mod tv005_task_value_get_without_debug_value;
 pub mod tv006_task_value_contract_violation;
 pub mod tv007_notebook_exit_too_large;
+pub mod xf001_task_value_reference_unresolved;
+pub mod xf002_notebook_parameter_mismatch;
+pub mod xf003_duplicate_orchestration;
 
 /// Static description of a rule.
 #[derive(Debug)]
@@ -116,6 +119,9 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &job007_repeated_notebook_tasks::RepeatedNotebookTasks,
         &job008_undefined_variable::UndefinedVariable,
         &job009_dynamic_reference_invalid::DynamicReferenceInvalid,
+        &xf001_task_value_reference_unresolved::TaskValueReferenceUnresolved,
+        &xf002_notebook_parameter_mismatch::NotebookParameterMismatch,
+        &xf003_duplicate_orchestration::DuplicateOrchestration,
         &nb001_python_syntax_error::PythonSyntaxError,
         &sch001_bundle_schema_violation::BundleSchemaViolation,
         &sch002_invalid_yaml::InvalidYaml,
