@@ -255,9 +255,10 @@ impl PythonIndex {
     pub fn build(
         documents: &[Arc<Document>],
         by_path: &HashMap<PathBuf, usize>,
-        _config: &Config,
+        config: &Config,
     ) -> Self {
         let n = documents.len();
+        let runners = &config.orchestration.notebook_runners;
         // Step 1: mentions and edges.
         let step1: Vec<(bool, Vec<usize>, Vec<usize>)> = documents
             .par_iter()
@@ -318,7 +319,7 @@ impl PythonIndex {
                 }
                 let py = d.python()?;
                 let f = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    FileFacts::extract(py)
+                    FileFacts::extract_with(py, runners)
                 }))
                 .ok()?;
                 Some(Arc::new(f))
