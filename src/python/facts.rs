@@ -770,7 +770,7 @@ impl<'a> Extractor<'_, 'a> {
             && self.m.callables(&c.func, scope).iter().any(|r| match r {
                 CallRef::External { module, name } => {
                     let q = format!("{module}.{name}");
-                    self.runners.iter().any(|x| *x == q)
+                    self.runners.contains(&q)
                 }
                 CallRef::Free(name) => self
                     .runners
