@@ -14,6 +14,7 @@ pub mod migrate;
 pub mod output;
 pub mod payload;
 pub mod plan;
+pub mod python;
 pub mod source;
 pub mod suppress;
 

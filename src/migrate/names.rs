@@ -82,3 +82,33 @@ pub fn loaded_names_stmt(s: &Stmt) -> HashSet<String> {
     v.visit_stmt(s);
     v.names
 }
+
+/// Names a statement binds anywhere inside it (nested blocks, not nested functions).
+pub fn bound_names_deep(s: &Stmt) -> Vec<String> {
+    let mut out = bound_names(s);
+    let bodies: Vec<&[Stmt]> = match s {
+        Stmt::With(w) => vec![&w.body],
+        Stmt::For(f) => vec![&f.body, &f.orelse],
+        Stmt::While(w) => vec![&w.body, &w.orelse],
+        Stmt::If(i) => {
+            let mut v: Vec<&[Stmt]> = vec![&i.body];
+            v.extend(i.elif_else_clauses.iter().map(|c| c.body.as_slice()));
+            v
+        }
+        Stmt::Try(t) => {
+            let mut v: Vec<&[Stmt]> = vec![&t.body, &t.orelse, &t.finalbody];
+            for h in &t.handlers {
+                let ruff_python_ast::ExceptHandler::ExceptHandler(h) = h;
+                v.push(&h.body);
+            }
+            v
+        }
+        _ => Vec::new(),
+    };
+    for b in bodies {
+        for st in b {
+            out.extend(bound_names_deep(st));
+        }
+    }
+    out
+}

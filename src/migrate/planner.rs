@@ -61,6 +61,8 @@ struct Site<'a> {
     /// Bindings of the helper function's parameters (dispatch inside a helper).
     env: HashMap<String, Sym>,
     helper: Option<String>,
+    /// A sequential `for` loop at module level whose body runs the notebooks.
+    loop_for: Option<&'a ast::StmtFor>,
 }
 
 fn callee_name(e: &Expr) -> Option<&str> {
@@ -280,6 +282,7 @@ impl<'a> Planner<'a> {
                             iter,
                             env: HashMap::new(),
                             helper: Some(f.name.id.to_string()),
+                            loop_for: None,
                         });
                 }
             }
@@ -304,15 +307,35 @@ impl<'a> Planner<'a> {
                     iter,
                     env: HashMap::new(),
                     helper: None,
+                    loop_for: None,
                 });
             }
             if fd.loops.len() > before_loops
                 && !matches!(s, Stmt::FunctionDef(_) | Stmt::ClassDef(_))
             {
+                let module_loop = match s {
+                    Stmt::For(f) if sites.last().is_none_or(|x: &Site| x.top != i) => Some(f),
+                    _ => None,
+                };
+                if let Some(f) = module_loop {
+                    let (call, _) = fd.loops[before_loops];
+                    fd.loops.truncate(before_loops);
+                    sites.push(Site {
+                        top: i,
+                        call,
+                        method: "for".into(),
+                        pool_ctor: None,
+                        pool_name: None,
+                        iter: Some((&f.target, &f.iter)),
+                        env: HashMap::new(),
+                        helper: None,
+                        loop_for: Some(f),
+                    });
+                }
                 for (call, _) in fd.loops.drain(before_loops..) {
                     refusals.push(Refusal {
                         line: self.line_of(call),
-                        reason: "a sequential loop of `dbutils.notebook.run`: not migrated automatically yet; a For Each with `concurrency: 1` is the equivalent".into(),
+                        reason: "a sequential loop of `dbutils.notebook.run` inside another statement: only loops at the top level of the notebook are migrated".into(),
                     });
                 }
             }
@@ -344,6 +367,7 @@ impl<'a> Planner<'a> {
                                 iter: h.iter,
                                 env: env.clone(),
                                 helper: h.helper.clone(),
+                                loop_for: None,
                             });
                         }
                     }
@@ -807,9 +831,43 @@ pub fn plan_document(
     bundle_root: &Path,
     job_key: &str,
     opts: &PlanOptions,
+    detected: &[Detected],
 ) -> Option<Planned> {
-    if !doc.text.contains("notebook") || !doc.has_python() {
+    if detected.is_empty() && (!doc.text.contains("notebook") || !doc.has_python()) {
         return None;
+    }
+    let line_of_doc = |r: TextRange| doc.resolve(r).file_line;
+    let unmatched_refusals = |covered: &[TextRange]| -> Vec<Refusal> {
+        detected
+            .iter()
+            .filter(|d| !covered.iter().any(|c| overlaps(*c, d.range)))
+            .map(|d| Refusal {
+                line: line_of_doc(d.range),
+                reason: format!(
+                    "{}: not a shape `bricklint migrate` rewrites (cannot autofix); move it to a job by hand",
+                    d.what
+                ),
+            })
+            .collect()
+    };
+    if !doc.has_python() {
+        let r = unmatched_refusals(&[]);
+        if r.is_empty() {
+            return None;
+        }
+        return Some(Planned {
+            plan: NotebookPlan {
+                notebook: (*doc.path).clone(),
+                bundle_root: bundle_root.to_path_buf(),
+                job_key: job_key.to_string(),
+                producer_key: job_key.to_string(),
+                producer_task: true,
+                fanouts: Vec::new(),
+                refusals: r,
+            },
+            edits: Vec::new(),
+            keep_producer: false,
+        });
     }
     let py = doc.python()?;
     let path = (*doc.path).clone();
@@ -830,6 +888,19 @@ pub fn plan_document(
         notebook_dir: doc.path.parent().map(Path::to_path_buf).unwrap_or_default(),
     };
     let (sites, mut refusals) = planner.find_sites();
+    // Fan-outs the semantic model found where no site of the planner is: refused, unless they
+    // lie in code the rewrite removes anyway (a loop inside a worker).
+    let site_ranges: Vec<TextRange> = sites
+        .iter()
+        .map(|s| match s.loop_for {
+            Some(f) => py.doc_range(f),
+            None => py.doc_range(s.call),
+        })
+        .collect();
+    let mut pending_unmatched = unmatched_refusals(&site_ranges);
+    if sites.is_empty() {
+        refusals.append(&mut pending_unmatched);
+    }
     if sites.is_empty() && refusals.is_empty() {
         return None;
     }
@@ -884,6 +955,33 @@ pub fn plan_document(
         });
     }
     match rewrite_plan(&planner, &mut site_plans, job_key) {
+        Ok((edits, _))
+            if !pending_unmatched.is_empty() && {
+                let removed: Vec<TextRange> = edits.iter().map(|e| e.range).collect();
+                pending_unmatched.retain(|r| {
+                    !detected.iter().any(|d| {
+                        line_of_doc(d.range) == r.line
+                            && removed.iter().any(|e| e.contains_range(d.range))
+                    })
+                });
+                !pending_unmatched.is_empty()
+            } =>
+        {
+            let mut rs = pending_unmatched;
+            for sp in &site_plans {
+                rs.push(Refusal {
+                    line: sp.fanout.line,
+                    reason: "not migrated because another fan-out of this notebook cannot be"
+                        .into(),
+                });
+            }
+            rs.sort_by_key(|r| r.line);
+            Some(Planned {
+                plan: mk(Vec::new(), rs),
+                edits: Vec::new(),
+                keep_producer: false,
+            })
+        }
         Ok((edits, keep)) => {
             let fanouts = site_plans.into_iter().map(|s| s.fanout).collect();
             let mut plan = mk(fanouts, Vec::new());
@@ -900,6 +998,20 @@ pub fn plan_document(
             keep_producer: false,
         }),
     }
+}
+
+/// A fan-out found by bricklint's semantic model (`python::fanout`, the ORC001/ORC002
+/// detector): the planner must either migrate it or refuse it with a reason.
+#[derive(Debug, Clone)]
+pub struct Detected {
+    /// Document range of the dispatch call or loop header.
+    pub range: TextRange,
+    /// What it is (`ThreadPoolExecutor.submit`, `threading.Thread`, `for loop`).
+    pub what: String,
+}
+
+fn overlaps(a: TextRange, b: TextRange) -> bool {
+    a.start() <= b.end() && b.start() <= a.end()
 }
 
 fn unique_key(base: &str, used: &mut HashSet<String>) -> String {
@@ -935,83 +1047,124 @@ fn plan_site(
         .and_then(|c| callee_name(&c.func))
         .unwrap_or("pool")
         .to_string();
-    let dispatch = format!("{ctor_name}.{}", site.method);
+    let dispatch = if site.loop_for.is_some() {
+        "for loop".to_string()
+    } else {
+        format!("{ctor_name}.{}", site.method)
+    };
     // Items and the worker's arguments as functions of the base item.
-    let (base, worker, wargs, wkw, items_expr): WorkerCall<'_> =
-        if MAP_METHODS.contains(&site.method.as_str()) {
-            if call.arguments.args.len() != 2 {
+    let (base, runs, worker_objs, items_expr) = if let Some(f) = site.loop_for {
+        let Expr::Name(tn) = &*f.target else {
+            return err("a loop with a tuple target");
+        };
+        if !f.orelse.is_empty() {
+            return err("a `for ... else` loop");
+        }
+        let items = info.sym(&f.iter, &site.env, 0)?;
+        let (base, elem) = info.base_items(items, 0)?;
+        let mut env2 = site.env.clone();
+        env2.insert(tn.id.to_string(), elem.clone());
+        for st in &f.body {
+            let ok = match st {
+                Stmt::Expr(e) => matches!(&*e.value, Expr::Call(_)),
+                Stmt::Assign(a) => matches!(&*a.value, Expr::Call(_)),
+                _ => false,
+            };
+            if !ok {
                 return err(format!(
-                    "`{dispatch}` with {} arguments",
-                    call.arguments.args.len()
+                    "the loop does more than run notebooks (line {}); move that work out first",
+                    p.line_of(st)
                 ));
             }
-            let items = info.sym(&call.arguments.args[1], &site.env, 0)?;
-            let (base, elem) = info.base_items(items, 0)?;
-            (
-                base,
-                &call.arguments.args[0],
-                vec![elem],
-                Vec::new(),
-                Some(&call.arguments.args[1]),
-            )
-        } else {
-            let Some((target, iter)) = site.iter else {
-                return err(format!(
+        }
+        let mut runs = Vec::new();
+        let mut env3 = env2;
+        p.reach_stmts(
+            &f.body,
+            &mut env3,
+            &mut Vec::new(),
+            &mut Vec::new(),
+            &mut runs,
+        )?;
+        (base, runs, vec![elem], Some(&*f.iter))
+    } else {
+        let (base, worker, wargs, wkw, items_expr): WorkerCall<'_> =
+            if MAP_METHODS.contains(&site.method.as_str()) {
+                if call.arguments.args.len() != 2 {
+                    return err(format!(
+                        "`{dispatch}` with {} arguments",
+                        call.arguments.args.len()
+                    ));
+                }
+                let items = info.sym(&call.arguments.args[1], &site.env, 0)?;
+                let (base, elem) = info.base_items(items, 0)?;
+                (
+                    base,
+                    &call.arguments.args[0],
+                    vec![elem],
+                    Vec::new(),
+                    Some(&call.arguments.args[1]),
+                )
+            } else {
+                let Some((target, iter)) = site.iter else {
+                    return err(format!(
                     "`{dispatch}` outside a loop or comprehension: a single task, not a fan-out"
                 ));
-            };
-            let Expr::Name(tn) = target else {
-                return err("a loop with a tuple target");
-            };
-            let items = info.sym(iter, &site.env, 0)?;
-            let (base, elem) = info.base_items(items, 0)?;
-            let mut env2 = site.env.clone();
-            env2.insert(tn.id.to_string(), elem);
-            let Some(worker) = call.arguments.args.first() else {
-                return err(format!("`{dispatch}` without a function"));
-            };
-            let rest: Vec<&Expr> = if site.method == "apply_async" {
-                match call.arguments.args.get(1) {
-                    Some(Expr::Tuple(t)) => t.elts.iter().collect(),
-                    Some(Expr::List(t)) => t.elts.iter().collect(),
-                    None => Vec::new(),
-                    Some(_) => return err("`apply_async` with non-literal arguments"),
+                };
+                let Expr::Name(tn) = target else {
+                    return err("a loop with a tuple target");
+                };
+                let items = info.sym(iter, &site.env, 0)?;
+                let (base, elem) = info.base_items(items, 0)?;
+                let mut env2 = site.env.clone();
+                env2.insert(tn.id.to_string(), elem);
+                let Some(worker) = call.arguments.args.first() else {
+                    return err(format!("`{dispatch}` without a function"));
+                };
+                let rest: Vec<&Expr> = if site.method == "apply_async" {
+                    match call.arguments.args.get(1) {
+                        Some(Expr::Tuple(t)) => t.elts.iter().collect(),
+                        Some(Expr::List(t)) => t.elts.iter().collect(),
+                        None => Vec::new(),
+                        Some(_) => return err("`apply_async` with non-literal arguments"),
+                    }
+                } else {
+                    call.arguments.args.iter().skip(1).collect()
+                };
+                let mut args = Vec::new();
+                for a in rest {
+                    if matches!(a, Expr::Starred(_)) {
+                        return err("`*args` in the dispatch");
+                    }
+                    args.push(info.sym(a, &env2, 0)?);
                 }
-            } else {
-                call.arguments.args.iter().skip(1).collect()
-            };
-            let mut args = Vec::new();
-            for a in rest {
-                if matches!(a, Expr::Starred(_)) {
-                    return err("`*args` in the dispatch");
-                }
-                args.push(info.sym(a, &env2, 0)?);
-            }
-            let mut kw = Vec::new();
-            for k in &call.arguments.keywords {
-                match &k.arg {
-                    Some(n) => kw.push((n.id.to_string(), info.sym(&k.value, &env2, 0)?)),
-                    None => match info.sym(&k.value, &env2, 0)? {
-                        Sym::Dict(kv) => {
-                            for (k, v) in kv {
-                                let Sym::Const(Value::String(k)) = k else {
-                                    return err("`**` with non-literal keys");
-                                };
-                                kw.push((k, v));
+                let mut kw = Vec::new();
+                for k in &call.arguments.keywords {
+                    match &k.arg {
+                        Some(n) => kw.push((n.id.to_string(), info.sym(&k.value, &env2, 0)?)),
+                        None => match info.sym(&k.value, &env2, 0)? {
+                            Sym::Dict(kv) => {
+                                for (k, v) in kv {
+                                    let Sym::Const(Value::String(k)) = k else {
+                                        return err("`**` with non-literal keys");
+                                    };
+                                    kw.push((k, v));
+                                }
                             }
-                        }
-                        _ => return err("`**kwargs` in the dispatch"),
-                    },
+                            _ => return err("`**kwargs` in the dispatch"),
+                        },
+                    }
                 }
-            }
-            (base, worker, args, kw, Some(iter))
-        };
-    let worker_objs: Vec<Sym> = wargs
-        .iter()
-        .chain(wkw.iter().map(|(_, v)| v))
-        .cloned()
-        .collect();
-    let runs = p.reach_worker(worker, wargs, wkw, &site.env)?;
+                (base, worker, args, kw, Some(iter))
+            };
+        let worker_objs: Vec<Sym> = wargs
+            .iter()
+            .chain(wkw.iter().map(|(_, v)| v))
+            .cloned()
+            .collect();
+        let runs = p.reach_worker(worker, wargs, wkw, &site.env)?;
+        (base, runs, worker_objs, items_expr)
+    };
     let run = merge_runs(&runs)?;
     // Retries: a retry loop around the call, or a `retry` attribute of the item object.
     let mut max_retries = run.retries;
@@ -1050,6 +1203,10 @@ fn plan_site(
         p.static_of(&s, &Value::Null)?.as_u64()
     });
     let concurrency = match pool_size {
+        _ if site.loop_for.is_some() => {
+            notes.push("the loop ran the notebooks one after another: concurrency 1 keeps that; raise it when the runs are independent".into());
+            1
+        }
         Some(n) if n >= 1 => {
             if n > 100 {
                 notes.push(format!(
@@ -1393,27 +1550,29 @@ fn rewrite_plan(
     }
     let first_top = sites.iter().map(|s| s.top).min().unwrap_or(0);
     // Fixpoint: remove statements connected to the fan-out that nothing else uses.
+    let loads: Vec<HashSet<String>> = body.iter().map(loaded_names_stmt).collect();
     loop {
         let mut changed = false;
         let removed_uses: HashSet<String> = removed
             .iter()
-            .flat_map(|&i| loaded_names_stmt(&body[i]))
+            .flat_map(|&i| loads[i].iter().cloned())
             .collect();
         let removed_binds: HashSet<String> = removed
             .iter()
-            .flat_map(|&i| bound_names(&body[i]))
+            .flat_map(|&i| super::names::bound_names_deep(&body[i]))
             .collect();
         for (i, s) in body.iter().enumerate() {
             if removed.contains(&i) {
                 continue;
             }
             let binds: HashSet<String> = bound_names(s).into_iter().collect();
-            let uses = loaded_names_stmt(s);
+            let uses = &loads[i];
             let others_use = |n: &String| {
                 producer_uses.contains(n)
-                    || body.iter().enumerate().any(|(j, o)| {
-                        j != i && !removed.contains(&j) && loaded_names_stmt(o).contains(n)
-                    })
+                    || loads
+                        .iter()
+                        .enumerate()
+                        .any(|(j, l)| j != i && !removed.contains(&j) && l.contains(n))
             };
             let connected = binds.iter().any(|n| removed_uses.contains(n));
             let removable_kind = matches!(
@@ -1507,5 +1666,216 @@ fn is_dispatchy(c: &ast::ExprCall) -> bool {
             MAP_METHODS.contains(&m) || SUBMIT_METHODS.contains(&m)
         }
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    /// Plan `src` as `orch.py` in a temp folder holding a `child.py` and `other.py`.
+    fn plan_src(src: &str, to: TargetShape) -> Planned {
+        let t = tempfile::tempdir().unwrap();
+        let dir = t.path().to_path_buf();
+        for c in ["child.py", "other.py"] {
+            std::fs::write(dir.join(c), "# Databricks notebook source\n").unwrap();
+        }
+        let path = dir.join("orch.py");
+        let text = format!("# Databricks notebook source\n{src}");
+        let doc = Document::load(
+            Arc::new(path),
+            crate::source::FileKind::SourceNotebook(crate::source::Lang::Python),
+            text,
+        )
+        .unwrap();
+        let p = plan_document(&doc, &dir, "orch", &PlanOptions { to }, &[]).expect("a fan-out");
+        drop(t);
+        p
+    }
+
+    fn plan_with(src: &str, detected: impl Fn(&Document) -> Vec<Detected>) -> Planned {
+        let t = tempfile::tempdir().unwrap();
+        let dir = t.path().to_path_buf();
+        std::fs::write(dir.join("child.py"), "# Databricks notebook source\n").unwrap();
+        let text = format!("# Databricks notebook source\n{src}");
+        let doc = Document::load(
+            Arc::new(dir.join("orch.py")),
+            crate::source::FileKind::SourceNotebook(crate::source::Lang::Python),
+            text,
+        )
+        .unwrap();
+        let d = detected(&doc);
+        plan_document(&doc, &dir, "orch", &PlanOptions::default(), &d).expect("a plan")
+    }
+
+    fn range_of(doc: &Document, needle: &str) -> TextRange {
+        let s = doc.text.find(needle).unwrap();
+        TextRange::at(
+            ruff_text_size::TextSize::new(s as u32),
+            ruff_text_size::TextSize::of(needle),
+        )
+    }
+
+    #[test]
+    fn detected_fan_outs_the_planner_cannot_rewrite_are_refused() {
+        let src = "import threading\nts = [threading.Thread(target=dbutils.notebook.run, args=('./child', 0)) for _ in range(2)]\n";
+        let p = plan_with(src, |d| {
+            vec![Detected {
+                range: range_of(d, "threading.Thread("),
+                what: "threading.Thread".into(),
+            }]
+        });
+        assert!(p.plan.fanouts.is_empty());
+        assert_eq!(p.plan.refusals.len(), 1);
+        assert_eq!(p.plan.refusals[0].line, 3);
+        assert!(p.plan.refusals[0]
+            .reason
+            .starts_with("threading.Thread: not a shape"));
+        // A detected loop inside the worker, which the rewrite removes, does not block.
+        let src = format!(
+            "{POOL}def w(t):\n    for a in range(2):\n        dbutils.notebook.run('./child', 0, {{'t': t}})\nwith ThreadPoolExecutor(2) as ex:\n    ex.map(w, ['x'])\n"
+        );
+        let p = plan_with(&src, |d| {
+            vec![
+                Detected {
+                    range: range_of(d, "for a in range(2):"),
+                    what: "for loop".into(),
+                },
+                Detected {
+                    range: range_of(d, "ex.map(w, ['x'])"),
+                    what: "ThreadPoolExecutor.map".into(),
+                },
+            ]
+        });
+        assert!(p.plan.refusals.is_empty(), "{:?}", p.plan.refusals);
+        assert_eq!(p.plan.fanouts.len(), 1);
+    }
+
+    fn refusal(src: &str) -> String {
+        let p = plan_src(src, TargetShape::Auto);
+        assert!(p.plan.fanouts.is_empty(), "{:?}", p.plan.fanouts);
+        assert!(p.edits.is_empty());
+        p.plan
+            .refusals
+            .iter()
+            .map(|r| r.reason.clone())
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    const POOL: &str = "from concurrent.futures import ThreadPoolExecutor\n";
+
+    #[test]
+    fn results_used_later_are_refused() {
+        let r = refusal(&format!(
+            "{POOL}t = ['a']\nwith ThreadPoolExecutor(2) as ex:\n    res = list(ex.map(lambda x: dbutils.notebook.run('./child', 0, {{'t': x}}), t))\ndf = spark.createDataFrame(res)\n"
+        ));
+        assert!(r.contains("results are used"), "{r}");
+    }
+
+    #[test]
+    fn work_after_the_fan_out_is_refused() {
+        let r = refusal(&format!(
+            "{POOL}t = ['a']\nwith ThreadPoolExecutor(2) as ex:\n    ex.map(lambda x: dbutils.notebook.run('./child', 0, {{'t': x}}), t)\nspark.sql('OPTIMIZE x')\n"
+        ));
+        assert!(r.contains("code after the fan-out"), "{r}");
+    }
+
+    #[test]
+    fn pool_block_with_other_work_is_refused() {
+        let r = refusal(&format!(
+            "{POOL}t = ['a']\nwith ThreadPoolExecutor(2) as ex:\n    spark.sql('SELECT 1')\n    ex.map(lambda x: dbutils.notebook.run('./child', 0, {{'t': x}}), t)\n"
+        ));
+        assert!(r.contains("does other work"), "{r}");
+    }
+
+    #[test]
+    fn missing_child_and_workspace_paths_are_refused() {
+        let r = refusal(&format!(
+            "{POOL}with ThreadPoolExecutor(2) as ex:\n    ex.map(lambda x: dbutils.notebook.run('./missing', 0, {{'t': x}}), ['a'])\n"
+        ));
+        assert!(r.contains("not a file of this repository"), "{r}");
+        let r = refusal(&format!(
+            "{POOL}with ThreadPoolExecutor(2) as ex:\n    ex.map(lambda x: dbutils.notebook.run('/Shared/x', 0, {{'t': x}}), ['a'])\n"
+        ));
+        assert!(r.contains("workspace path"), "{r}");
+    }
+
+    #[test]
+    fn different_notebooks_per_item_need_tasks() {
+        let src = format!(
+            "{POOL}with ThreadPoolExecutor(2) as ex:\n    ex.map(lambda p: dbutils.notebook.run(p, 60), ['./child', './other'])\n"
+        );
+        let p = plan_src(&src, TargetShape::Auto);
+        match &p.plan.fanouts[0].kind {
+            FanOutKind::Tasks(ts) => {
+                let keys: Vec<&str> = ts.iter().map(|t| t.task_key.as_str()).collect();
+                assert_eq!(keys, ["child", "other"]);
+                assert_eq!(ts[0].timeout_seconds, Some(60));
+            }
+            k => panic!("{k:?}"),
+        }
+        let p = plan_src(&src, TargetShape::ForEach);
+        assert!(p.plan.refusals[0].reason.contains("--to tasks"));
+    }
+
+    #[test]
+    fn arguments_map_to_input_fields_and_literals() {
+        let p = plan_src(
+            &format!(
+                "{POOL}ENV = 'prod'\nitems = [{{'n': 'a', 'k': 1}}, {{'n': 'b', 'k': 2}}]\ndef w(it):\n    args = {{'name': it['n'], 'key': it['k'], 'env': ENV}}\n    return dbutils.notebook.run('child', 30, args)\nwith ThreadPoolExecutor(max_workers=200) as ex:\n    for it in items:\n        ex.submit(w, it)\n"
+            ),
+            TargetShape::Auto,
+        );
+        let FanOutKind::ForEach(fe) = &p.plan.fanouts[0].kind else {
+            panic!()
+        };
+        assert_eq!(fe.concurrency, 100);
+        assert_eq!(
+            fe.parameters,
+            vec![
+                ("name".into(), ParamValue::InputField("name".into())),
+                ("key".into(), ParamValue::InputField("key".into())),
+                ("env".into(), ParamValue::Literal("prod".into())),
+            ]
+        );
+        // Values become strings, as notebook.run needed.
+        assert_eq!(
+            fe.items.values,
+            Some(vec![
+                serde_json::json!({"name": "a", "key": "1"}),
+                serde_json::json!({"name": "b", "key": "2"}),
+            ])
+        );
+        assert_eq!(
+            fe.items.producer_expr,
+            "[{\"name\": str(item[\"n\"]), \"key\": str(item[\"k\"])} for item in items]"
+        );
+    }
+
+    #[test]
+    fn large_static_inputs_use_the_producer_and_huge_ones_are_refused() {
+        let items: Vec<String> = (0..1500).map(|i| format!("'table_{i:06}'")).collect();
+        let p = plan_src(
+            &format!(
+                "{POOL}t = [{}]\nwith ThreadPoolExecutor(4) as ex:\n    ex.map(lambda x: dbutils.notebook.run('./child', 0, {{'t': x}}), t)\n",
+                items.join(", ")
+            ),
+            TargetShape::Auto,
+        );
+        let FanOutKind::ForEach(fe) = &p.plan.fanouts[0].kind else {
+            panic!()
+        };
+        assert!(super::super::yaml::inline_inputs(fe).is_none());
+        assert!(p.edits.iter().any(|e| e.code.iter().any(
+            |c| c.starts_with("dbutils.jobs.taskValues.set(key=\"run_child_inputs\", value=t)")
+        )));
+        let items: Vec<String> = (0..5000).map(|i| format!("'table_{i:06}'")).collect();
+        let r = refusal(&format!(
+            "{POOL}t = [{}]\nwith ThreadPoolExecutor(4) as ex:\n    ex.map(lambda x: dbutils.notebook.run('./child', 0, {{'t': x}}), t)\n",
+            items.join(", ")
+        ));
+        assert!(r.contains("48 KiB"), "{r}");
     }
 }
