@@ -32,6 +32,10 @@ const POOL_CTORS: &[&str] = &[
 const MAP_METHODS: &[&str] = &["map", "imap", "imap_unordered", "map_async"];
 const SUBMIT_METHODS: &[&str] = &["submit", "apply_async"];
 
+/// The error of a pool dispatch that reaches no `dbutils.notebook.run` (a pool of Spark
+/// queries or downloads): not a fan-out, so nothing is reported.
+const NOT_A_FAN_OUT: &str = "no `dbutils.notebook.run` is reached from the worker";
+
 /// Options of the planner.
 #[derive(Debug, Clone, Default)]
 pub struct PlanOptions {
@@ -392,6 +396,25 @@ impl<'a> Planner<'a> {
         env: &HashMap<String, Sym>,
     ) -> Result<Vec<RunCall>, String> {
         match worker {
+            // `functools.partial(f, a, k=v)`: f with those arguments first.
+            Expr::Call(c)
+                if callee_name(&c.func) == Some("partial") && !c.arguments.args.is_empty() =>
+            {
+                let mut pargs = Vec::new();
+                for a in c.arguments.args.iter().skip(1) {
+                    pargs.push(self.info.sym(a, env, 0)?);
+                }
+                pargs.extend(args);
+                let mut pkw = Vec::new();
+                for k in &c.arguments.keywords {
+                    let Some(n) = &k.arg else {
+                        return err("`**` in `partial`");
+                    };
+                    pkw.push((n.id.to_string(), self.info.sym(&k.value, env, 0)?));
+                }
+                pkw.extend(kw);
+                self.reach_worker(&c.arguments.args[0], pargs, pkw, env)
+            }
             w if is_notebook_run(w) => {
                 let mut a = args.into_iter();
                 let mut kwm: HashMap<String, Sym> = kw.into_iter().collect();
@@ -841,12 +864,29 @@ pub fn plan_document(
         detected
             .iter()
             .filter(|d| !covered.iter().any(|c| overlaps(*c, d.range)))
-            .map(|d| Refusal {
-                line: line_of_doc(d.range),
-                reason: format!(
-                    "{}: not a shape `bricklint migrate` rewrites (cannot autofix); move it to a job by hand",
-                    d.what
-                ),
+            .map(|d| {
+                let in_def = doc.python().and_then(|py| {
+                    py.module().body.iter().find_map(|st| match st {
+                        Stmt::FunctionDef(f) if py.doc_range(f).contains_range(d.range) => {
+                            Some(f.name.id.to_string())
+                        }
+                        _ => None,
+                    })
+                });
+                let reason = match in_def {
+                    Some(f) => format!(
+                        "{} inside function `{f}`, which this notebook does not call at its top level (cannot autofix); migrate the notebook that calls it",
+                        d.what
+                    ),
+                    None => format!(
+                        "{}: not a shape `bricklint migrate` rewrites (cannot autofix); move it to a job by hand",
+                        d.what
+                    ),
+                };
+                Refusal {
+                    line: line_of_doc(d.range),
+                    reason,
+                }
             })
             .collect()
     };
@@ -919,12 +959,37 @@ pub fn plan_document(
     }
     let mut site_plans: Vec<SitePlan> = Vec::new();
     let mut used_keys: HashSet<String> = HashSet::from([job_key.to_string()]);
-    for site in &sites {
+    for (site, range) in sites.iter().zip(&site_ranges) {
         let line = planner.line_of(site.call);
         match plan_site(&planner, site, opts, &mut used_keys) {
             Ok(sp) => site_plans.push(sp),
-            Err(reason) => refusals.push(Refusal { line, reason }),
+            Err(reason) => {
+                let ext = detected
+                    .iter()
+                    .find(|d| overlaps(d.range, *range))
+                    .and_then(|d| d.external.as_ref());
+                let fallback = match ext {
+                    Some(ext) if opts.to != TargetShape::Tasks => {
+                        plan_external(&planner, site, ext, &mut used_keys)
+                    }
+                    _ => Err(reason),
+                };
+                match fallback {
+                    Ok(sp) => site_plans.push(sp),
+                    Err(reason)
+                        if reason == NOT_A_FAN_OUT
+                            && !detected.iter().any(|d| overlaps(d.range, *range)) => {}
+                    Err(reason) if reason == NOT_A_FAN_OUT => refusals.push(Refusal {
+                        line,
+                        reason: "the worker reaches `dbutils.notebook.run` through an alias or a path `bricklint migrate` cannot follow (cannot autofix)".into(),
+                    }),
+                    Err(reason) => refusals.push(Refusal { line, reason }),
+                }
+            }
         }
+    }
+    if site_plans.is_empty() && refusals.is_empty() {
+        return None;
     }
     // Several dispatches in one top-level statement: not supported.
     let mut tops: Vec<usize> = site_plans.iter().map(|s| s.top).collect();
@@ -1008,6 +1073,124 @@ pub struct Detected {
     pub range: TextRange,
     /// What it is (`ThreadPoolExecutor.submit`, `threading.Thread`, `for loop`).
     pub what: String,
+    /// For a `map` whose worker lives in another file (`%run ./helpers`, an imported module):
+    /// what the semantic model knows about the `notebook.run` it reaches.
+    pub external: Option<ExternalWorker>,
+}
+
+/// A worker defined in another file, as the semantic model describes its `notebook.run`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExternalWorker {
+    /// The static notebook path.
+    pub child: String,
+    pub timeout: Option<i64>,
+    /// `arguments` entries: a literal value, or `None` for the worker's item parameter.
+    pub params: Vec<(String, Option<String>)>,
+    /// The static items, when known.
+    pub items: Option<Vec<Value>>,
+    /// The items expression as written at the dispatch.
+    pub items_text: String,
+    pub pool_size: Option<i64>,
+}
+
+/// Plan a `map` fan-out whose worker is in another file.
+fn plan_external(
+    p: &Planner<'_>,
+    site: &Site<'_>,
+    ext: &ExternalWorker,
+    used: &mut HashSet<String>,
+) -> Result<SitePlan, String> {
+    if site.helper.is_some() || !MAP_METHODS.contains(&site.method.as_str()) {
+        return err("the worker is in another file and the dispatch is not a plain `map`");
+    }
+    let child = p.resolve_notebook(&ext.child)?;
+    let task_key = unique_key(&format!("run_{}", stem(&child)), used);
+    let per_item: Vec<&String> = ext
+        .params
+        .iter()
+        .filter(|(_, v)| v.is_none())
+        .map(|(k, _)| k)
+        .collect();
+    if per_item.len() > 1 {
+        return err("the worker passes the item under several names");
+    }
+    let parameters: Vec<(String, ParamValue)> = ext
+        .params
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                match v {
+                    Some(l) => ParamValue::Literal(l.clone()),
+                    None => ParamValue::Input,
+                },
+            )
+        })
+        .collect();
+    let (source, values) = match &ext.items {
+        Some(v) => (
+            ItemsSource::Literal,
+            v.iter()
+                .map(|x| py_str(x).map(Value::String))
+                .collect::<Option<Vec<_>>>(),
+        ),
+        None => (ItemsSource::Dynamic, None),
+    };
+    let mut notes = vec![format!(
+        "the worker is defined in another file; it is left in place"
+    )];
+    let concurrency = match ext.pool_size {
+        Some(n) if n >= 1 => n.min(100) as u32,
+        _ => {
+            notes.push("pool size not static: concurrency 32 assumed (review it)".into());
+            32
+        }
+    };
+    let var = if p.info.bound.contains("item") {
+        "item_"
+    } else {
+        "item"
+    };
+    let producer_expr = format!("[str({var}) for {var} in {}]", ext.items_text);
+    let fe = ForEachPlan {
+        task_key: task_key.clone(),
+        child,
+        parameters,
+        items: Items {
+            source,
+            values,
+            producer_expr: producer_expr.clone(),
+        },
+        concurrency,
+        timeout_seconds: ext.timeout.filter(|t| *t > 0).map(|t| t as u64),
+        max_retries: None,
+        value_key: format!("{task_key}_inputs"),
+    };
+    let inline = super::yaml::inline_inputs(&fe).is_some();
+    let producer = (!inline).then(|| {
+        format!(
+            "dbutils.jobs.taskValues.set(key=\"{}\", value={producer_expr})",
+            fe.value_key
+        )
+    });
+    Ok(SitePlan {
+        fanout: FanOutPlan {
+            line: p.line_of(site.call),
+            dispatch: format!(
+                "{}.{}",
+                site.pool_ctor
+                    .and_then(|c| callee_name(&c.func))
+                    .unwrap_or("pool"),
+                site.method
+            ),
+            kind: FanOutKind::ForEach(fe),
+            remove: Vec::new(),
+            replace: TextRange::default(),
+            notes,
+        },
+        top: site.top,
+        producer,
+    })
 }
 
 fn overlaps(a: TextRange, b: TextRange) -> bool {
@@ -1054,16 +1237,13 @@ fn plan_site(
     };
     // Items and the worker's arguments as functions of the base item.
     let (base, runs, worker_objs, items_expr) = if let Some(f) = site.loop_for {
-        let Expr::Name(tn) = &*f.target else {
-            return err("a loop with a tuple target");
-        };
         if !f.orelse.is_empty() {
             return err("a `for ... else` loop");
         }
         let items = info.sym(&f.iter, &site.env, 0)?;
         let (base, elem) = info.base_items(items, 0)?;
         let mut env2 = site.env.clone();
-        env2.insert(tn.id.to_string(), elem.clone());
+        super::sym::bind_target(&f.target, elem.clone(), &mut env2)?;
         for st in &f.body {
             let ok = match st {
                 Stmt::Expr(e) => matches!(&*e.value, Expr::Call(_)),
@@ -1107,17 +1287,25 @@ fn plan_site(
                 )
             } else {
                 let Some((target, iter)) = site.iter else {
+                    // One submit is one task, not a fan-out; quiet unless it runs a notebook.
+                    let reaches = call
+                        .arguments
+                        .args
+                        .first()
+                        .and_then(|w| p.reach_worker(w, Vec::new(), Vec::new(), &site.env).ok())
+                        .is_some_and(|r| !r.is_empty())
+                        || call.arguments.args.first().is_some_and(is_notebook_run);
+                    if !reaches {
+                        return err(NOT_A_FAN_OUT);
+                    }
                     return err(format!(
-                    "`{dispatch}` outside a loop or comprehension: a single task, not a fan-out"
-                ));
-                };
-                let Expr::Name(tn) = target else {
-                    return err("a loop with a tuple target");
+                        "`{dispatch}` outside a loop or comprehension: a single task, not a fan-out"
+                    ));
                 };
                 let items = info.sym(iter, &site.env, 0)?;
                 let (base, elem) = info.base_items(items, 0)?;
                 let mut env2 = site.env.clone();
-                env2.insert(tn.id.to_string(), elem);
+                super::sym::bind_target(target, elem, &mut env2)?;
                 let Some(worker) = call.arguments.args.first() else {
                     return err(format!("`{dispatch}` without a function"));
                 };
@@ -1493,7 +1681,7 @@ fn plan_site(
 
 fn merge_runs(runs: &[RunCall]) -> Result<RunCall, String> {
     let Some(first) = runs.first() else {
-        return err("no `dbutils.notebook.run` is reached from the worker");
+        return err(NOT_A_FAN_OUT);
     };
     let key = |r: &RunCall| {
         (
@@ -1724,6 +1912,7 @@ mod tests {
             vec![Detected {
                 range: range_of(d, "threading.Thread("),
                 what: "threading.Thread".into(),
+                external: None,
             }]
         });
         assert!(p.plan.fanouts.is_empty());
@@ -1741,10 +1930,12 @@ mod tests {
                 Detected {
                     range: range_of(d, "for a in range(2):"),
                     what: "for loop".into(),
+                    external: None,
                 },
                 Detected {
                     range: range_of(d, "ex.map(w, ['x'])"),
                     what: "ThreadPoolExecutor.map".into(),
+                    external: None,
                 },
             ]
         });
@@ -1765,6 +1956,59 @@ mod tests {
     }
 
     const POOL: &str = "from concurrent.futures import ThreadPoolExecutor\n";
+
+    #[test]
+    fn pools_without_notebook_runs_are_not_reported() {
+        let t = tempfile::tempdir().unwrap();
+        let doc = Document::load(
+            Arc::new(t.path().join("orch.py")),
+            crate::source::FileKind::SourceNotebook(crate::source::Lang::Python),
+            format!("# Databricks notebook source\n{POOL}# not a notebook fan-out\nwith ThreadPoolExecutor(4) as ex:\n    ex.map(lambda t: spark.sql(f'OPTIMIZE {{t}}'), ['a'])\nprint('done')\n"),
+        )
+        .unwrap();
+        assert!(plan_document(&doc, t.path(), "orch", &PlanOptions::default(), &[]).is_none());
+    }
+
+    #[test]
+    fn tuple_targets_bind_item_elements() {
+        let p = plan_src(
+            &format!(
+                "{POOL}jobs = [('./child', {{'x': '1'}}), ('./other', {{'x': '2'}})]\nwith ThreadPoolExecutor(2) as ex:\n    futs = [ex.submit(dbutils.notebook.run, path, 60, args) for path, args in jobs]\n"
+            ),
+            TargetShape::Auto,
+        );
+        let FanOutKind::Tasks(ts) = &p.plan.fanouts[0].kind else {
+            panic!("{:?}", p.plan)
+        };
+        assert_eq!(ts[0].parameters, vec![("x".to_string(), "1".to_string())]);
+        assert_eq!(ts[1].parameters, vec![("x".to_string(), "2".to_string())]);
+        assert!(ts[1].notebook.ends_with("other.py"));
+    }
+
+    #[test]
+    fn partial_workers_are_followed() {
+        let p = plan_src(
+            &format!(
+                "{POOL}from functools import partial\ndef run(env, table, timeout=60):\n    return dbutils.notebook.run('./child', timeout, {{'env': env, 'table': table}})\nwith ThreadPoolExecutor(3) as ex:\n    ex.map(partial(run, 'prod', timeout=120), ['a', 'b'])\n"
+            ),
+            TargetShape::Auto,
+        );
+        let FanOutKind::ForEach(fe) = &p.plan.fanouts[0].kind else {
+            panic!("{:?}", p.plan)
+        };
+        assert_eq!(fe.timeout_seconds, Some(120));
+        assert_eq!(
+            fe.parameters,
+            vec![
+                ("table".into(), ParamValue::Input),
+                ("env".into(), ParamValue::Literal("prod".into())),
+            ]
+        );
+        assert!(
+            p.edits.iter().any(|e| e.code.is_empty()),
+            "the import of partial goes too"
+        );
+    }
 
     #[test]
     fn results_used_later_are_refused() {

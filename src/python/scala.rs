@@ -200,6 +200,7 @@ fn run_call(v: &Virtual, (s, e): (usize, usize)) -> RunCall {
         timeout: args.get(1).copied().map(desc),
         arguments: args.get(2).copied().map(desc),
         argument_items: Vec::new(),
+        path_domain: None,
         func: 0,
         in_loop: false,
         statement_level: false,
@@ -307,6 +308,7 @@ pub fn scan(doc: &Document) -> Vec<FanOut> {
             in_loop: false,
             retry: false,
             func: 0,
+            helper: None,
         });
     };
     for k in find_all(m, b"Future") {
