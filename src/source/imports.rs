@@ -13,13 +13,17 @@ use super::{Document, Lang};
 /// and `("m.x", 2)` (a `from` import may import a module).
 pub fn lexical_imports(doc: &Document) -> Vec<(String, u32)> {
     let mut out = Vec::new();
+    if !doc.mentions(&[b"import"]) {
+        return out;
+    }
     for cell in doc.cells.iter().filter(|c| c.lang == Lang::Python) {
         let mut lines = cell.lines.iter().map(|r| &doc.text[*r]);
         while let Some(line) = lines.next() {
-            let t = strip_comment(line).trim();
+            let t = line.trim_start();
             if !(t.starts_with("import") || t.starts_with("from")) {
                 continue;
             }
+            let t = strip_comment(t).trim_end();
             // Gather the whole statement: open parentheses or trailing backslashes continue it.
             let mut stmt = t.to_string();
             while stmt.matches('(').count() > stmt.matches(')').count() || stmt.ends_with('\\') {

@@ -69,6 +69,28 @@ pub fn check(src: &[u8], limit: u32) -> Option<TooDeep> {
             continue;
         }
         let b = src[i];
+        // Fast paths for the most common bytes: blanks and the letters of a name that does not
+        // start one of the few words that matter (`not`, `await`, `yield`, `lambda`, `else`).
+        if matches!(b, b' ' | b'\t' | b'\r' | b'\x0c') {
+            i += 1;
+            continue;
+        }
+        if (b.is_ascii_alphabetic() || b == b'_' || b >= 0x80)
+            && !matches!(b, b'n' | b'a' | b'y' | b'l' | b'e')
+        {
+            // String prefixes (`r"`, `f'`, `rb"`) fall through to the general path.
+            let start = i;
+            i += 1;
+            while i < n && is_ident_continue(src[i]) {
+                i += 1;
+            }
+            if i < n && (src[i] == b'\'' || src[i] == b'"') && i - start <= 2 {
+                i = skip_string(src, i);
+            }
+            operand = true;
+            unary = 0;
+            continue;
+        }
         match b {
             b'#' => {
                 i = memchr::memchr(b'\n', &src[i..]).map_or(n, |k| i + k);
