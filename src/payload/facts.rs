@@ -180,6 +180,17 @@ fn str_arg(a: Option<&Arg>) -> Option<String> {
 
 /// Build the facts of one document from its recorded calls.
 pub fn doc_facts(doc: &Document) -> DocFacts {
+    // Every recorded call names one of these; a document without any of them records nothing,
+    // so it is neither parsed nor evaluated here.
+    if !doc.mentions(&[
+        b"widgets",
+        b"taskValues",
+        b"task_values",
+        b"notebook",
+        b"getArgument",
+    ]) {
+        return DocFacts::default();
+    }
     let Some(py) = doc.python() else {
         return DocFacts::default();
     };
