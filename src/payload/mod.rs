@@ -15,6 +15,7 @@ use crate::config::Config;
 pub mod eval;
 pub mod facts;
 pub mod value;
+pub mod xref;
 
 /// The documented limit of one task value's JSON representation: 48 KiB.
 pub const TASK_VALUE_MAX_BYTES: u64 = 49_152;
