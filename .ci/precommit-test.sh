@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Test the pre-commit hook with the real runner: `pre-commit try-repo <this repo> bricklint`
+# in temporary git repositories holding a bundle.
+#   1. a bundle with driver-side fan-out (fixtures/cli/precommit/fail): the hook must fail;
+#   2. the same bundle, hook run on the child notebook only: must pass (only findings in the
+#      given files are reported, while the whole bundle is analysed);
+#   3. a bundle using a For Each task (fixtures/cli/precommit/pass): must pass.
+# `language: rust` makes pre-commit `cargo install` this repository once (a release build);
+# the runs share that environment. Set BRICKLINT_CI_CACHE to keep pre-commit's venv between runs.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cache="${BRICKLINT_CI_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/bricklint-ci}"
+mkdir -p "$cache"
+venv="$cache/precommit-venv"
+if [ ! -x "$venv/bin/pre-commit" ]; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check pre-commit
+fi
+export PATH="$venv/bin:$PATH"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+# A private pre-commit store, so the hook is built from this commit.
+export PRE_COMMIT_HOME="$work/pre-commit-home"
+export CARGO_TERM_COLOR=never
+# try-repo clones the repository: it must be committed (it is, in CI).
+if [ -n "$(git -C "$root" status --porcelain --untracked-files=no)" ]; then
+    echo "note: uncommitted changes in $root; pre-commit try-repo uses a shadow commit of them"
+fi
+
+new_repo() { # new_repo DIR FIXTURE
+    mkdir -p "$1"
+    cp -r "$root/fixtures/cli/precommit/$2/." "$1/"
+    git -C "$1" init -q
+    git -C "$1" add -A
+    git -C "$1" -c user.name=ci -c user.email=ci@example.invalid commit -qm init
+}
+
+# The failing case: driver fan-out (ORC001). Until ORC001 exists, a syntax error (NB001).
+fail_repo="$work/fail"
+new_repo "$fail_repo" fail
+expect=ORC001
+bricklint_bin="$root/target/debug/bricklint"
+if [ -x "$bricklint_bin" ] && ! "$bricklint_bin" rule ORC001 >/dev/null 2>&1; then
+    expect=NB001
+    printf '# Databricks notebook source\ndef broken(:\n    pass\n' >"$fail_repo/notebooks/broken.py"
+    git -C "$fail_repo" add -A
+    git -C "$fail_repo" -c user.name=ci -c user.email=ci@example.invalid commit -qm broken
+fi
+
+status=0
+run() { # run NAME EXPECTED_RC DIR ARGS...
+    local name=$1 want=$2 dir=$3
+    shift 3
+    local start=$SECONDS rc=0
+    (cd "$dir" && pre-commit try-repo "$root" bricklint --verbose "$@") >"$work/$name.log" 2>&1 || rc=$?
+    echo "pre-commit $name: exit $rc (want $want), $((SECONDS - start)) s"
+    if [ "$rc" != "$want" ]; then
+        cat "$work/$name.log"
+        status=1
+    fi
+}
+
+run fail-all-files 1 "$fail_repo" --all-files
+if ! grep -q "$expect" "$work/fail-all-files.log"; then
+    echo "the failing run does not report $expect:"; cat "$work/fail-all-files.log"; status=1
+fi
+run child-only 0 "$fail_repo" --files notebooks/bronze_ingest.py
+pass_repo="$work/pass"
+new_repo "$pass_repo" pass
+run pass-all-files 0 "$pass_repo" --all-files
+exit $status
