@@ -22,6 +22,9 @@ trap 'rm -rf "$work"' EXIT
 # A private pre-commit store, so the hook is built from this commit.
 export PRE_COMMIT_HOME="$work/pre-commit-home"
 export CARGO_TERM_COLOR=never
+# Let pre-commit's `cargo install` reuse the release build of the dependencies made by the wheel
+# step (same profile and target directory); the bricklint crate itself is rebuilt.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}"
 # try-repo clones the repository: it must be committed (it is, in CI).
 if [ -n "$(git -C "$root" status --porcelain --untracked-files=no)" ]; then
     echo "note: uncommitted changes in $root; pre-commit try-repo uses a shadow commit of them"
