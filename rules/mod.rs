@@ -8,7 +8,26 @@
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::engine::{BundleContext, DocContext, ProjectContext};
 
+pub mod fe001_for_each_concurrency_out_of_range;
+pub mod fe002_for_each_nested;
+pub mod fe003_for_each_retry_on_parent;
+pub mod fe004_for_each_inputs_too_large;
+pub mod fe005_for_each_inputs_invalid;
+pub mod fe006_for_each_input_unused;
+pub mod fe007_for_each_settings_misplaced;
+pub mod job001_depends_on_unknown_task;
+pub mod job002_task_dependency_cycle;
+pub mod job003_task_key_invalid;
+pub mod job004_notebook_not_found;
+pub mod job005_job_cluster_key_undefined;
+pub mod job006_too_many_tasks;
+pub mod job007_repeated_notebook_tasks;
+pub mod job008_undefined_variable;
+pub mod job009_dynamic_reference_invalid;
 pub mod nb001_python_syntax_error;
+pub mod orc001_notebook_run_in_thread_pool;
+pub mod sch001_bundle_schema_violation;
+pub mod sch002_invalid_yaml;
 
 /// Static description of a rule.
 #[derive(Debug)]
@@ -66,7 +85,26 @@ pub static BL002: RuleMeta = RuleMeta {
 /// Every rule, in catalog order.
 pub fn all() -> &'static [&'static dyn Rule] {
     static ALL: &[&dyn Rule] = &[
+        &orc001_notebook_run_in_thread_pool::NotebookRunInThreadPool,
+        &fe001_for_each_concurrency_out_of_range::ForEachConcurrencyOutOfRange,
+        &fe002_for_each_nested::ForEachNested,
+        &fe003_for_each_retry_on_parent::ForEachRetryOnParent,
+        &fe004_for_each_inputs_too_large::ForEachInputsTooLarge,
+        &fe005_for_each_inputs_invalid::ForEachInputsInvalid,
+        &fe006_for_each_input_unused::ForEachInputUnused,
+        &fe007_for_each_settings_misplaced::ForEachSettingsMisplaced,
+        &job001_depends_on_unknown_task::DependsOnUnknownTask,
+        &job002_task_dependency_cycle::TaskDependencyCycle,
+        &job003_task_key_invalid::TaskKeyInvalid,
+        &job004_notebook_not_found::NotebookNotFound,
+        &job005_job_cluster_key_undefined::JobClusterKeyUndefined,
+        &job006_too_many_tasks::TooManyTasks,
+        &job007_repeated_notebook_tasks::RepeatedNotebookTasks,
+        &job008_undefined_variable::UndefinedVariable,
+        &job009_dynamic_reference_invalid::DynamicReferenceInvalid,
         &nb001_python_syntax_error::PythonSyntaxError,
+        &sch001_bundle_schema_violation::BundleSchemaViolation,
+        &sch002_invalid_yaml::InvalidYaml,
         &MetaOnly(&BL001),
         &MetaOnly(&BL002),
         &MetaOnly(&crate::engine::BL003),

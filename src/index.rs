@@ -1,27 +1,445 @@
 //! Project facts gathered in pass 1, used by cross-file rules (who sets which task value, which
 //! widgets a notebook reads, which functions wrap `notebook.run`, `%run` / import edges).
+//!
+//! Python orchestration facts ([`PythonIndex`]) are built in three steps, each linear in the
+//! size of the project:
+//! 1. in parallel, per document: does the text mention `notebook`; its `%run` targets and local
+//!    imports resolved to documents;
+//! 2. a document is *relevant* when it, or a file it includes or imports (transitively),
+//!    mentions `notebook`; in parallel, the [`FileFacts`] of every relevant document;
+//! 3. link: callees resolved across files (`%run`-included definitions, local imports), then
+//!    a fixpoint computing, for every function, the `notebook.run` calls it reaches.
 
-use std::collections::HashMap;
-use std::path::PathBuf;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use rayon::prelude::*;
+use ruff_python_ast::Stmt;
+
 use crate::config::Config;
-use crate::source::Document;
+use crate::python::facts::{FileFacts, RunCall};
+use crate::python::model::{CallRef, FuncId};
+use crate::python::paths;
+use crate::source::{Document, FileKind, Lang};
 
 /// Facts about the whole project. Filled by `ProjectIndex::build`.
 #[derive(Debug, Default)]
 pub struct ProjectIndex {
     /// Document index by absolute path.
     pub by_path: HashMap<PathBuf, usize>,
+    /// Python orchestration facts.
+    pub python: PythonIndex,
 }
 
 impl ProjectIndex {
-    pub fn build(documents: &[Arc<Document>], _config: &Config) -> Self {
-        let by_path = documents
+    pub fn build(documents: &[Arc<Document>], config: &Config) -> Self {
+        let by_path: HashMap<PathBuf, usize> = documents
             .iter()
             .enumerate()
             .map(|(i, d)| ((*d.path).clone(), i))
             .collect();
-        ProjectIndex { by_path }
+        let python = PythonIndex::build(documents, &by_path, config);
+        ProjectIndex { by_path, python }
     }
+}
+
+/// A reached `notebook.run`: (document index, index into that document's `FileFacts::runs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RunSite {
+    pub doc: usize,
+    pub run: usize,
+}
+
+/// Cross-file Python facts.
+#[derive(Debug, Default)]
+pub struct PythonIndex {
+    /// Facts per document (None: not Python, or not relevant to orchestration).
+    pub facts: Vec<Option<Arc<FileFacts>>>,
+    /// `%run` targets per document, resolved to document indices, in cell order.
+    pub run_includes: Vec<Vec<usize>>,
+    /// Local imports per document, resolved to document indices.
+    pub imports: Vec<Vec<usize>>,
+    /// Callee resolution per document.
+    resolved: Vec<HashMap<CallRef, Vec<(usize, FuncId)>>>,
+    /// Runs reached per (document, function), through any edge (calls and dispatches).
+    reach: Vec<Vec<Vec<RunSite>>>,
+    /// Runs reached per (document, function) through synchronous calls only.
+    sync_reach: Vec<Vec<Vec<RunSite>>>,
+}
+
+const MAX_SITES: usize = 64;
+const NEEDLE: &[u8] = b"notebook";
+
+/// Does a text mention `notebook` other than in a `Databricks notebook source` header?
+pub fn mentions_notebook(text: &[u8]) -> bool {
+    memchr::memmem::find_iter(text, NEEDLE)
+        .any(|i| !text[i + NEEDLE.len()..].starts_with(b" source"))
+}
+
+fn is_python_doc(d: &Document) -> bool {
+    matches!(
+        d.kind,
+        FileKind::PythonModule | FileKind::Ipynb | FileKind::SourceNotebook(_)
+    ) && d.has_python()
+}
+
+/// Modules imported anywhere in a module (statements only; cheap).
+fn imported_modules(d: &Document) -> Vec<(String, u32)> {
+    use ruff_python_ast::statement_visitor::{walk_stmt, StatementVisitor};
+    struct V(Vec<(String, u32)>);
+    impl<'a> StatementVisitor<'a> for V {
+        fn visit_stmt(&mut self, s: &'a Stmt) {
+            match s {
+                Stmt::Import(i) => {
+                    for a in &i.names {
+                        self.0.push((a.name.as_str().to_string(), 0));
+                    }
+                }
+                Stmt::ImportFrom(i) => {
+                    let m = i.module.as_ref().map(|m| m.as_str()).unwrap_or("");
+                    self.0.push((m.to_string(), i.level));
+                    // `from pkg import module` imports a module too.
+                    for a in &i.names {
+                        let full = if m.is_empty() {
+                            a.name.as_str().to_string()
+                        } else {
+                            format!("{m}.{}", a.name.as_str())
+                        };
+                        self.0.push((full, i.level));
+                    }
+                }
+                _ => walk_stmt(self, s),
+            }
+        }
+    }
+    let Some(py) = d.python() else {
+        return Vec::new();
+    };
+    let mut v = V(Vec::new());
+    v.visit_body(&py.module().body);
+    v.0
+}
+
+/// Resolve a module to a loaded document.
+pub fn resolve_module(
+    by_path: &HashMap<PathBuf, usize>,
+    from: &Path,
+    module: &str,
+    level: u32,
+) -> Option<usize> {
+    paths::module_candidates(from, module, level)
+        .into_iter()
+        .find_map(|c| by_path.get(&c).copied())
+}
+
+impl PythonIndex {
+    pub fn build(
+        documents: &[Arc<Document>],
+        by_path: &HashMap<PathBuf, usize>,
+        _config: &Config,
+    ) -> Self {
+        let n = documents.len();
+        // Step 1: mentions and edges.
+        let step1: Vec<(bool, Vec<usize>, Vec<usize>)> = documents
+            .par_iter()
+            .map(|d| {
+                if !is_python_doc(d) {
+                    return (false, Vec::new(), Vec::new());
+                }
+                let mentions = mentions_notebook(d.text.as_bytes());
+                let known = |p: &Path| by_path.contains_key(p);
+                let includes: Vec<usize> = d
+                    .cells
+                    .iter()
+                    .filter(|c| c.lang == Lang::Run)
+                    .filter_map(|c| c.run_target.as_ref())
+                    .filter_map(|(t, _)| paths::resolve_notebook(&d.path, t, &known))
+                    .filter_map(|p| by_path.get(&p).copied())
+                    .collect();
+                let imports: Vec<usize> = imported_modules(d)
+                    .into_iter()
+                    .filter_map(|(m, l)| resolve_module(by_path, &d.path, &m, l))
+                    .collect::<HashSet<_>>()
+                    .into_iter()
+                    .collect();
+                (mentions, includes, imports)
+            })
+            .collect();
+        // Step 2: relevance (transitive mention through includes and imports).
+        let mut relevant: Vec<Option<bool>> = vec![None; n];
+        for start in 0..n {
+            if relevant[start].is_some() {
+                continue;
+            }
+            // Iterative DFS; a file in progress counts as not relevant (cycles).
+            let mut seen = HashSet::new();
+            let mut queue = VecDeque::from([start]);
+            let mut found = false;
+            while let Some(i) = queue.pop_front() {
+                if !seen.insert(i) {
+                    continue;
+                }
+                if step1[i].0 || relevant[i] == Some(true) {
+                    found = true;
+                    break;
+                }
+                if relevant[i] == Some(false) {
+                    continue;
+                }
+                queue.extend(step1[i].1.iter().chain(step1[i].2.iter()).copied());
+            }
+            relevant[start] = Some(found);
+        }
+        let facts: Vec<Option<Arc<FileFacts>>> = documents
+            .par_iter()
+            .enumerate()
+            .map(|(i, d)| {
+                if relevant[i] != Some(true) {
+                    return None;
+                }
+                let py = d.python()?;
+                let f = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    FileFacts::extract(py)
+                }))
+                .ok()?;
+                Some(Arc::new(f))
+            })
+            .collect();
+        let (run_includes, imports): (Vec<_>, Vec<_>) =
+            step1.into_iter().map(|(_, inc, imp)| (inc, imp)).unzip();
+        let mut idx = PythonIndex {
+            facts,
+            run_includes,
+            imports,
+            resolved: Vec::new(),
+            reach: Vec::new(),
+            sync_reach: Vec::new(),
+        };
+        // Step 3: link.
+        idx.resolved = (0..n)
+            .into_par_iter()
+            .map(|i| idx.resolve_all(documents, by_path, i))
+            .collect();
+        idx.fixpoint();
+        idx
+    }
+
+    fn resolve_all(
+        &self,
+        documents: &[Arc<Document>],
+        by_path: &HashMap<PathBuf, usize>,
+        i: usize,
+    ) -> HashMap<CallRef, Vec<(usize, FuncId)>> {
+        let mut out = HashMap::new();
+        let Some(f) = &self.facts[i] else {
+            return out;
+        };
+        let mut refs: Vec<&CallRef> = Vec::new();
+        for func in &f.functions {
+            refs.extend(func.calls.iter().map(|(r, _)| r));
+        }
+        for d in &f.dispatches {
+            if let Some(w) = &d.worker {
+                refs.extend(w.refs.iter());
+            }
+        }
+        for r in refs {
+            if out.contains_key(r) {
+                continue;
+            }
+            let targets = self.resolve_ref(documents, by_path, i, r, 0);
+            out.insert(r.clone(), targets);
+        }
+        out
+    }
+
+    fn resolve_ref(
+        &self,
+        documents: &[Arc<Document>],
+        by_path: &HashMap<PathBuf, usize>,
+        i: usize,
+        r: &CallRef,
+        depth: u32,
+    ) -> Vec<(usize, FuncId)> {
+        if depth > 4 {
+            return Vec::new();
+        }
+        match r {
+            CallRef::Func(f) => vec![(i, *f)],
+            CallRef::NotebookRun => Vec::new(),
+            CallRef::Free(name) => {
+                // Definitions pulled in by `%run`, nearest first, transitively.
+                let mut seen = HashSet::from([i]);
+                let mut queue: VecDeque<usize> = self.run_includes[i].iter().copied().collect();
+                while let Some(j) = queue.pop_front() {
+                    if !seen.insert(j) {
+                        continue;
+                    }
+                    if let Some(fj) = &self.facts[j] {
+                        if let Some(&id) = fj.exports.get(name) {
+                            return vec![(j, id)];
+                        }
+                    }
+                    queue.extend(self.run_includes[j].iter().copied());
+                }
+                Vec::new()
+            }
+            CallRef::External { module, name } => {
+                let level = module.chars().take_while(|c| *c == '.').count() as u32;
+                let m = module.trim_start_matches('.');
+                let Some(j) = resolve_module(by_path, &documents[i].path, m, level) else {
+                    return Vec::new();
+                };
+                let Some(fj) = &self.facts[j] else {
+                    return Vec::new();
+                };
+                if let Some(&id) = fj.exports.get(name) {
+                    return vec![(j, id)];
+                }
+                // Re-exported: `from .impl import run_all` in the target module.
+                let head = name.split('.').next().unwrap_or(name);
+                if let Some(q) = fj.reexports.get(head) {
+                    let rest = &name[head.len()..];
+                    let full = format!("{q}{rest}");
+                    if let Some((m2, n2)) = full.rsplit_once('.') {
+                        let r2 = CallRef::External {
+                            module: m2.to_string(),
+                            name: n2.to_string(),
+                        };
+                        return self.resolve_ref(documents, by_path, j, &r2, depth + 1);
+                    }
+                }
+                Vec::new()
+            }
+        }
+    }
+
+    fn fixpoint(&mut self) {
+        let n = self.facts.len();
+        let init = |sync: bool| -> Vec<Vec<Vec<RunSite>>> {
+            (0..n)
+                .map(|i| match &self.facts[i] {
+                    None => Vec::new(),
+                    Some(f) => f
+                        .functions
+                        .iter()
+                        .map(|func| {
+                            let mut v: Vec<RunSite> = func
+                                .runs
+                                .iter()
+                                .map(|&r| RunSite { doc: i, run: r })
+                                .collect();
+                            if !sync {
+                                for &d in &func.dispatches {
+                                    if let Some(r) = f.dispatches[d].reference_run {
+                                        v.push(RunSite { doc: i, run: r });
+                                    }
+                                }
+                            }
+                            v.sort();
+                            v.dedup();
+                            v
+                        })
+                        .collect(),
+                })
+                .collect()
+        };
+        let mut reach = init(false);
+        let mut sync_reach = init(true);
+        for _round in 0..64 {
+            let mut changed = false;
+            for i in 0..n {
+                let Some(f) = self.facts[i].clone() else {
+                    continue;
+                };
+                for (fi, func) in f.functions.iter().enumerate() {
+                    let mut add_any: Vec<RunSite> = Vec::new();
+                    let mut add_sync: Vec<RunSite> = Vec::new();
+                    for (r, _) in &func.calls {
+                        for &(j, g) in self.resolved[i].get(r).map(Vec::as_slice).unwrap_or(&[]) {
+                            if let Some(s) = reach.get(j).and_then(|v| v.get(g)) {
+                                add_any.extend_from_slice(s);
+                            }
+                            if let Some(s) = sync_reach.get(j).and_then(|v| v.get(g)) {
+                                add_sync.extend_from_slice(s);
+                            }
+                        }
+                    }
+                    for &d in &func.dispatches {
+                        if let Some(w) = &f.dispatches[d].worker {
+                            for r in &w.refs {
+                                for &(j, g) in
+                                    self.resolved[i].get(r).map(Vec::as_slice).unwrap_or(&[])
+                                {
+                                    if let Some(s) = reach.get(j).and_then(|v| v.get(g)) {
+                                        add_any.extend_from_slice(s);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    changed |= merge(&mut reach[i][fi], add_any);
+                    changed |= merge(&mut sync_reach[i][fi], add_sync);
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+        self.reach = reach;
+        self.sync_reach = sync_reach;
+    }
+
+    /// Facts of a document.
+    pub fn facts(&self, doc: usize) -> Option<&FileFacts> {
+        self.facts.get(doc)?.as_deref()
+    }
+
+    /// The functions (document, function) a callee of `doc` resolves to.
+    pub fn resolve(&self, doc: usize, r: &CallRef) -> &[(usize, FuncId)] {
+        self.resolved
+            .get(doc)
+            .and_then(|m| m.get(r))
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+
+    /// The `notebook.run` calls a function reaches (through calls and nested dispatches when
+    /// `sync` is false, through synchronous calls only when it is true).
+    pub fn reach_of_func(&self, doc: usize, func: FuncId, sync: bool) -> &[RunSite] {
+        let t = if sync { &self.sync_reach } else { &self.reach };
+        t.get(doc)
+            .and_then(|v| v.get(func))
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+
+    /// The `notebook.run` calls a callee of `doc` reaches.
+    pub fn reach_of(&self, doc: usize, r: &CallRef, sync: bool) -> Vec<RunSite> {
+        let mut out = Vec::new();
+        for &(j, g) in self.resolve(doc, r) {
+            out.extend_from_slice(self.reach_of_func(j, g, sync));
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// A run call by site.
+    pub fn run(&self, site: RunSite) -> Option<&RunCall> {
+        self.facts(site.doc)?.runs.get(site.run)
+    }
+}
+
+fn merge(into: &mut Vec<RunSite>, add: Vec<RunSite>) -> bool {
+    if add.is_empty() || into.len() >= MAX_SITES {
+        return false;
+    }
+    let before = into.len();
+    into.extend(add);
+    into.sort();
+    into.dedup();
+    into.truncate(MAX_SITES);
+    into.len() != before
 }

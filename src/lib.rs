@@ -10,8 +10,11 @@ pub mod engine;
 pub mod fix;
 pub mod fsutil;
 pub mod index;
+pub mod migrate;
 pub mod output;
 pub mod payload;
+pub mod plan;
+pub mod python;
 pub mod source;
 pub mod suppress;
 

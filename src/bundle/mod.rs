@@ -1,12 +1,85 @@
-//! Databricks Asset Bundles: `databricks.yml` + includes + targets + variables, every node with
-//! its (file, route, span); typed job/task model; task graph; `{{ }}` and `${ }` references.
+//! Databricks Asset Bundles ("Declarative Automation Bundles"), loaded offline the way the
+//! Databricks CLI does, with a location for every node.
+//!
+//! Loading ([`load_all`], [`load_bundle`]):
+//! 1. the root `databricks.yml` is parsed ([`yaml::parse`]: anchors, aliases and `<<` merge keys
+//!    expanded, alias bombs and deep nesting stopped by `[limits]`);
+//! 2. its `include:` globs are matched relative to the bundle root like Go's `filepath.Glob`
+//!    (`*` never crosses `/`, `**` is a plain `*`; a non-glob entry that matches nothing, an
+//!    absolute path or one escaping the root is an error) and the files are merged in order
+//!    (mappings deep-merged, lists appended, first match wins);
+//! 3. the selected target (`--target`, else the one marked `default: true`, else the only one)
+//!    is merged on top, then job `tasks` are merged by `task_key`, `job_clusters` by
+//!    `job_cluster_key` and `parameters` by `name`, as the CLI's `MergeJobTasks` & co. do;
+//! 4. variables are resolved (target value, else default) and `${var.x}`, `${variables.x.value}`,
+//!    `${bundle.target}` and `${bundle.name}` are substituted; a pure `${var.x}` keeps the
+//!    variable's type (an integer stays an integer).
+//!
+//! Every [`yaml::Node`] keeps the file and byte range it was written at, also after merging,
+//! so rules report on the line that causes a finding. The typed job model is in [`model`],
+//! the task graph in [`graph`], `{{ }}` / `${ }` references in [`refs`] and schema validation
+//! in [`schema`].
+//!
+//! Load problems are returned as diagnostics: SCH002 (YAML that does not parse or breaks an
+//! input limit) and SCH001 (bad `include:` entries, an unknown `--target`).
 
-use std::path::PathBuf;
+pub mod graph;
+pub mod model;
+pub mod refs;
+pub mod schema;
+pub mod yaml;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+use globset::GlobBuilder;
+use ruff_text_size::{TextRange, TextSize};
 
 use crate::config::Config;
 use crate::diagnostic::Diagnostic;
-use crate::source::Document;
+use crate::source::{Document, FileKind};
+
+pub use graph::TaskGraph;
+pub use model::{ForEachTask, Job, JobCluster, JobParameter, NotebookTask, Task};
+pub use yaml::{Entry, Loc, Node, Value};
+
+/// One YAML file of a bundle (the root or an include).
+#[derive(Debug)]
+pub struct BundleFile {
+    pub path: Arc<PathBuf>,
+    pub text: Arc<str>,
+    /// The parsed tree (`None` when the file does not parse).
+    pub tree: Option<Node>,
+    /// True for the root `databricks.yml`.
+    pub is_root: bool,
+}
+
+/// A declared bundle variable.
+#[derive(Debug, Clone)]
+pub struct Variable {
+    pub name: String,
+    /// Where it is declared (the key under `variables:`).
+    pub key_loc: Loc,
+    /// The value used for the selected target (target override, else default), after
+    /// resolving references to other variables. `None` when it has no value offline
+    /// (`lookup`, or no default).
+    pub value: Option<Node>,
+}
+
+/// A `task_key` (or `job_cluster_key`, parameter `name`) defined twice in one layer of the
+/// configuration (the base files, or one target), which the CLI silently merges.
+#[derive(Debug, Clone)]
+pub struct DuplicateKey {
+    pub job: String,
+    /// `task_key`, `job_cluster_key` or `name`.
+    pub field: &'static str,
+    pub key: String,
+    pub first: Loc,
+    pub second: Loc,
+    /// Route of the duplicate (`resources.jobs.j.tasks[3]`).
+    pub route: String,
+}
 
 /// A loaded bundle.
 #[derive(Debug)]
@@ -15,22 +88,836 @@ pub struct Bundle {
     pub root: PathBuf,
     /// The root file.
     pub root_file: Arc<PathBuf>,
+    /// The root file first, then the included files in include order.
+    pub files: Vec<BundleFile>,
+    /// The selected target, if any.
+    pub target: Option<String>,
+    /// Names of all targets, in order.
+    pub targets: Vec<String>,
+    /// The merged configuration for the selected target, variables resolved (`targets:` removed).
+    /// `None` when the root file does not parse.
+    pub config: Option<Node>,
+    /// Declared variables with their value for the selected target.
+    pub variables: BTreeMap<String, Variable>,
+    /// Jobs of the merged configuration (`resources.jobs`), in declaration order.
+    pub jobs: Vec<Job>,
+    /// Duplicate keys found before the CLI-style merges.
+    pub duplicates: Vec<DuplicateKey>,
+    /// The sync root: the bundle root, widened by `sync.paths` to their common ancestor.
+    pub sync_root: PathBuf,
+}
+
+impl Bundle {
+    /// The text of a bundle file.
+    pub fn text(&self, path: &Path) -> Option<&str> {
+        self.files
+            .iter()
+            .find(|f| f.path.as_path() == path)
+            .map(|f| &*f.text)
+    }
+
+    /// A job by its resource key.
+    pub fn job(&self, key: &str) -> Option<&Job> {
+        self.jobs.iter().find(|j| j.key == key)
+    }
+
+    /// Map a byte range inside a string node's value (e.g. a `{{ }}` reference found by
+    /// [`refs::parse_dynamic`]) to a range in the file. Falls back to the node's range when the
+    /// string is written with escapes or folding that make the mapping ambiguous.
+    pub fn sub_range(&self, node: &Node, r: std::ops::Range<usize>) -> TextRange {
+        let Some(value) = node.as_str() else {
+            return node.loc.range;
+        };
+        let written = node.loc.written();
+        let Some(text) = self.text(&node.loc.file) else {
+            return node.loc.range;
+        };
+        let Some(src) = text.get(usize::from(written.start())..usize::from(written.end())) else {
+            return node.loc.range;
+        };
+        let Some(piece) = value.get(r.clone()) else {
+            return node.loc.range;
+        };
+        let base = usize::from(written.start());
+        let offset = if src == value {
+            Some(r.start)
+        } else if src.len() >= 2
+            && (src.starts_with('"') || src.starts_with('\''))
+            && &src[1..src.len() - 1] == value
+        {
+            Some(r.start + 1)
+        } else {
+            // Escapes or block scalars: find the same text in the source (the n-th occurrence
+            // matching the n-th occurrence in the value).
+            let nth = value[..r.start].matches(piece).count();
+            src.match_indices(piece).nth(nth).map(|(i, _)| i)
+        };
+        match offset {
+            Some(o) => TextRange::new(
+                TextSize::new((base + o) as u32),
+                TextSize::new((base + o + piece.len()) as u32),
+            ),
+            None => node.loc.range,
+        }
+    }
+
+    /// Resolve a job task's `notebook_path` to a file (see [`model::resolve_notebook`]).
+    pub fn resolve_notebook(&self, job: &Job, task: &Task) -> model::NotebookRef {
+        model::resolve_notebook(self, job, task)
+    }
+}
+
+fn sch001() -> &'static crate::rules::RuleMeta {
+    &crate::rules::sch001_bundle_schema_violation::META
+}
+fn sch002() -> &'static crate::rules::RuleMeta {
+    &crate::rules::sch002_invalid_yaml::META
 }
 
 /// Load every bundle whose root file is among `documents`. Load problems (invalid YAML, bad
-/// includes) are returned as diagnostics.
+/// includes, an unknown target) are returned as diagnostics.
 pub fn load_all(
     documents: &[Arc<Document>],
-    _config: &Config,
-    _target: Option<&str>,
+    config: &Config,
+    target: Option<&str>,
 ) -> (Vec<Bundle>, Vec<Diagnostic>) {
-    let bundles = documents
+    let by_path: HashMap<&Path, &Arc<Document>> =
+        documents.iter().map(|d| (d.path.as_path(), d)).collect();
+    let roots: Vec<&Arc<Document>> = documents
         .iter()
-        .filter(|d| d.kind == crate::source::FileKind::BundleRoot)
-        .map(|d| Bundle {
-            root: d.path.parent().map(|p| p.to_path_buf()).unwrap_or_default(),
-            root_file: d.path.clone(),
-        })
+        .filter(|d| d.kind == FileKind::BundleRoot)
         .collect();
-    (bundles, Vec::new())
+    let results: Vec<(Bundle, Vec<Diagnostic>)> = {
+        use rayon::prelude::*;
+        roots
+            .par_iter()
+            .map(|d| {
+                let mut diags = Vec::new();
+                let b = load_bundle(
+                    d.path.clone(),
+                    Arc::from(d.text.as_str()),
+                    &|p: &Path| by_path.get(p).map(|d| Arc::from(d.text.as_str())),
+                    config,
+                    target,
+                    &mut diags,
+                );
+                (b, diags)
+            })
+            .collect()
+    };
+    let mut bundles = Vec::new();
+    let mut diags = Vec::new();
+    for (b, d) in results {
+        bundles.push(b);
+        diags.extend(d);
+    }
+    (bundles, diags)
+}
+
+/// Load one bundle from its root file. `loaded` returns the text of an already loaded file
+/// (other included files are read from disk).
+pub fn load_bundle(
+    root_file: Arc<PathBuf>,
+    root_text: Arc<str>,
+    loaded: &dyn Fn(&Path) -> Option<Arc<str>>,
+    config: &Config,
+    target: Option<&str>,
+    diags: &mut Vec<Diagnostic>,
+) -> Bundle {
+    let root = root_file
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let mut bundle = Bundle {
+        root: root.clone(),
+        root_file: root_file.clone(),
+        files: Vec::new(),
+        target: None,
+        targets: Vec::new(),
+        config: None,
+        variables: BTreeMap::new(),
+        jobs: Vec::new(),
+        duplicates: Vec::new(),
+        sync_root: root.clone(),
+    };
+    let root_tree = parse_file(&root_file, &root_text, config, diags);
+    bundle.files.push(BundleFile {
+        path: root_file.clone(),
+        text: root_text,
+        tree: root_tree.clone(),
+        is_root: true,
+    });
+    let Some(mut merged) = root_tree else {
+        return bundle;
+    };
+    if merged.is_null() {
+        merged = Node::new(Value::Map(Vec::new()), merged.loc.clone());
+    }
+    if merged.as_map().is_none() {
+        diags.push(Diagnostic::new(
+            sch001(),
+            root_file.clone(),
+            merged.loc.range,
+            format!(
+                "the bundle configuration must be a mapping, found a {}",
+                merged.type_name()
+            ),
+        ));
+        return bundle;
+    }
+
+    // Includes.
+    for path in resolve_includes(&root, &root_file, &merged, diags) {
+        let path = Arc::new(path);
+        let text = match loaded(&path) {
+            Some(t) => t,
+            None => match std::fs::read_to_string(path.as_path()) {
+                Ok(t) => Arc::from(t.as_str()),
+                Err(e) => {
+                    diags.push(Diagnostic::new(
+                        sch001(),
+                        root_file.clone(),
+                        TextRange::default(),
+                        format!(
+                            "cannot read included file {}: {e}",
+                            crate::source::display_path(&path)
+                        ),
+                    ));
+                    continue;
+                }
+            },
+        };
+        let tree = parse_file(&path, &text, config, diags);
+        if let Some(t) = &tree {
+            if t.as_map().is_some() {
+                merge(&mut merged, t.clone());
+            } else if !t.is_null() {
+                diags.push(Diagnostic::new(
+                    sch001(),
+                    path.clone(),
+                    t.loc.range,
+                    format!(
+                        "an included bundle file must be a mapping, found a {}",
+                        t.type_name()
+                    ),
+                ));
+            }
+        }
+        bundle.files.push(BundleFile {
+            path,
+            text,
+            tree,
+            is_root: false,
+        });
+    }
+
+    // Duplicates in the base layer, then the target layer.
+    collect_duplicates(&merged, &mut bundle.duplicates);
+
+    // Targets.
+    let targets_node = merged
+        .get("targets")
+        .or_else(|| merged.get("environments"))
+        .cloned();
+    let mut target_node = None;
+    if let Some(ts) = targets_node.as_ref().and_then(|t| t.as_map()) {
+        bundle.targets = ts.iter().map(|e| e.key.clone()).collect();
+        let chosen = match target {
+            Some(t) => match ts.iter().find(|e| e.key == t) {
+                Some(e) => Some(e),
+                None => {
+                    let at = merged
+                        .entry("targets")
+                        .or_else(|| merged.entry("environments"))
+                        .map(|e| e.key_loc.range)
+                        .unwrap_or_default();
+                    diags.push(
+                        Diagnostic::new(
+                            sch001(),
+                            root_file.clone(),
+                            at,
+                            format!(
+                                "target `{t}` is not defined in this bundle (targets: {})",
+                                bundle
+                                    .targets
+                                    .iter()
+                                    .map(|t| format!("`{t}`"))
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            ),
+                        )
+                        .route("targets"),
+                    );
+                    None
+                }
+            },
+            None => ts
+                .iter()
+                .find(|e| e.value.get("default").and_then(Node::as_bool) == Some(true))
+                .or_else(|| if ts.len() == 1 { ts.first() } else { None }),
+        };
+        if let Some(e) = chosen {
+            bundle.target = Some(e.key.clone());
+            target_node = Some(e.value.clone());
+        }
+    } else if let Some(t) = target {
+        diags.push(Diagnostic::new(
+            sch001(),
+            root_file.clone(),
+            TextRange::default(),
+            format!("target `{t}` is not defined: this bundle has no `targets:`"),
+        ));
+    }
+    if let Value::Map(m) = &mut merged.value {
+        m.retain(|e| e.key != "targets" && e.key != "environments");
+    }
+    let mut target_vars: Vec<Entry> = Vec::new();
+    if let Some(t) = target_node.filter(|t| t.as_map().is_some()) {
+        let mut layer = Vec::new();
+        collect_duplicates(&t, &mut layer);
+        bundle.duplicates.extend(layer);
+        for e in t.as_map().unwrap_or_default() {
+            match e.key.as_str() {
+                "default" | "mode" | "compute_id" | "cluster_id" | "git" => {}
+                "variables" => {
+                    if let Some(m) = e.value.as_map() {
+                        target_vars.extend(m.iter().cloned());
+                    }
+                }
+                key => {
+                    let over = Node::new(
+                        Value::Map(vec![Entry {
+                            key: key.to_string(),
+                            key_loc: e.key_loc.clone(),
+                            value: e.value.clone(),
+                        }]),
+                        t.loc.clone(),
+                    );
+                    merge(&mut merged, over);
+                }
+            }
+        }
+    }
+    merge_keyed_lists(&mut merged);
+
+    // Variables.
+    bundle.variables = resolve_variables(&merged, &target_vars);
+    let ctx = SubstCtx {
+        vars: &bundle.variables,
+        target: bundle.target.as_deref(),
+        name: merged
+            .get_path(&["bundle", "name"])
+            .and_then(Node::as_str)
+            .map(str::to_string),
+    };
+    substitute(&mut merged, &ctx, 0);
+
+    bundle.sync_root = sync_root(&root, &merged);
+    bundle.jobs = model::build_jobs(&merged);
+    bundle.config = Some(merged);
+    bundle
+}
+
+fn parse_file(
+    path: &Arc<PathBuf>,
+    text: &str,
+    config: &Config,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Node> {
+    match yaml::parse(path, text, &config.limits) {
+        Ok(n) => Some(n),
+        Err(e) => {
+            let range = if e.range.is_empty() {
+                // Point at one character so snippets show the place.
+                let end = (usize::from(e.range.start()) + 1).min(text.len());
+                let mut end = end;
+                while end < text.len() && !text.is_char_boundary(end) {
+                    end += 1;
+                }
+                TextRange::new(e.range.start(), TextSize::new(end as u32))
+            } else {
+                e.range
+            };
+            let mut d = Diagnostic::new(sch002(), path.clone(), range, e.message.clone());
+            if e.limit {
+                d = d.help(
+                    "raise the limit in `[limits]` of bricklint.toml if the file is legitimate",
+                );
+            } else if e.message.contains("quote it") {
+                d = d.help("write dynamic value references as quoted strings: `\"{{input}}\"`");
+            }
+            diags.push(d);
+            None
+        }
+    }
+}
+
+fn has_glob_meta(s: &str) -> bool {
+    s.contains(['*', '?', '['])
+}
+
+/// Resolve `include:` entries to files, in order, first match wins.
+fn resolve_includes(
+    root: &Path,
+    root_file: &Arc<PathBuf>,
+    tree: &Node,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = Vec::new();
+    let Some(inc) = tree.get("include") else {
+        return out;
+    };
+    let items: Vec<&Node> = match &inc.value {
+        Value::Seq(s) => s.iter().collect(),
+        Value::Null => Vec::new(),
+        _ => {
+            diags.push(
+                Diagnostic::new(
+                    sch001(),
+                    root_file.clone(),
+                    inc.loc.range,
+                    format!(
+                        "`include` must be a list of paths, found a {}",
+                        inc.type_name()
+                    ),
+                )
+                .route("include"),
+            );
+            return out;
+        }
+    };
+    for (i, item) in items.into_iter().enumerate() {
+        let route = format!("include[{i}]");
+        let Some(pat) = item.as_str() else {
+            diags.push(
+                Diagnostic::new(
+                    sch001(),
+                    root_file.clone(),
+                    item.loc.range,
+                    format!(
+                        "an include entry must be a string, found a {}",
+                        item.type_name()
+                    ),
+                )
+                .route(route),
+            );
+            continue;
+        };
+        let err = |msg: String| {
+            Diagnostic::new(sch001(), root_file.clone(), item.loc.range, msg)
+                .route(format!("include[{i}]"))
+        };
+        if Path::new(pat).is_absolute() || pat.starts_with('/') {
+            diags.push(err(format!(
+                "include `{pat}` is an absolute path; includes are relative to the bundle root"
+            )));
+            continue;
+        }
+        let normalized = crate::discover::normalize(&root.join(pat));
+        if !normalized.starts_with(root) {
+            diags.push(err(format!(
+                "include `{pat}` points outside the bundle root"
+            )));
+            continue;
+        }
+        if !has_glob_meta(pat) {
+            let p = root.join(pat);
+            if p.is_file() {
+                let p = crate::discover::normalize(&p);
+                if !out.contains(&p) {
+                    out.push(p);
+                }
+            } else {
+                diags.push(err(format!(
+                    "include `{pat}` matches no file (a path without wildcards must exist)"
+                )));
+            }
+            continue;
+        }
+        // Go's filepath.Glob: `*` does not cross `/`; `**` is just `*`.
+        let go_pat = pat.trim_start_matches("./").replace("**", "*");
+        let glob = match GlobBuilder::new(&go_pat)
+            .literal_separator(true)
+            .backslash_escape(true)
+            .build()
+        {
+            Ok(g) => g.compile_matcher(),
+            Err(e) => {
+                diags.push(err(format!("include `{pat}` is not a valid glob: {e}")));
+                continue;
+            }
+        };
+        let depth = Path::new(&go_pat).components().count();
+        let mut matches = Vec::new();
+        walk_depth(root, root, depth, &mut |rel, abs| {
+            if glob.is_match(rel) {
+                matches.push(abs.to_path_buf());
+            }
+        });
+        matches.sort();
+        for m in matches {
+            let ext = m.extension().and_then(|e| e.to_str()).unwrap_or("");
+            if !matches!(ext, "yml" | "yaml") {
+                continue;
+            }
+            if !out.contains(&m) {
+                out.push(m);
+            }
+        }
+    }
+    out
+}
+
+/// Visit files exactly `depth` components below `root`.
+fn walk_depth(root: &Path, dir: &Path, depth: usize, f: &mut dyn FnMut(&Path, &Path)) {
+    if depth == 0 {
+        return;
+    }
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut entries: Vec<_> = rd.flatten().collect();
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let p = e.path();
+        let Ok(ft) = e.file_type() else { continue };
+        if depth == 1 {
+            if ft.is_file() || (ft.is_symlink() && p.is_file()) {
+                if let Ok(rel) = p.strip_prefix(root) {
+                    f(rel, &p);
+                }
+            }
+        } else if ft.is_dir() {
+            walk_depth(root, &p, depth - 1, f);
+        }
+    }
+}
+
+/// Deep merge as the CLI merges configuration trees: mappings recursively, lists appended,
+/// scalars replaced; a null override keeps the base.
+pub fn merge(base: &mut Node, over: Node) {
+    match (&mut base.value, over.value) {
+        (Value::Map(b), Value::Map(o)) => {
+            for e in o {
+                match b.iter_mut().find(|x| x.key == e.key) {
+                    Some(be) => merge(&mut be.value, e.value),
+                    None => b.push(e),
+                }
+            }
+        }
+        (Value::Seq(b), Value::Seq(o)) => b.extend(o),
+        (_, Value::Null) => {}
+        (_, v) => {
+            base.value = v;
+            base.loc = over.loc;
+        }
+    }
+}
+
+/// The keyed lists of a job merged by key: (list, key field).
+const KEYED_LISTS: &[(&str, &str)] = &[
+    ("tasks", "task_key"),
+    ("job_clusters", "job_cluster_key"),
+    ("parameters", "name"),
+];
+
+fn jobs_mut(tree: &mut Node) -> Option<&mut Vec<Entry>> {
+    let Value::Map(m) = &mut tree.value else {
+        return None;
+    };
+    let res = m.iter_mut().find(|e| e.key == "resources")?;
+    let Value::Map(r) = &mut res.value.value else {
+        return None;
+    };
+    let jobs = r.iter_mut().find(|e| e.key == "jobs")?;
+    match &mut jobs.value.value {
+        Value::Map(j) => Some(j),
+        _ => None,
+    }
+}
+
+fn merge_keyed_lists(tree: &mut Node) {
+    let Some(jobs) = jobs_mut(tree) else { return };
+    for job in jobs.iter_mut() {
+        let Value::Map(fields) = &mut job.value.value else {
+            continue;
+        };
+        for (list, key) in KEYED_LISTS {
+            let Some(e) = fields.iter_mut().find(|e| e.key == *list) else {
+                continue;
+            };
+            let Value::Seq(items) = &mut e.value.value else {
+                continue;
+            };
+            let mut out: Vec<Node> = Vec::with_capacity(items.len());
+            let mut index: HashMap<String, usize> = HashMap::new();
+            for item in items.drain(..) {
+                let k = item.get(key).and_then(Node::scalar_text);
+                match k.and_then(|k| index.get(&k).copied().map(|i| (k, i))) {
+                    Some((_, i)) => merge(&mut out[i], item),
+                    None => {
+                        if let Some(k) = item.get(key).and_then(Node::scalar_text) {
+                            index.insert(k, out.len());
+                        }
+                        out.push(item);
+                    }
+                }
+            }
+            *items = out;
+        }
+    }
+}
+
+fn collect_duplicates(tree: &Node, out: &mut Vec<DuplicateKey>) {
+    let Some(jobs) = tree.get_path(&["resources", "jobs"]).and_then(Node::as_map) else {
+        return;
+    };
+    for job in jobs {
+        for (list, key) in KEYED_LISTS {
+            let Some(items) = job.value.get(list).and_then(Node::as_seq) else {
+                continue;
+            };
+            let mut seen: HashMap<String, &Node> = HashMap::new();
+            for (i, item) in items.iter().enumerate() {
+                let Some(kn) = item.get(key) else { continue };
+                let Some(k) = kn.scalar_text() else { continue };
+                match seen.get(&k) {
+                    Some(first) => out.push(DuplicateKey {
+                        job: job.key.clone(),
+                        field: key,
+                        key: k,
+                        first: first.loc.clone(),
+                        second: kn.loc.clone(),
+                        route: format!("resources.jobs.{}.{list}[{i}].{key}", job.key),
+                    }),
+                    None => {
+                        seen.insert(k, kn);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn resolve_variables(tree: &Node, target_vars: &[Entry]) -> BTreeMap<String, Variable> {
+    let mut vars = BTreeMap::new();
+    let Some(decl) = tree.get("variables").and_then(Node::as_map) else {
+        return vars;
+    };
+    for e in decl {
+        let mut value = match &e.value.value {
+            Value::Map(_) => {
+                if e.value.get("lookup").is_some() {
+                    None
+                } else {
+                    e.value.get("default").cloned()
+                }
+            }
+            // `variables: {x: value}` is accepted by some versions as a shorthand default.
+            Value::Null => None,
+            _ => Some(e.value.clone()),
+        };
+        if let Some(o) = target_vars.iter().find(|t| t.key == e.key) {
+            let ov = match &o.value.value {
+                Value::Map(_) if o.value.get("default").is_some() => {
+                    o.value.get("default").cloned()
+                }
+                Value::Map(_) if o.value.get("lookup").is_some() => None,
+                Value::Map(_) if e.value.get("type").and_then(Node::as_str) != Some("complex") => {
+                    None
+                }
+                _ => Some(o.value.clone()),
+            };
+            if ov.is_some() || o.value.get("lookup").is_some() {
+                value = ov;
+            }
+        }
+        vars.insert(
+            e.key.clone(),
+            Variable {
+                name: e.key.clone(),
+                key_loc: e.key_loc.clone(),
+                value,
+            },
+        );
+    }
+    // Variables referring to variables: a few rounds are enough for real bundles.
+    for _ in 0..8 {
+        let snapshot = vars.clone();
+        let ctx = SubstCtx {
+            vars: &snapshot,
+            target: None,
+            name: None,
+        };
+        let mut changed = false;
+        for v in vars.values_mut() {
+            if let Some(n) = &mut v.value {
+                let before = format!("{:?}", n.value);
+                substitute(n, &ctx, 0);
+                changed |= before != format!("{:?}", n.value);
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    vars
+}
+
+struct SubstCtx<'a> {
+    vars: &'a BTreeMap<String, Variable>,
+    target: Option<&'a str>,
+    name: Option<String>,
+}
+
+impl SubstCtx<'_> {
+    fn lookup(&self, i: &refs::Interpolation) -> Option<Node> {
+        let s = &i.segments;
+        match s.first().map(String::as_str) {
+            Some("var") if s.len() == 2 => self.vars.get(&s[1])?.value.clone(),
+            Some("variables") if s.len() == 3 && s[2] == "value" => {
+                self.vars.get(&s[1])?.value.clone()
+            }
+            Some("bundle") if s.len() == 2 && s[1] == "target" => self.target.map(|t| {
+                Node::new(
+                    Value::Str(t.to_string()),
+                    Loc::new(Arc::new(PathBuf::new()), TextRange::default()),
+                )
+            }),
+            Some("bundle") if s.len() == 2 && s[1] == "name" => self.name.clone().map(|t| {
+                Node::new(
+                    Value::Str(t),
+                    Loc::new(Arc::new(PathBuf::new()), TextRange::default()),
+                )
+            }),
+            _ => None,
+        }
+    }
+}
+
+fn substitute(node: &mut Node, ctx: &SubstCtx<'_>, depth: usize) {
+    if depth > 200 {
+        return;
+    }
+    match &mut node.value {
+        Value::Str(s) => {
+            if !s.contains("${") {
+                return;
+            }
+            let items = refs::parse_interpolations(s);
+            if items.len() == 1 && items[0].range == (0..s.len()) && items[0].syntax_error.is_none()
+            {
+                if let Some(v) = ctx.lookup(&items[0]) {
+                    // A pure reference takes the variable's value and type; the location stays
+                    // at the reference.
+                    node.value = v.value;
+                }
+                return;
+            }
+            let mut out = String::with_capacity(s.len());
+            let mut last = 0;
+            for i in &items {
+                if i.syntax_error.is_some() {
+                    continue;
+                }
+                if let Some(text) = ctx.lookup(i).and_then(|v| v.scalar_text()) {
+                    out.push_str(&s[last..i.range.start]);
+                    out.push_str(&text);
+                    last = i.range.end;
+                }
+            }
+            if last > 0 {
+                out.push_str(&s[last..]);
+                *s = out;
+            }
+        }
+        Value::Seq(items) => {
+            for n in items {
+                substitute(n, ctx, depth + 1);
+            }
+        }
+        Value::Map(entries) => {
+            for e in entries {
+                substitute(&mut e.value, ctx, depth + 1);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn sync_root(root: &Path, tree: &Node) -> PathBuf {
+    let mut sync = root.to_path_buf();
+    if let Some(paths) = tree.get_path(&["sync", "paths"]).and_then(Node::as_seq) {
+        for p in paths.iter().filter_map(Node::as_str) {
+            let base = paths
+                .first()
+                .and_then(|n| n.loc.file.parent().map(Path::to_path_buf))
+                .unwrap_or_else(|| root.to_path_buf());
+            let abs = crate::discover::normalize(&base.join(p));
+            while !abs.starts_with(&sync) {
+                if !sync.pop() {
+                    break;
+                }
+            }
+        }
+    }
+    sync
+}
+
+/// Walk every string of a tree with its route (`resources.jobs.a.tasks[0].notebook_task`).
+pub fn walk_strings<'a>(node: &'a Node, route: &mut String, f: &mut dyn FnMut(&'a Node, &str)) {
+    match &node.value {
+        Value::Str(_) => f(node, route),
+        Value::Seq(items) => {
+            for (i, n) in items.iter().enumerate() {
+                let len = route.len();
+                route.push_str(&format!("[{i}]"));
+                walk_strings(n, route, f);
+                route.truncate(len);
+            }
+        }
+        Value::Map(entries) => {
+            for e in entries {
+                let len = route.len();
+                if !route.is_empty() {
+                    route.push('.');
+                }
+                route.push_str(&e.key);
+                walk_strings(&e.value, route, f);
+                route.truncate(len);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests;
+
+/// A diagnostic at a node location, with its route; values that come from an anchor get a
+/// related label at the anchored definition.
+pub fn diag(
+    meta: &'static crate::rules::RuleMeta,
+    loc: &Loc,
+    route: impl Into<String>,
+    message: impl Into<String>,
+) -> Diagnostic {
+    let mut d = Diagnostic::new(meta, loc.file.clone(), loc.range, message).route(route);
+    if let Some(def) = loc.defined {
+        d = d.related(loc.file.clone(), def, "the value comes from this anchor");
+    }
+    d
+}
+
+/// A diagnostic at a sub-range of a string node (a reference inside the string).
+pub fn diag_in(
+    meta: &'static crate::rules::RuleMeta,
+    bundle: &Bundle,
+    node: &Node,
+    sub: std::ops::Range<usize>,
+    route: impl Into<String>,
+    message: impl Into<String>,
+) -> Diagnostic {
+    let range = bundle.sub_range(node, sub);
+    Diagnostic::new(meta, node.loc.file.clone(), range, message).route(route)
 }

@@ -10,9 +10,13 @@ use std::process::ExitCode;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
+pub mod migrate;
+
 use crate::config::Config;
 use crate::engine::{self, CheckOptions, ReportScope};
 use crate::output::{self, OutputFormat, RenderOptions};
+
+pub mod plan;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -30,6 +34,8 @@ pub struct Cli {
 pub enum Command {
     /// Lint notebooks, Python modules and bundle YAML.
     Check(CheckArgs),
+    /// Rewrite driver fan-out into For Each / per-object task bundle resources.
+    Migrate(migrate::MigrateArgs),
     /// Print the documentation of a rule.
     Rule {
         /// Rule code (ORC001) or name (notebook-run-in-thread-pool).
@@ -41,6 +47,8 @@ pub enum Command {
         format: ListFormat,
     },
     Payload(payload::PayloadArgs),
+    /// Test a For Each job without a cluster: task graph, iterations, parameters, waves.
+    Plan(plan::PlanArgs),
     /// Wire bricklint into a bundle's databricks.yml (`experimental.scripts`) and print CI snippets.
     Init(init::InitArgs),
     /// Print shell completions.
@@ -235,6 +243,8 @@ pub fn run_check(args: CheckArgs) -> ExitCode {
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Check(args) => run_check(args),
+        Command::Migrate(args) => migrate::run_migrate(args),
+        Command::Plan(args) => plan::run(args),
         Command::Rule { rule } => match crate::rules::find(&rule) {
             Some(r) => {
                 let m = r.meta();

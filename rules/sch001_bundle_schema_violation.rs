@@ -1,0 +1,103 @@
+use crate::bundle::{diag, schema};
+use crate::diagnostic::{Diagnostic, Severity, TextRange};
+use crate::engine::BundleContext;
+use crate::rules::{Rule, RuleMeta};
+
+pub static META: RuleMeta = RuleMeta {
+    code: "SCH001",
+    name: "bundle-schema-violation",
+    severity: Severity::Error,
+    summary: "bundle configuration that breaks the bundle JSON schema",
+    doc: r#"## What it does
+Validates every file of a bundle (`databricks.yml` and its includes) against a JSON Schema and
+reports each violation at the key or value it is about: unknown fields, missing required fields,
+wrong types (a YAML list where a string is expected, a number in `base_parameters`), invalid enum
+values. Also reports bad `include:` entries (absolute, escaping the bundle root, or a path
+without wildcards that matches nothing) and an unknown `--target`.
+
+By default the built-in schema is used. It was written for bricklint and covers what bricklint
+models: jobs, tasks, `for_each_task`, `notebook_task`, `depends_on`, `job_clusters` and job
+`parameters`; other parts of the configuration are accepted as they are.
+`--bundle-schema FILE` (or `bundle-schema = "..."` in `bricklint.toml`) validates against the
+official schema instead (`databricks bundle schema > bundle_schema.json`). With
+`BRICKLINT_USE_DATABRICKS_CLI=1`, bricklint asks the `databricks` executable on PATH for its
+schema and caches it per CLI version.
+
+The official schema wraps every field in `oneOf: [<type>, <${var...} reference>]`; bricklint
+descends into the alternative that matched best, so the message names the real problem.
+
+## Why is this bad?
+`databricks bundle validate` needs credentials and a network; these mistakes are found only at
+deploy time, or silently dropped (the CLI warns about and ignores unknown fields).
+
+## Example
+```yaml
+resources:
+  jobs:
+    fan_out:
+      tasks:
+        - task_key: process
+          for_each_task:
+            inputs: ["a", "b"]      # a YAML list: inputs must be a JSON string
+            task:
+              task_key: process_one
+              notebook_task:
+                notebook_path: ../src/process.py
+                base_parameters:
+                  retries: 3        # must be a string
+```
+
+## Fix
+Follow the message: rename or remove unknown fields, quote values that must be strings
+(`inputs: '["a", "b"]'`, `retries: "3"`), add the missing fields.
+"#,
+    fixable: false,
+};
+
+pub struct BundleSchemaViolation;
+
+impl Rule for BundleSchemaViolation {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check_bundle(&self, ctx: &BundleContext<'_>, out: &mut Vec<Diagnostic>) {
+        let b = ctx.bundle;
+        let config = &ctx.project.config;
+        let path = ctx.project.options.bundle_schema.clone().or_else(|| {
+            config.bundle_schema.as_ref().map(|p| match &config.root {
+                Some(r) if p.is_relative() => r.join(p),
+                _ => p.clone(),
+            })
+        });
+        let path = path.or_else(schema::schema_from_cli);
+        let owned;
+        let validator = match &path {
+            Some(p) => match schema::load_schema(p) {
+                Ok(v) => {
+                    owned = v;
+                    &*owned
+                }
+                Err(e) => {
+                    out.push(Diagnostic::new(
+                        &META,
+                        b.root_file.clone(),
+                        TextRange::default(),
+                        e,
+                    ));
+                    return;
+                }
+            },
+            None => schema::builtin(),
+        };
+        for f in &b.files {
+            let Some(tree) = &f.tree else { continue };
+            if tree.is_null() {
+                continue;
+            }
+            for v in schema::validate(validator, tree) {
+                out.push(diag(&META, &v.loc, v.route, v.message));
+            }
+        }
+    }
+}

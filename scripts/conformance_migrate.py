@@ -1,0 +1,206 @@
+#!/usr/bin/env python3
+"""Conformance of `bricklint migrate` output against the real oracles.
+
+For every fixture project in fixtures/migrate/ (and a few option variants) this copies the
+project to a temporary directory, runs `bricklint migrate --write`, then checks that:
+
+* the bundle (databricks.yml + included resources) validates against the official bundle JSON
+  schema (../shared/reference/databricks/bundle_schema.json; its `\\p{L}` patterns need the
+  `regex` module, so jsonschema's pattern keyword is pointed at it);
+* every generated job loads with `databricks.bundles.jobs.Job.from_dict` (strict models from
+  the PyPI package `databricks-bundles`);
+* every Python cell of every rewritten notebook parses (`ast.parse`).
+
+Usage: conformance_migrate.py BRICKLINT_BINARY [SCHEMA]
+"""
+
+import ast
+import copy
+import glob
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import jsonschema
+import jsonschema._keywords
+import regex
+import yaml
+from databricks.bundles.jobs import Job
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FIXTURES = os.path.join(ROOT, "fixtures", "migrate")
+REFUSED = {"refused_dynamic_path"}
+
+# The schema's patterns use \p{L} / \p{N}, which Python's `re` rejects.
+jsonschema._keywords.re = regex
+
+
+def load_bundle(root):
+    """The root databricks.yml with every included file's top-level maps merged in."""
+    with open(os.path.join(root, "databricks.yml")) as f:
+        bundle = yaml.safe_load(f) or {}
+    merged = copy.deepcopy(bundle)
+    for pattern in bundle.get("include", []) or []:
+        for path in sorted(glob.glob(os.path.join(root, pattern))):
+            with open(path) as f:
+                doc = yaml.safe_load(f) or {}
+            for key, value in doc.items():
+                if isinstance(value, dict):
+                    target = merged.setdefault(key, {})
+                    for k2, v2 in value.items():
+                        if isinstance(v2, dict) and isinstance(target.get(k2), dict):
+                            target[k2].update(v2)
+                        else:
+                            target[k2] = v2
+                else:
+                    merged[key] = value
+    return merged
+
+
+def python_cells(path):
+    """Python source of every Python cell of a notebook or module."""
+    if path.endswith(".ipynb"):
+        with open(path) as f:
+            nb = json.load(f)
+        lang = (
+            nb.get("metadata", {})
+            .get("application/vnd.databricks.v1+notebook", {})
+            .get("language", "python")
+        )
+        for cell in nb["cells"]:
+            if cell.get("cell_type") != "code":
+                continue
+            src = cell["source"]
+            src = "".join(src) if isinstance(src, list) else src
+            first = src.lstrip().split("\n", 1)[0].strip()
+            if first.startswith("%python"):
+                yield src.lstrip().split("\n", 1)[1] if "\n" in src.lstrip() else ""
+            elif first.startswith("%"):
+                continue
+            elif lang == "python":
+                yield src
+        return
+    with open(path, newline="") as f:
+        text = f.read().replace("\r\n", "\n")
+    ext = os.path.splitext(path)[1]
+    prefix = {".py": "#", ".sql": "--", ".scala": "//", ".r": "#"}.get(ext.lower())
+    if prefix is None:
+        return
+    lines = text.split("\n")
+    if not lines or lines[0].strip() != f"{prefix} Databricks notebook source":
+        if ext == ".py":
+            yield text
+        return
+    cells, cur = [], []
+    for line in lines[1:]:
+        if line.strip() == f"{prefix} COMMAND ----------":
+            cells.append(cur)
+            cur = []
+        else:
+            cur.append(line)
+    cells.append(cur)
+    magic = f"{prefix} MAGIC"
+    for cell in cells:
+        body = [l for l in cell if l.strip()]
+        if body and all(l.startswith(magic) for l in body):
+            stripped = [l[len(magic) + 1 :] if l.startswith(magic + " ") else "" for l in cell if l.startswith(magic)]
+            head = next((l for l in stripped if l.strip()), "")
+            if head.strip().startswith("%python"):
+                i = stripped.index(head)
+                yield "\n".join(stripped[i + 1 :])
+        elif ext == ".py":
+            yield "\n".join(l for l in cell if not l.lstrip().startswith("%"))
+
+
+def check_project(binary, schema, name, extra_args, remove_bundle=False):
+    errors = []
+    with tempfile.TemporaryDirectory() as tmp:
+        proj = os.path.join(tmp, name)
+        shutil.copytree(os.path.join(FIXTURES, name), proj, ignore=shutil.ignore_patterns("snapshots"))
+        if remove_bundle:
+            os.remove(os.path.join(proj, "databricks.yml"))
+            os.mkdir(os.path.join(proj, ".git"))
+        before = {}
+        for dirpath, _, files in os.walk(proj):
+            for fn in files:
+                p = os.path.join(dirpath, fn)
+                with open(p, "rb") as f:
+                    before[p] = f.read()
+        run = subprocess.run(
+            [binary, "migrate", "--write", *extra_args, "."],
+            cwd=proj,
+            capture_output=True,
+            text=True,
+        )
+        expected = 0
+        if run.returncode != expected:
+            return [f"exit {run.returncode}\n{run.stdout}\n{run.stderr}"]
+        if name in REFUSED:
+            return []
+        bundle = load_bundle(proj)
+        validator = jsonschema.Draft202012Validator(schema)
+        for err in sorted(validator.iter_errors(bundle), key=lambda e: list(e.absolute_path)):
+            route = ".".join(str(p) for p in err.absolute_path)
+            errors.append(f"schema: {route}: {err.message[:300]}")
+        jobs = (bundle.get("resources") or {}).get("jobs") or {}
+        if not jobs:
+            errors.append("no job generated")
+        for key, job in jobs.items():
+            try:
+                Job.from_dict(job)
+            except Exception as e:  # noqa: BLE001 - report any model error
+                errors.append(f"databricks-bundles Job.from_dict({key}): {type(e).__name__}: {e}")
+        changed = 0
+        for dirpath, _, files in os.walk(proj):
+            for fn in files:
+                p = os.path.join(dirpath, fn)
+                with open(p, "rb") as f:
+                    data = f.read()
+                if before.get(p) == data or not fn.endswith((".py", ".sql", ".scala", ".r", ".ipynb")):
+                    continue
+                changed += 1
+                for i, src in enumerate(python_cells(p)):
+                    try:
+                        ast.parse(src)
+                    except SyntaxError as e:
+                        errors.append(f"{os.path.relpath(p, proj)}: Python cell {i + 1} does not parse: {e}")
+        if changed == 0:
+            errors.append("no notebook was rewritten")
+    return errors
+
+
+def main():
+    if len(sys.argv) < 2:
+        print(__doc__)
+        return 2
+    binary = os.path.abspath(sys.argv[1])
+    schema_path = sys.argv[2] if len(sys.argv) > 2 else os.path.join(ROOT, "..", "shared", "reference", "databricks", "bundle_schema.json")
+    with open(schema_path) as f:
+        schema = json.load(f)
+    cases = [(n, [], False) for n in sorted(os.listdir(FIXTURES)) if os.path.isdir(os.path.join(FIXTURES, n)) and n != "snapshots"]
+    cases += [
+        ("named_function", ["--init-bundle", "--compute", "existing-cluster=${var.cluster_id}"], True),
+        ("lambda", ["--init-bundle", "--compute", "job-cluster=main"], True),
+        ("executor_submit", ["--compute", "existing-cluster=0123-456789-abcdefgh"], False),
+        ("named_function", ["--to", "tasks"], False),
+    ]
+    failed = 0
+    for name, args, remove in cases:
+        errs = check_project(binary, schema, name, args, remove)
+        label = " ".join([name, *args]) + (" (no bundle)" if remove else "")
+        if errs:
+            failed += 1
+            print(f"FAIL {label}")
+            for e in errs:
+                print(f"  {e}")
+        else:
+            print(f"ok   {label}")
+    print(f"{len(cases) - failed}/{len(cases)} migrated projects conform")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

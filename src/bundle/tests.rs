@@ -1,0 +1,272 @@
+//! Loader tests (includes, targets, variables, merges, spans, the task graph).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use super::*;
+
+fn write(dir: &Path, rel: &str, text: &str) {
+    let p = dir.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, text).unwrap();
+}
+
+fn load(dir: &Path, target: Option<&str>) -> (Bundle, Vec<Diagnostic>) {
+    let root = dir.join("databricks.yml");
+    let text = std::fs::read_to_string(&root).unwrap();
+    let mut diags = Vec::new();
+    let b = load_bundle(
+        Arc::new(root),
+        Arc::from(text.as_str()),
+        &|_| None,
+        &Config::default(),
+        target,
+        &mut diags,
+    );
+    (b, diags)
+}
+
+const NB: &str = "# Databricks notebook source\nx = 1\n";
+
+#[test]
+fn includes_are_not_recursive_and_first_match_wins() {
+    let d = tempfile::tempdir().unwrap();
+    write(
+        d.path(),
+        "databricks.yml",
+        "bundle: {name: b}\ninclude:\n  - resources/*.yml\n  - resources/**/*.yml\n  - resources/a.yml\n",
+    );
+    write(
+        d.path(),
+        "resources/a.yml",
+        "resources:\n  jobs:\n    a: {name: a}\n",
+    );
+    write(
+        d.path(),
+        "resources/deep/b.yml",
+        "resources:\n  jobs:\n    b: {name: b}\n",
+    );
+    write(
+        d.path(),
+        "resources/deep/deeper/c.yml",
+        "resources:\n  jobs:\n    c: {name: c}\n",
+    );
+    let (b, diags) = load(d.path(), None);
+    assert!(diags.is_empty(), "{diags:?}");
+    let names: Vec<String> = b
+        .files
+        .iter()
+        .map(|f| f.path.strip_prefix(d.path()).unwrap().display().to_string())
+        .collect();
+    // `**` is a plain `*` (Go's filepath.Glob): one directory level, no deeper.
+    assert_eq!(
+        names,
+        ["databricks.yml", "resources/a.yml", "resources/deep/b.yml"]
+    );
+    let keys: Vec<&str> = b.jobs.iter().map(|j| j.key.as_str()).collect();
+    assert_eq!(keys, ["a", "b"]);
+}
+
+#[test]
+fn target_overrides_merge_tasks_by_key_and_keep_locations() {
+    let d = tempfile::tempdir().unwrap();
+    write(
+        d.path(),
+        "databricks.yml",
+        "bundle: {name: b}\ninclude: [resources/*.yml]\ntargets:\n  dev: {}\n  prod:\n    default: true\n    resources:\n      jobs:\n        j:\n          tasks:\n            - task_key: t1\n              max_retries: 5\n            - task_key: t3\n              notebook_task: {notebook_path: ../src/nb.py}\n          parameters:\n            - name: p\n              default: prod\n",
+    );
+    write(
+        d.path(),
+        "resources/j.yml",
+        "resources:\n  jobs:\n    j:\n      parameters:\n        - name: p\n          default: dev\n      tasks:\n        - task_key: t1\n          max_retries: 1\n          notebook_task: {notebook_path: ../src/nb.py}\n        - task_key: t2\n          notebook_task: {notebook_path: ../src/nb.py}\n",
+    );
+    let (b, diags) = load(d.path(), None);
+    assert!(diags.is_empty(), "{diags:?}");
+    assert_eq!(b.target.as_deref(), Some("prod"));
+    let j = b.job("j").unwrap();
+    let keys: Vec<&str> = j.tasks.iter().filter_map(|t| t.key()).collect();
+    assert_eq!(keys, ["t1", "t2", "t3"]);
+    let mr = j.tasks[0].get("max_retries").unwrap();
+    assert_eq!(mr.as_i64(), Some(5));
+    // The merged value points into databricks.yml, the rest of the task into resources/j.yml.
+    assert!(mr.loc.file.ends_with("databricks.yml"));
+    let text = b.text(&mr.loc.file).unwrap();
+    assert_eq!(&text[mr.loc.range], "5");
+    let nb = j.tasks[0].notebook_task.as_ref().unwrap();
+    assert!(nb
+        .notebook_path
+        .as_ref()
+        .unwrap()
+        .loc
+        .file
+        .ends_with("resources/j.yml"));
+    assert_eq!(j.parameters.len(), 1);
+    assert_eq!(
+        j.parameters[0].default.as_ref().unwrap().as_str(),
+        Some("prod")
+    );
+    // The dev target keeps the base values.
+    let (b, _) = load(d.path(), Some("dev"));
+    let j = b.job("j").unwrap();
+    assert_eq!(j.tasks[0].get("max_retries").unwrap().as_i64(), Some(1));
+    assert_eq!(j.tasks.len(), 2);
+    // An unknown target is reported.
+    let (_, diags) = load(d.path(), Some("staging"));
+    assert!(
+        diags.iter().any(|x| x.message.contains("`staging`")),
+        "{diags:?}"
+    );
+}
+
+#[test]
+fn variables_keep_their_type_in_pure_references() {
+    let d = tempfile::tempdir().unwrap();
+    write(
+        d.path(),
+        "databricks.yml",
+        "bundle: {name: b}\nvariables:\n  n: {default: 10}\n  env: {default: dev}\n  both: {default: \"${var.env}-x\"}\ntargets:\n  prod:\n    default: true\n    variables:\n      n: 42\nresources:\n  jobs:\n    j:\n      name: job-${var.both}-${bundle.target}\n      tasks:\n        - task_key: t\n          max_retries: ${var.n}\n          notebook_task: {notebook_path: ./nb.py, base_parameters: {u: \"${var.undefined}\"}}\n",
+    );
+    let (b, _) = load(d.path(), None);
+    let j = b.job("j").unwrap();
+    assert_eq!(j.tasks[0].get("max_retries").unwrap().as_i64(), Some(42));
+    assert_eq!(j.name.as_ref().unwrap().as_str(), Some("job-dev-x-prod"));
+    let u = &j.tasks[0].notebook_task.as_ref().unwrap().base_parameters[0].value;
+    assert_eq!(u.as_str(), Some("${var.undefined}"));
+}
+
+#[test]
+fn bad_includes_are_reported() {
+    let d = tempfile::tempdir().unwrap();
+    write(
+        d.path(),
+        "databricks.yml",
+        "bundle: {name: b}\ninclude:\n  - missing.yml\n  - ../*.yml\n  - /abs/*.yml\n  - nothing/*.yml\n",
+    );
+    let (_, diags) = load(d.path(), None);
+    let msgs: Vec<&str> = diags.iter().map(|d| d.message.as_str()).collect();
+    assert_eq!(diags.len(), 3, "{msgs:?}");
+    assert!(msgs[0].contains("matches no file"));
+    assert!(msgs[1].contains("outside the bundle root"));
+    assert!(msgs[2].contains("absolute"));
+    assert!(diags.iter().all(|d| d.code == "SCH001"));
+}
+
+#[test]
+fn invalid_include_file_is_sch002_in_that_file() {
+    let d = tempfile::tempdir().unwrap();
+    write(
+        d.path(),
+        "databricks.yml",
+        "bundle: {name: b}\ninclude: [r/*.yml]\n",
+    );
+    write(d.path(), "r/x.yml", "resources:\n  jobs: [\n");
+    let (b, diags) = load(d.path(), None);
+    assert_eq!(diags.len(), 1);
+    assert_eq!(diags[0].code, "SCH002");
+    assert!(diags[0].path.ends_with("r/x.yml"));
+    assert!(b.files[1].tree.is_none());
+}
+
+#[test]
+fn duplicates_are_found_before_merging() {
+    let d = tempfile::tempdir().unwrap();
+    write(
+        d.path(),
+        "databricks.yml",
+        "bundle: {name: b}\nresources:\n  jobs:\n    j:\n      tasks:\n        - task_key: a\n        - task_key: a\n",
+    );
+    let (b, _) = load(d.path(), None);
+    assert_eq!(b.duplicates.len(), 1);
+    assert_eq!(b.duplicates[0].route, "resources.jobs.j.tasks[1].task_key");
+    assert_eq!(b.job("j").unwrap().tasks.len(), 1);
+}
+
+#[test]
+fn sub_ranges_map_into_quoted_and_block_strings() {
+    let d = tempfile::tempdir().unwrap();
+    let text = "bundle: {name: b}\nx:\n  q: \"a {{job.id}}\"\n  p: a {{job.id}}\n  blk: |\n    line {{input}}\n";
+    write(d.path(), "databricks.yml", text);
+    let (b, _) = load(d.path(), None);
+    let cfg = b.config.as_ref().unwrap();
+    for key in ["q", "p"] {
+        let n = cfg.get_path(&["x", key]).unwrap();
+        let s = n.as_str().unwrap();
+        let r = refs::parse_dynamic(s).remove(0);
+        let range = b.sub_range(n, r.range.clone());
+        assert_eq!(&text[range], "{{job.id}}", "{key}");
+    }
+    let n = cfg.get_path(&["x", "blk"]).unwrap();
+    let r = refs::parse_dynamic(n.as_str().unwrap()).remove(0);
+    assert_eq!(&text[b.sub_range(n, r.segments[0].range.clone())], "input");
+}
+
+#[test]
+fn cycles_are_deterministic_from_the_earliest_task() {
+    let d = tempfile::tempdir().unwrap();
+    write(
+        d.path(),
+        "databricks.yml",
+        "bundle: {name: b}\nresources:\n  jobs:\n    j:\n      tasks:\n        - task_key: z\n          depends_on: [{task_key: y}]\n        - task_key: x\n          depends_on: [{task_key: z}]\n        - task_key: y\n          depends_on: [{task_key: x}]\n        - task_key: free\n          depends_on: [{task_key: x}]\n",
+    );
+    let (b, _) = load(d.path(), None);
+    let j = b.job("j").unwrap();
+    let g = j.graph();
+    let cycles = g.cycles();
+    assert_eq!(cycles, vec![vec![0, 2, 1]]);
+    assert_eq!(
+        g.upstream("free").into_iter().collect::<Vec<_>>(),
+        ["x", "y", "z"]
+    );
+    for _ in 0..5 {
+        assert_eq!(j.graph().cycles(), cycles);
+    }
+}
+
+#[test]
+fn notebook_paths_follow_the_cli_rules() {
+    let d = tempfile::tempdir().unwrap();
+    write(
+        d.path(),
+        "databricks.yml",
+        "bundle: {name: b}\ninclude: [resources/*.yml]\n",
+    );
+    write(
+        d.path(),
+        "resources/j.yml",
+        "resources:\n  jobs:\n    j:\n      tasks:\n        - task_key: ok\n          notebook_task: {notebook_path: ../src/nb.py}\n        - task_key: noext\n          notebook_task: {notebook_path: ../src/nb}\n        - task_key: ws\n          notebook_task: {notebook_path: /Workspace/x}\n        - task_key: out\n          notebook_task: {notebook_path: ../../nb.py}\n    g:\n      git_source: {git_url: x, git_provider: gitHub}\n      tasks:\n        - task_key: git\n          notebook_task: {notebook_path: src/missing}\n",
+    );
+    write(d.path(), "src/nb.py", NB);
+    let (b, _) = load(d.path(), None);
+    let j = b.job("j").unwrap();
+    use model::NotebookRef;
+    let r: Vec<NotebookRef> = j.tasks.iter().map(|t| b.resolve_notebook(j, t)).collect();
+    assert!(matches!(&r[0], NotebookRef::Local(p) if p.ends_with("src/nb.py")));
+    assert!(
+        matches!(&r[1], NotebookRef::Missing { with_extension: Some(p), .. } if p.ends_with("src/nb.py"))
+    );
+    assert_eq!(r[2], NotebookRef::Remote("/Workspace/x".into()));
+    assert!(matches!(r[3], NotebookRef::OutsideSyncRoot(_)));
+    let g = b.job("g").unwrap();
+    assert!(matches!(
+        b.resolve_notebook(g, &g.tasks[0]),
+        NotebookRef::Remote(_)
+    ));
+}
+
+#[test]
+fn anchors_and_merge_keys_in_tasks() {
+    let d = tempfile::tempdir().unwrap();
+    write(
+        d.path(),
+        "databricks.yml",
+        "bundle: {name: b}\nx-defaults: &d\n  max_retries: 3\n  timeout_seconds: 60\nresources:\n  jobs:\n    j:\n      tasks:\n        - task_key: a\n          <<: *d\n          timeout_seconds: 10\n",
+    );
+    let (b, _) = load(d.path(), None);
+    let t = &b.job("j").unwrap().tasks[0];
+    assert_eq!(t.get("max_retries").unwrap().as_i64(), Some(3));
+    assert_eq!(t.get("timeout_seconds").unwrap().as_i64(), Some(10));
+    let loc = &t.get("max_retries").unwrap().loc;
+    let text = b.text(&loc.file).unwrap();
+    assert_eq!(&text[loc.range], "*d");
+    assert_eq!(&text[loc.written()], "3");
+}

@@ -1,0 +1,578 @@
+//! A YAML tree where every node keeps its file and byte span, parsed with serde-saphyr
+//! (anchors, aliases and `<<` merge keys expanded by the parser, budgets enforced).
+//!
+//! Nodes reached through an alias or a merge key remember both places: [`Loc::range`] is where
+//! the value is *used* (the `*alias` / `<<: *anchor` site) and [`Loc::defined`] where it is
+//! written (the anchored definition), so a finding can show both.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use ruff_text_size::{TextRange, TextSize};
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_saphyr::Spanned;
+
+use crate::config::Limits;
+
+/// Where a node is: its file and byte range in that file's text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Loc {
+    pub file: Arc<PathBuf>,
+    /// Where the value is used (the alias or merge site for values that come from an anchor).
+    pub range: TextRange,
+    /// Where the value is written, when it differs from `range` (anchors, merge keys).
+    pub defined: Option<TextRange>,
+}
+
+impl Loc {
+    pub fn new(file: Arc<PathBuf>, range: TextRange) -> Self {
+        Loc {
+            file,
+            range,
+            defined: None,
+        }
+    }
+    /// The range where the value is written (the anchor definition for aliased values).
+    pub fn written(&self) -> TextRange {
+        self.defined.unwrap_or(self.range)
+    }
+}
+
+/// A YAML node with its location.
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub value: Value,
+    pub loc: Loc,
+}
+
+/// A mapping entry: key text, key location and value.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub key: String,
+    pub key_loc: Loc,
+    pub value: Node,
+}
+
+#[derive(Debug, Clone)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+    Seq(Vec<Node>),
+    Map(Vec<Entry>),
+}
+
+impl Node {
+    pub fn new(value: Value, loc: Loc) -> Self {
+        Node { value, loc }
+    }
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.value {
+            Value::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+    pub fn as_i64(&self) -> Option<i64> {
+        match &self.value {
+            Value::Int(i) => Some(*i),
+            _ => None,
+        }
+    }
+    pub fn as_bool(&self) -> Option<bool> {
+        match &self.value {
+            Value::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+    pub fn as_map(&self) -> Option<&[Entry]> {
+        match &self.value {
+            Value::Map(m) => Some(m),
+            _ => None,
+        }
+    }
+    pub fn as_seq(&self) -> Option<&[Node]> {
+        match &self.value {
+            Value::Seq(s) => Some(s),
+            _ => None,
+        }
+    }
+    pub fn is_null(&self) -> bool {
+        matches!(self.value, Value::Null)
+    }
+    /// The entry of a mapping with this key.
+    pub fn entry(&self, key: &str) -> Option<&Entry> {
+        self.as_map()?.iter().find(|e| e.key == key)
+    }
+    /// The value of a mapping entry.
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        self.entry(key).map(|e| &e.value)
+    }
+    /// The value at a path of mapping keys.
+    pub fn get_path(&self, keys: &[&str]) -> Option<&Node> {
+        keys.iter().try_fold(self, |n, k| n.get(k))
+    }
+    /// A short name of the node's type for messages.
+    pub fn type_name(&self) -> &'static str {
+        match self.value {
+            Value::Null => "null",
+            Value::Bool(_) => "boolean",
+            Value::Int(_) => "integer",
+            Value::Float(_) => "number",
+            Value::Str(_) => "string",
+            Value::Seq(_) => "list",
+            Value::Map(_) => "mapping",
+        }
+    }
+    /// Scalar as text (strings as they are, numbers and booleans formatted).
+    pub fn scalar_text(&self) -> Option<String> {
+        match &self.value {
+            Value::Str(s) => Some(s.clone()),
+            Value::Int(i) => Some(i.to_string()),
+            Value::Float(f) => Some(f.to_string()),
+            Value::Bool(b) => Some(b.to_string()),
+            _ => None,
+        }
+    }
+    /// Convert to JSON (for schema validation and payload checks).
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value as J;
+        match &self.value {
+            Value::Null => J::Null,
+            Value::Bool(b) => J::Bool(*b),
+            Value::Int(i) => J::from(*i),
+            Value::Float(f) => serde_json::Number::from_f64(*f)
+                .map(J::Number)
+                .unwrap_or(J::Null),
+            Value::Str(s) => J::String(s.clone()),
+            Value::Seq(s) => J::Array(s.iter().map(Node::to_json).collect()),
+            Value::Map(m) => J::Object(
+                m.iter()
+                    .map(|e| (e.key.clone(), e.value.to_json()))
+                    .collect(),
+            ),
+        }
+    }
+    /// Follow a JSON pointer-like list of segments; returns the deepest node reached and, when
+    /// the last segment named a mapping key, that entry's key location.
+    pub fn lookup<'a>(&'a self, segments: &[PathSeg<'_>]) -> (&'a Node, Option<&'a Loc>, usize) {
+        let mut cur = self;
+        let mut key_loc = None;
+        for (i, seg) in segments.iter().enumerate() {
+            let next = match (seg, &cur.value) {
+                (PathSeg::Key(k), Value::Map(m)) => m.iter().find(|e| e.key == *k).map(|e| {
+                    key_loc = Some(&e.key_loc);
+                    &e.value
+                }),
+                (PathSeg::Index(i), Value::Seq(s)) => {
+                    key_loc = None;
+                    s.get(*i)
+                }
+                _ => None,
+            };
+            match next {
+                Some(n) => cur = n,
+                None => return (cur, key_loc, i),
+            }
+        }
+        (cur, key_loc, segments.len())
+    }
+}
+
+/// A segment of a path into a YAML tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PathSeg<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+/// A YAML file that does not parse or breaks an input limit.
+#[derive(Debug, Clone)]
+pub struct ParseError {
+    pub message: String,
+    pub range: TextRange,
+    /// True when the error is a budget breach (alias bomb, nesting too deep).
+    pub limit: bool,
+}
+
+// ---- deserialization into a spanned tree ----
+
+enum RawKey {
+    Str(String),
+}
+
+impl<'de> Deserialize<'de> for RawKey {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = RawKey;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a scalar mapping key")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawKey, E> {
+                Ok(RawKey::Str(v.to_string()))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<RawKey, E> {
+                Ok(RawKey::Str(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<RawKey, E> {
+                Ok(RawKey::Str(v.to_string()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<RawKey, E> {
+                Ok(RawKey::Str(v.to_string()))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<RawKey, E> {
+                Ok(RawKey::Str(v.to_string()))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<RawKey, E> {
+                Ok(RawKey::Str(v.to_string()))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<RawKey, E> {
+                Ok(RawKey::Str("null".into()))
+            }
+            fn visit_none<E: de::Error>(self) -> Result<RawKey, E> {
+                Ok(RawKey::Str("null".into()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, _a: A) -> Result<RawKey, A::Error> {
+                Err(de::Error::custom(
+                    "a mapping used as a key (an unquoted `{{ ... }}` is a YAML flow mapping: quote it, e.g. \"{{input}}\")",
+                ))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, _a: A) -> Result<RawKey, A::Error> {
+                Err(de::Error::custom("a list used as a mapping key"))
+            }
+        }
+        d.deserialize_any(KeyVisitor)
+    }
+}
+
+enum Raw {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+    Seq(Vec<Spanned<Raw>>),
+    Map(Vec<(Spanned<RawKey>, Spanned<Raw>)>),
+}
+
+impl<'de> Deserialize<'de> for Raw {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct RawVisitor;
+        impl<'de> Visitor<'de> for RawVisitor {
+            type Value = Raw;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any YAML value")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Raw, E> {
+                Ok(Raw::Str(v.to_string()))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Raw, E> {
+                Ok(Raw::Str(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Raw, E> {
+                Ok(Raw::Int(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Raw, E> {
+                Ok(i64::try_from(v)
+                    .map(Raw::Int)
+                    .unwrap_or(Raw::Float(v as f64)))
+            }
+            fn visit_i128<E: de::Error>(self, v: i128) -> Result<Raw, E> {
+                Ok(i64::try_from(v)
+                    .map(Raw::Int)
+                    .unwrap_or(Raw::Float(v as f64)))
+            }
+            fn visit_u128<E: de::Error>(self, v: u128) -> Result<Raw, E> {
+                Ok(i64::try_from(v)
+                    .map(Raw::Int)
+                    .unwrap_or(Raw::Float(v as f64)))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Raw, E> {
+                Ok(Raw::Float(v))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Raw, E> {
+                Ok(Raw::Bool(v))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Raw, E> {
+                Ok(Raw::Null)
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Raw, E> {
+                Ok(Raw::Null)
+            }
+            fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<Raw, D2::Error> {
+                Raw::deserialize(d)
+            }
+            fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Raw, E> {
+                Ok(Raw::Str(String::from_utf8_lossy(v).into_owned()))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Raw, A::Error> {
+                let mut v = Vec::new();
+                while let Some(x) = a.next_element::<Spanned<Raw>>()? {
+                    v.push(x);
+                }
+                Ok(Raw::Seq(v))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Raw, A::Error> {
+                let mut v = Vec::new();
+                while let Some(k) = a.next_key::<Spanned<RawKey>>()? {
+                    let x = a.next_value::<Spanned<Raw>>()?;
+                    v.push((k, x));
+                }
+                Ok(Raw::Map(v))
+            }
+        }
+        d.deserialize_any(RawVisitor)
+    }
+}
+
+/// Byte range of a serde-saphyr location (character offsets converted when bytes are missing).
+fn loc_range(text: &str, l: &serde_saphyr::Location) -> Option<TextRange> {
+    let sp = l.span();
+    if let (Some(o), Some(n)) = (sp.byte_offset(), sp.byte_len()) {
+        let start = (o as usize).min(text.len());
+        let end = ((o + n) as usize).min(text.len());
+        return Some(TextRange::new(
+            TextSize::new(start as u32),
+            TextSize::new(end as u32),
+        ));
+    }
+    line_col_offset(text, l.line(), l.column()).map(|o| TextRange::empty(TextSize::new(o as u32)))
+}
+
+/// Byte offset of a 1-based (line, character column).
+pub(crate) fn line_col_offset(text: &str, line: u64, column: u64) -> Option<usize> {
+    if line == 0 {
+        return None;
+    }
+    let mut start = 0usize;
+    for _ in 1..line {
+        start += text[start..].find('\n')? + 1;
+    }
+    let line_text = &text[start..];
+    let line_end = line_text.find('\n').unwrap_or(line_text.len());
+    let col = column.saturating_sub(1) as usize;
+    let off = line_text[..line_end]
+        .char_indices()
+        .nth(col)
+        .map(|(i, _)| i)
+        .unwrap_or(line_end);
+    Some(start + off)
+}
+
+fn loc_of(
+    file: &Arc<PathBuf>,
+    text: &str,
+    s: &serde_saphyr::Location,
+    d: &serde_saphyr::Location,
+) -> Loc {
+    let range = loc_range(text, s).unwrap_or_default();
+    let defined = loc_range(text, d).filter(|r| *r != range);
+    Loc {
+        file: file.clone(),
+        range,
+        defined,
+    }
+}
+
+fn convert(file: &Arc<PathBuf>, text: &str, raw: Spanned<Raw>) -> Node {
+    let loc = loc_of(file, text, &raw.referenced, &raw.defined);
+    let value = match raw.value {
+        Raw::Null => Value::Null,
+        Raw::Bool(b) => Value::Bool(b),
+        Raw::Int(i) => Value::Int(i),
+        Raw::Float(f) => Value::Float(f),
+        Raw::Str(s) => Value::Str(s),
+        Raw::Seq(items) => Value::Seq(items.into_iter().map(|x| convert(file, text, x)).collect()),
+        Raw::Map(entries) => Value::Map(
+            entries
+                .into_iter()
+                .map(|(k, v)| {
+                    let key_loc = loc_of(file, text, &k.referenced, &k.defined);
+                    let RawKey::Str(key) = k.value;
+                    Entry {
+                        key,
+                        key_loc,
+                        value: convert(file, text, v),
+                    }
+                })
+                .collect(),
+        ),
+    };
+    let mut node = Node { value, loc };
+    // Collections get a span from their first to their last child (same file, no aliases).
+    widen_collection(&mut node);
+    node
+}
+
+fn widen_collection(node: &mut Node) {
+    if !node.loc.range.is_empty() || node.loc.defined.is_some() {
+        return;
+    }
+    let (first, last) = match &node.value {
+        Value::Map(m) => match (m.first(), m.last()) {
+            (Some(f), Some(l)) => (f.key_loc.range, l.value.loc.range),
+            _ => return,
+        },
+        Value::Seq(s) => match (s.first(), s.last()) {
+            (Some(f), Some(l)) => (f.loc.range, l.loc.range),
+            _ => return,
+        },
+        _ => return,
+    };
+    let start = node.loc.range.start().min(first.start());
+    let end = last.end().max(first.end());
+    if start <= end {
+        node.loc.range = TextRange::new(start, end);
+    }
+}
+
+/// Parse a YAML text into a spanned tree, within the input limits.
+pub fn parse(file: &Arc<PathBuf>, text: &str, limits: &Limits) -> Result<Node, ParseError> {
+    if text.trim().is_empty() {
+        return Ok(Node::new(
+            Value::Null,
+            Loc::new(file.clone(), TextRange::default()),
+        ));
+    }
+    let options = serde_saphyr::options! {
+        budget: serde_saphyr::budget! {
+            max_aliases: limits.max_yaml_aliases as usize,
+            max_depth: limits.max_nesting as usize,
+            max_nodes: 500_000,
+        },
+        alias_limits: serde_saphyr::alias_limits! {
+            max_total_replayed_events: (limits.max_yaml_aliases as usize).saturating_mul(10),
+        },
+        with_snippet: false,
+        // YAML 1.2 booleans only, as the Databricks CLI (Go yaml.v3): `y`, `n`, `on`, `no` are
+        // strings (task keys, variable names).
+        strict_booleans: true,
+    };
+    match serde_saphyr::from_str_with_options::<Spanned<Raw>>(text, options) {
+        Ok(raw) => Ok(convert(file, text, raw)),
+        Err(e) => {
+            let full = e.to_string();
+            let loc = e.location();
+            let range = loc
+                .as_ref()
+                .and_then(|l| loc_range(text, l))
+                .unwrap_or_default();
+            let mut message = match full.find(" at line ") {
+                Some(i) => full[..i].to_string(),
+                None => full.clone(),
+            };
+            let limit = message.starts_with("budget breached")
+                || message.contains("recursion limit")
+                || message.contains("replay");
+            if limit {
+                message = if message.contains("Depth") || message.contains("recursion limit") {
+                    format!(
+                        "YAML nested deeper than the limit of {} levels (`[limits] max-nesting`); not analysed",
+                        limits.max_nesting
+                    )
+                } else if message.contains("Alias")
+                    || message.contains("Nodes")
+                    || message.contains("replay")
+                {
+                    format!(
+                        "YAML alias expansion exceeds the input limits (`[limits] max-yaml-aliases` = {}; a possible alias bomb); not analysed",
+                        limits.max_yaml_aliases
+                    )
+                } else {
+                    format!("YAML exceeds an input limit ({message}); not analysed")
+                };
+            }
+            Err(ParseError {
+                message,
+                range,
+                limit,
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(text: &str) -> Result<Node, ParseError> {
+        parse(&Arc::new(PathBuf::from("t.yml")), text, &Limits::default())
+    }
+
+    #[test]
+    fn spans_and_merge_keys() {
+        let text = "d: &d\n  max_retries: 3\njob:\n  <<: *d\n  name: x\n";
+        let n = p(text).unwrap();
+        let job = n.get("job").unwrap();
+        let name = job.get("name").unwrap();
+        assert_eq!(&text[name.loc.range], "x");
+        let mr = job.get("max_retries").unwrap();
+        assert_eq!(mr.as_i64(), Some(3));
+        assert_eq!(&text[mr.loc.range], "*d");
+        assert_eq!(&text[mr.loc.written()], "3");
+    }
+
+    #[test]
+    fn yaml_1_1_booleans_are_strings() {
+        let n = p("a: [y, n, on, no, yes, true]\n").unwrap();
+        let v: Vec<String> = n
+            .get("a")
+            .unwrap()
+            .as_seq()
+            .unwrap()
+            .iter()
+            .map(|x| x.to_json().to_string())
+            .collect();
+        assert_eq!(v, ["\"y\"", "\"n\"", "\"on\"", "\"no\"", "\"yes\"", "true"]);
+    }
+
+    #[test]
+    fn quoted_spans_include_quotes() {
+        let text = "a: \"x {{job.id}}\"\n";
+        let n = p(text).unwrap();
+        assert_eq!(&text[n.get("a").unwrap().loc.range], "\"x {{job.id}}\"");
+    }
+
+    #[test]
+    fn syntax_error_position() {
+        let text = "a: [1, 2\nb: 3\n";
+        let e = p(text).unwrap_err();
+        assert!(!e.limit);
+        assert_eq!(usize::from(e.range.start()), 10);
+    }
+
+    #[test]
+    fn bare_braces_are_reported() {
+        let e = p("x: {{input}}\n").unwrap_err();
+        assert!(e.message.contains("quote it"), "{}", e.message);
+    }
+
+    #[test]
+    fn alias_bomb_is_a_limit_error() {
+        let mut text = String::from("a: &a [x, x, x, x, x, x, x, x, x]\n");
+        let names = ["a", "b", "c", "d", "e", "f", "g", "h"];
+        for w in names.windows(2) {
+            text.push_str(&format!(
+                "{}: &{} [{}]\n",
+                w[1],
+                w[1],
+                vec![format!("*{}", w[0]); 9].join(", ")
+            ));
+        }
+        let start = std::time::Instant::now();
+        let e = p(&text).unwrap_err();
+        assert!(e.limit, "{}", e.message);
+        assert!(start.elapsed().as_secs() < 30);
+    }
+
+    #[test]
+    fn deep_nesting_is_a_limit_error() {
+        let text = format!("a: {}{}\n", "[".repeat(1000), "]".repeat(1000));
+        let e = p(&text).unwrap_err();
+        assert!(e.limit, "{}", e.message);
+        assert!(e.message.contains("max-nesting"), "{}", e.message);
+    }
+}

@@ -1,0 +1,92 @@
+//! `bricklint migrate`: print the plan and diff, or write the migration.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+
+use crate::migrate::{self, Compute, MigrateOptions, TargetShape};
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// Notebooks or directories to migrate (default: the current directory).
+    pub paths: Vec<PathBuf>,
+    /// Shape to migrate to: For Each, one task per object, or chosen per fan-out.
+    #[arg(long, value_enum, default_value_t = TargetShape::Auto)]
+    pub to: TargetShape,
+    /// Write the changes (otherwise only the plan and the diff are printed).
+    #[arg(long)]
+    pub write: bool,
+    /// Print the unified diff of the changes (the default without --write).
+    #[arg(long)]
+    pub diff: bool,
+    /// Compute of the generated notebook tasks: serverless, existing-cluster=<id or ${var.x}>,
+    /// job-cluster=<key>.
+    #[arg(long, default_value = "serverless", value_parser = parse_compute)]
+    pub compute: Compute,
+    /// Overwrite existing resource files.
+    #[arg(long)]
+    pub force: bool,
+    /// Create a minimal databricks.yml where no bundle exists.
+    #[arg(long)]
+    pub init_bundle: bool,
+    /// Configuration file.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+}
+
+fn parse_compute(s: &str) -> Result<Compute, String> {
+    s.parse()
+}
+
+pub fn run_migrate(args: MigrateArgs) -> ExitCode {
+    let config = match super::load_config(args.config.as_ref()) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let opts = MigrateOptions {
+        paths: args.paths.clone(),
+        to: args.to,
+        compute: args.compute.clone(),
+        force: args.force,
+        init_bundle: args.init_bundle,
+        config,
+        recheck: true,
+    };
+    let result = match migrate::plan(&opts) {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = writeln!(anstream::stderr(), "bricklint: error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    let _ = write!(out, "{}", migrate::render_plan(&result));
+    let pending = result.pending();
+    let blocked = result.outcomes.iter().any(|o| !o.blocked.is_empty());
+    if !args.write || args.diff {
+        let _ = write!(out, "{}", migrate::render_diff(&result));
+    }
+    if !args.write {
+        if !pending && result.outcomes.iter().all(|o| o.plan.fanouts.is_empty()) {
+            let _ = writeln!(out, "Nothing to migrate.");
+        }
+        return ExitCode::from(u8::from(pending || blocked));
+    }
+    let errors = migrate::write(&result);
+    for e in &errors {
+        let _ = writeln!(anstream::stderr(), "bricklint: error: cannot write {e}");
+    }
+    let written = result.changes().len() - errors.len();
+    if written > 0 {
+        let _ = writeln!(out, "Wrote {written} file(s).");
+    } else if !blocked {
+        let _ = writeln!(out, "Nothing to migrate.");
+    }
+    if !errors.is_empty() {
+        ExitCode::from(2)
+    } else {
+        ExitCode::from(u8::from(blocked))
+    }
+}

@@ -1,0 +1,637 @@
+//! `bricklint migrate`: rewrite driver fan-out into For Each or per-object task bundle
+//! resources, and the orchestrator notebook into a task-value producer.
+//!
+//! Flow: load the notebooks (parallel) -> plan each ([`planner`]) -> generate the job YAML
+//! ([`yaml`]) and the rewritten notebook ([`rewrite`]) -> re-check the would-be result with
+//! bricklint's own engine in a temporary copy of the bundle -> print the plan and diff, or
+//! write every file atomically.
+
+pub mod names;
+pub mod plan;
+pub mod planner;
+pub mod rewrite;
+pub mod sym;
+pub mod yaml;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use crate::config::Config;
+use crate::source::{display_path, Document};
+pub use plan::{Compute, NotebookPlan, TargetShape};
+
+/// Options of `bricklint migrate`.
+#[derive(Debug, Clone, Default)]
+pub struct MigrateOptions {
+    pub paths: Vec<PathBuf>,
+    pub to: TargetShape,
+    pub compute: Compute,
+    pub force: bool,
+    pub init_bundle: bool,
+    pub config: Config,
+    /// Re-check the result with the engine before writing (on by default in the CLI).
+    pub recheck: bool,
+}
+
+/// One file the migration creates or changes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileChange {
+    pub path: PathBuf,
+    /// Current contents (`None`: the file is created).
+    pub old: Option<String>,
+    pub new: String,
+}
+
+/// The migration of one notebook.
+#[derive(Debug, Clone)]
+pub struct NotebookOutcome {
+    pub plan: NotebookPlan,
+    pub changes: Vec<FileChange>,
+    /// Why the planned changes are not applied (resource exists, re-check findings, ...).
+    pub blocked: Vec<String>,
+    /// Warnings that do not block.
+    pub warnings: Vec<String>,
+}
+
+impl NotebookOutcome {
+    pub fn is_applicable(&self) -> bool {
+        self.blocked.is_empty() && !self.changes.is_empty()
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct MigrateResult {
+    pub outcomes: Vec<NotebookOutcome>,
+    /// Files that could not be loaded (skipped; reported with the plan).
+    pub errors: Vec<String>,
+}
+
+impl MigrateResult {
+    /// Every change to apply (deduplicated: one `databricks.yml` per new bundle).
+    pub fn changes(&self) -> Vec<&FileChange> {
+        let mut seen = HashSet::new();
+        self.outcomes
+            .iter()
+            .filter(|o| o.is_applicable())
+            .flat_map(|o| o.changes.iter())
+            .filter(|c| seen.insert(c.path.clone()))
+            .collect()
+    }
+    pub fn pending(&self) -> bool {
+        !self.changes().is_empty()
+    }
+}
+
+fn is_candidate_doc(doc: &Document) -> bool {
+    !doc.kind.is_yaml() && doc.has_python()
+}
+
+/// Plan the migration of every notebook under `opts.paths`; nothing is written.
+pub fn plan(opts: &MigrateOptions) -> Result<MigrateResult, String> {
+    let excludes = crate::discover::exclude_set(&opts.config.exclude)?;
+    let cwd = std::env::current_dir().map_err(|e| e.to_string())?;
+    let roots: Vec<PathBuf> = if opts.paths.is_empty() {
+        vec![cwd.clone()]
+    } else {
+        opts.paths
+            .iter()
+            .map(|p| crate::discover::absolutize(p))
+            .collect()
+    };
+    // (file, the directory a new bundle would be created in).
+    let mut files: Vec<(PathBuf, PathBuf)> = Vec::new();
+    let mut seen = HashSet::new();
+    for r in &roots {
+        if !r.exists() {
+            return Err(format!("{}: no such file or directory", display_path(r)));
+        }
+        let init_root = if r.is_dir() {
+            r.clone()
+        } else {
+            r.parent().map(Path::to_path_buf).unwrap_or_default()
+        };
+        let list = if r.is_file() {
+            vec![r.clone()]
+        } else {
+            crate::discover::walk(r, &excludes)
+        };
+        for f in list {
+            if seen.insert(f.clone()) {
+                files.push((f, init_root.clone()));
+            }
+        }
+    }
+    files.sort();
+    let loaded: Vec<(Option<Document>, Vec<crate::Diagnostic>, PathBuf)> = files
+        .par_iter()
+        .map(|(f, init)| {
+            let (d, diags) = crate::engine::load_file(f, &opts.config, false);
+            (d, diags, init.clone())
+        })
+        .collect();
+    let mut result = MigrateResult::default();
+    let mut docs: Vec<(Document, PathBuf)> = Vec::new();
+    for (d, diags, init) in loaded {
+        for dg in diags {
+            result
+                .errors
+                .push(format!("{}: {}", display_path(&dg.path), dg.message));
+        }
+        if let Some(d) = d.filter(is_candidate_doc) {
+            docs.push((d, init));
+        }
+    }
+    // Bundle root and job key per notebook (keys unique per bundle).
+    let with_root: Vec<(Document, Option<PathBuf>, PathBuf)> = docs
+        .into_iter()
+        .map(|(d, init)| {
+            let root = crate::discover::bundle_root_of(&d.path);
+            (d, root, init)
+        })
+        .collect();
+    let mut stems: HashMap<(PathBuf, String), usize> = HashMap::new();
+    for (d, root, init) in &with_root {
+        let r = root.clone().unwrap_or_else(|| init.clone());
+        *stems.entry((r, stem_key(&d.path))).or_default() += 1;
+    }
+    let existing: HashSet<PathBuf> = HashSet::new();
+    let outcomes: Vec<Option<NotebookOutcome>> = with_root
+        .par_iter()
+        .map(|(d, root, init)| {
+            let r = root.clone().unwrap_or_else(|| init.clone());
+            let key = if stems.get(&(r.clone(), stem_key(&d.path))).copied() > Some(1) {
+                let rel = d
+                    .path
+                    .strip_prefix(&r)
+                    .unwrap_or(&d.path)
+                    .with_extension("");
+                plan::sanitize_key(&rel.to_string_lossy())
+            } else {
+                stem_key(&d.path)
+            };
+            plan_one(d, root.as_deref(), &r, &key, opts, &existing)
+        })
+        .collect();
+    result.outcomes = outcomes.into_iter().flatten().collect();
+    result
+        .outcomes
+        .sort_by(|a, b| a.plan.notebook.cmp(&b.plan.notebook));
+    if opts.recheck {
+        recheck(&mut result, opts);
+    }
+    Ok(result)
+}
+
+fn stem_key(p: &Path) -> String {
+    plan::sanitize_key(p.file_stem().and_then(|s| s.to_str()).unwrap_or("job"))
+}
+
+fn plan_one(
+    doc: &Document,
+    existing_root: Option<&Path>,
+    root: &Path,
+    key: &str,
+    opts: &MigrateOptions,
+    _existing: &HashSet<PathBuf>,
+) -> Option<NotebookOutcome> {
+    let popts = planner::PlanOptions { to: opts.to };
+    let planned = planner::plan_document(doc, root, key, &popts)?;
+    let mut out = NotebookOutcome {
+        plan: planned.plan,
+        changes: Vec::new(),
+        blocked: Vec::new(),
+        warnings: Vec::new(),
+    };
+    if out.plan.fanouts.is_empty() {
+        return Some(out);
+    }
+    if existing_root.is_none() && !opts.init_bundle {
+        out.blocked.push(format!(
+            "no databricks.yml in {} or above; pass --init-bundle to create one",
+            display_path(root)
+        ));
+    }
+    // The rewritten notebook.
+    let edits: Vec<(rewrite::LineEdit, ruff_text_size::TextSize)> = planned
+        .edits
+        .iter()
+        .map(|e| {
+            let lines = rewrite::whole_lines(doc, e.range);
+            let range = if e.code.is_empty() {
+                rewrite::absorb_blank_lines(doc, lines)
+            } else {
+                lines
+            };
+            (
+                rewrite::LineEdit {
+                    range,
+                    code: e.code.clone(),
+                },
+                e.range.start(),
+            )
+        })
+        .collect();
+    let old = doc.raw.clone().unwrap_or_else(|| doc.text.clone());
+    match rewrite::apply(doc, &edits) {
+        Ok(new) => out.changes.push(FileChange {
+            path: (*doc.path).clone(),
+            old: Some(old),
+            new,
+        }),
+        Err(e) => out
+            .blocked
+            .push(format!("cannot rewrite the notebook: {e}")),
+    }
+    // The job resource.
+    let res = out.plan.resource_file();
+    let source_display = yaml::relative_path(root, &doc.path);
+    let job = yaml::job_yaml(&out.plan, &opts.compute, &source_display);
+    let old_res = std::fs::read_to_string(&res).ok();
+    if old_res.is_some() && !opts.force {
+        out.blocked.push(format!(
+            "{} exists; pass --force to overwrite it",
+            display_path(&res)
+        ));
+    }
+    out.changes.push(FileChange {
+        path: res.clone(),
+        old: old_res,
+        new: job,
+    });
+    match existing_root {
+        None => {
+            let name = root
+                .file_name()
+                .and_then(|n| n.to_str())
+                .map(plan::sanitize_key)
+                .unwrap_or_else(|| "bundle".into());
+            out.changes.push(FileChange {
+                path: root.join("databricks.yml"),
+                old: None,
+                new: yaml::databricks_yml(&name, &opts.compute),
+            });
+        }
+        Some(r) => {
+            if !included(r, &res) {
+                out.warnings.push(format!(
+                    "{} does not include {}: add `resources/*.yml` to its `include` list",
+                    display_path(&r.join("databricks.yml")),
+                    yaml::relative_path(r, &res)
+                ));
+            }
+        }
+    }
+    Some(out)
+}
+
+/// Does the bundle's `include` list match the resource file?
+fn included(root: &Path, file: &Path) -> bool {
+    let text = std::fs::read_to_string(root.join("databricks.yml"))
+        .or_else(|_| std::fs::read_to_string(root.join("databricks.yaml")))
+        .unwrap_or_default();
+    let Ok(v) = serde_saphyr::from_str::<serde_json::Value>(&text) else {
+        return false;
+    };
+    let rel = yaml::relative_path(root, file);
+    v.get("include")
+        .and_then(|i| i.as_array())
+        .into_iter()
+        .flatten()
+        .filter_map(|g| g.as_str())
+        .any(|g| {
+            globset::GlobBuilder::new(g)
+                .literal_separator(true)
+                .build()
+                .map(|g| g.compile_matcher().is_match(&rel))
+                .unwrap_or(false)
+        })
+}
+
+/// Selectors of the rules the result must satisfy (only those bricklint has).
+fn recheck_selectors() -> Vec<String> {
+    [
+        "FE", "JOB", "SCH", "XF", "ORC001", "ORC002", "TV001", "TV002", "TV003", "TV004", "NB001",
+    ]
+    .iter()
+    .filter(|s| {
+        crate::rules::all()
+            .iter()
+            .any(|r| r.meta().code.starts_with(*s))
+    })
+    .map(|s| s.to_string())
+    .collect()
+}
+
+/// Run the engine over a temporary copy of each bundle with the changes applied; findings in
+/// the changed files block that notebook's migration.
+fn recheck(result: &mut MigrateResult, opts: &MigrateOptions) {
+    let selectors = recheck_selectors();
+    if selectors.is_empty() {
+        return;
+    }
+    let mut by_root: BTreeMap<PathBuf, Vec<usize>> = BTreeMap::new();
+    for (i, o) in result.outcomes.iter().enumerate() {
+        if o.is_applicable() {
+            by_root
+                .entry(o.plan.bundle_root.clone())
+                .or_default()
+                .push(i);
+        }
+    }
+    for (root, idxs) in by_root {
+        let findings = match check_copy(&root, result, &idxs, &selectors, opts) {
+            Ok(f) => f,
+            Err(e) => {
+                for &i in &idxs {
+                    result.outcomes[i]
+                        .blocked
+                        .push(format!("cannot re-check the result: {e}"));
+                }
+                continue;
+            }
+        };
+        for &i in &idxs {
+            let o = &mut result.outcomes[i];
+            let mine: HashSet<&PathBuf> = o.changes.iter().map(|c| &c.path).collect();
+            for (path, msg, blocking) in &findings {
+                if !mine.contains(path) {
+                    continue;
+                }
+                if *blocking {
+                    o.blocked.push(format!(
+                        "the result would not pass bricklint: {}: {msg}",
+                        display_path(path)
+                    ));
+                } else {
+                    o.warnings.push(format!("{}: {msg}", display_path(path)));
+                }
+            }
+        }
+    }
+}
+
+/// Copy the bundle's analysable files to a temporary directory, apply the changes, check.
+/// Returns (original path, message, blocking) of each finding: errors, and any finding of the
+/// structural bundle rules (FE, JOB, SCH), block; other warnings (an unbounded task value
+/// from `.collect()`, a parameter the child never reads) are reported with the plan.
+fn check_copy(
+    root: &Path,
+    result: &MigrateResult,
+    idxs: &[usize],
+    selectors: &[String],
+    opts: &MigrateOptions,
+) -> Result<Vec<(PathBuf, String, bool)>, String> {
+    let tmp = tempfile::Builder::new()
+        .prefix("bricklint-migrate-")
+        .tempdir()
+        .map_err(|e| e.to_string())?;
+    let troot = tmp.path().join("bundle");
+    let excludes = crate::discover::exclude_set(&opts.config.exclude)?;
+    let write = |rel: &Path, text: &str| -> Result<(), String> {
+        let p = troot.join(rel);
+        if let Some(d) = p.parent() {
+            std::fs::create_dir_all(d).map_err(|e| e.to_string())?;
+        }
+        std::fs::write(&p, text).map_err(|e| e.to_string())
+    };
+    for f in crate::discover::walk(root, &excludes) {
+        let rel = f.strip_prefix(root).unwrap_or(&f);
+        if let Ok(t) = std::fs::read(&f) {
+            let p = troot.join(rel);
+            if let Some(d) = p.parent() {
+                std::fs::create_dir_all(d).map_err(|e| e.to_string())?;
+            }
+            std::fs::write(&p, t).map_err(|e| e.to_string())?;
+        }
+    }
+    for &i in idxs {
+        for c in &result.outcomes[i].changes {
+            let rel = c.path.strip_prefix(root).unwrap_or(&c.path);
+            write(rel, &c.new)?;
+        }
+    }
+    let copts = crate::engine::CheckOptions {
+        paths: vec![troot.clone()],
+        config: Config::default(),
+        select: Some(selectors.to_vec()),
+        // JOB007 (repeated notebook tasks) is the shape `--to tasks` asks for.
+        ignore: vec!["JOB007".into()],
+        report_scope: crate::engine::ReportScope::Bundle,
+        ..Default::default()
+    };
+    let res = crate::engine::check(&copts).map_err(|e| e.to_string())?;
+    // The temp dir may be reached through a symlink (macOS /var -> /private/var).
+    let canon = troot.canonicalize().unwrap_or_else(|_| troot.clone());
+    Ok(res
+        .messages
+        .iter()
+        .map(|m| {
+            let p: &Path = &m.abs_path;
+            let rel = p
+                .strip_prefix(&troot)
+                .or_else(|_| p.strip_prefix(&canon))
+                .unwrap_or(p);
+            let blocking = m.severity == crate::diagnostic::Severity::Error
+                || ["FE", "JOB", "SCH"].iter().any(|p| m.code.starts_with(p));
+            (
+                root.join(rel),
+                format!("{} {}", m.code, m.message),
+                blocking,
+            )
+        })
+        .collect())
+}
+
+/// The plan as text (what `migrate` prints).
+pub fn render_plan(result: &MigrateResult) -> String {
+    let mut out = String::new();
+    for o in &result.outcomes {
+        let nb = display_path(&o.plan.notebook);
+        for r in &o.plan.refusals {
+            let _ = writeln!(
+                out,
+                "{nb}:{}: cannot migrate automatically: {}",
+                r.line, r.reason
+            );
+        }
+        for f in &o.plan.fanouts {
+            match &f.kind {
+                plan::FanOutKind::ForEach(fe) => {
+                    let inputs = match yaml::inline_inputs(fe) {
+                        Some(_) => format!(
+                            "inline, {} items",
+                            fe.items.values.as_ref().map_or(0, Vec::len)
+                        ),
+                        None => format!(
+                            "task value `{}` set by task `{}` ({})",
+                            fe.value_key,
+                            o.plan.producer_key,
+                            match &fe.items.source {
+                                plan::ItemsSource::Literal => "literal list".to_string(),
+                                plan::ItemsSource::ConfigFile(p) =>
+                                    format!("read from {}", display_path(p)),
+                                plan::ItemsSource::Dynamic => "computed at run time".to_string(),
+                            }
+                        ),
+                    };
+                    let _ = writeln!(
+                        out,
+                        "{nb}:{}: {} -> For Each task `{}` in job `{}` ({})",
+                        f.line,
+                        f.dispatch,
+                        fe.task_key,
+                        o.plan.job_key,
+                        display_path(&o.plan.resource_file())
+                    );
+                    let _ = writeln!(out, "  child notebook: {}", display_path(&fe.child));
+                    let _ = writeln!(out, "  inputs: {inputs}");
+                    let _ = writeln!(
+                        out,
+                        "  concurrency: {}, timeout_seconds: {}, max_retries: {}",
+                        fe.concurrency,
+                        fe.timeout_seconds.map_or("none".into(), |t| t.to_string()),
+                        fe.max_retries.unwrap_or(0)
+                    );
+                }
+                plan::FanOutKind::Tasks(ts) => {
+                    let _ = writeln!(
+                        out,
+                        "{nb}:{}: {} -> {} tasks in job `{}` ({})",
+                        f.line,
+                        f.dispatch,
+                        ts.len(),
+                        o.plan.job_key,
+                        display_path(&o.plan.resource_file())
+                    );
+                    for t in ts {
+                        let _ = writeln!(
+                            out,
+                            "  task `{}`: {}",
+                            t.task_key,
+                            display_path(&t.notebook)
+                        );
+                    }
+                }
+            }
+            for n in &f.notes {
+                let _ = writeln!(out, "  note: {n}");
+            }
+        }
+        for w in &o.warnings {
+            let _ = writeln!(out, "  warning: {w}");
+        }
+        for b in &o.blocked {
+            let _ = writeln!(out, "  not applied: {b}");
+        }
+    }
+    for e in &result.errors {
+        let _ = writeln!(out, "warning: skipped {e}");
+    }
+    out
+}
+
+/// Unified diff of every pending change.
+pub fn render_diff(result: &MigrateResult) -> String {
+    let mut out = String::new();
+    for c in result.changes() {
+        let p = display_path(&c.path);
+        let old = c.old.as_deref().unwrap_or("");
+        let (a, b) = match c.old {
+            Some(_) => (format!("a/{p}"), format!("b/{p}")),
+            None => ("/dev/null".to_string(), format!("b/{p}")),
+        };
+        let diff = similar::TextDiff::from_lines(old, &c.new);
+        let _ = write!(
+            out,
+            "{}",
+            diff.unified_diff().context_radius(3).header(&a, &b)
+        );
+    }
+    out
+}
+
+/// Write every applicable change atomically (temp file + rename), in parallel.
+pub fn write(result: &MigrateResult) -> Vec<String> {
+    result
+        .changes()
+        .par_iter()
+        .filter_map(|c| {
+            atomic_write(&c.path, c.new.as_bytes())
+                .err()
+                .map(|e| format!("{}: {e}", display_path(&c.path)))
+        })
+        .collect()
+}
+
+/// Write a file atomically ([`crate::fsutil::atomic_write`]), creating its folder.
+pub fn atomic_write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    crate::fsutil::atomic_write(path, bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recheck_blocks_a_result_with_findings() {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path().canonicalize().unwrap();
+        std::fs::write(
+            root.join("databricks.yml"),
+            "bundle:\n  name: x\ninclude:\n  - resources/*.yml\n",
+        )
+        .unwrap();
+        std::fs::create_dir(root.join(".git")).unwrap();
+        let nb = root.join("a.py");
+        std::fs::write(&nb, "# Databricks notebook source\nx = 1\n").unwrap();
+        let plan = NotebookPlan {
+            notebook: nb.clone(),
+            bundle_root: root.clone(),
+            job_key: "a".into(),
+            producer_key: "a".into(),
+            producer_task: true,
+            fanouts: Vec::new(),
+            refusals: Vec::new(),
+        };
+        let good = FileChange {
+            path: nb.clone(),
+            old: None,
+            new: "# Databricks notebook source\nx = 2\n".into(),
+        };
+        // A For Each nested in a For Each and a concurrency over 100: the engine must object.
+        let bad_yaml = "resources:\n  jobs:\n    a:\n      name: a\n      tasks:\n        - task_key: t\n          for_each_task:\n            inputs: '[1]'\n            concurrency: 500\n            task:\n              task_key: u\n              notebook_task:\n                notebook_path: ../a.py\n";
+        let mut result = MigrateResult {
+            outcomes: vec![NotebookOutcome {
+                plan,
+                changes: vec![
+                    good,
+                    FileChange {
+                        path: root.join("resources/a.job.yml"),
+                        old: None,
+                        new: bad_yaml.into(),
+                    },
+                ],
+                blocked: Vec::new(),
+                warnings: Vec::new(),
+            }],
+            errors: Vec::new(),
+        };
+        assert!(result.pending());
+        recheck(&mut result, &MigrateOptions::default());
+        let o = &result.outcomes[0];
+        assert!(
+            o.blocked.iter().any(|b| b.contains("FE001")),
+            "{:?}",
+            o.blocked
+        );
+        assert!(!result.pending());
+        // Nothing was written to the real project.
+        assert!(!root.join("resources").exists());
+    }
+}

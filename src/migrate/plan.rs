@@ -1,0 +1,232 @@
+//! The migration plan: what `bricklint migrate` will generate for one orchestrator notebook.
+//! Plans are plain data, built by the planner (or by hand in tests) and consumed by the YAML
+//! generator and the notebook rewriter.
+
+use std::path::PathBuf;
+
+use ruff_text_size::TextRange;
+use serde_json::Value;
+
+/// `--to`: the shape to migrate to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum TargetShape {
+    /// For Each for one child notebook with varying parameters, per-object tasks for a static
+    /// list of different notebooks.
+    #[default]
+    Auto,
+    /// Only For Each tasks.
+    ForEach,
+    /// Only one task per object (a static list is required).
+    Tasks,
+}
+
+/// `--compute`: where the generated notebook tasks run.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Compute {
+    /// Serverless: no compute keys on notebook tasks.
+    #[default]
+    Serverless,
+    /// `existing_cluster_id: <id or ${var.x}>`.
+    ExistingCluster(String),
+    /// `job_cluster_key: <key>` (a job cluster of that key is generated).
+    JobCluster(String),
+}
+
+impl std::str::FromStr for Compute {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s == "serverless" {
+            return Ok(Compute::Serverless);
+        }
+        if let Some(id) = s.strip_prefix("existing-cluster=") {
+            if !id.is_empty() {
+                return Ok(Compute::ExistingCluster(id.to_string()));
+            }
+        }
+        if let Some(key) = s.strip_prefix("job-cluster=") {
+            if crate::migrate::plan::is_valid_key(key) {
+                return Ok(Compute::JobCluster(key.to_string()));
+            }
+        }
+        Err(format!(
+            "invalid --compute `{s}`: expected serverless, existing-cluster=<id or ${{var.x}}> or job-cluster=<key>"
+        ))
+    }
+}
+
+/// `task_key` / `job_cluster_key` syntax: 1 to 100 characters of `[A-Za-z0-9_-]`.
+pub fn is_valid_key(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 100
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// Turn any text into a valid task or job key (`snake_case`, at most 100 characters).
+pub fn sanitize_key(s: &str) -> String {
+    let mut out = String::new();
+    let mut last_us = true;
+    for c in s.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+            last_us = false;
+        } else if !last_us {
+            out.push('_');
+            last_us = true;
+        }
+    }
+    while out.ends_with('_') {
+        out.pop();
+    }
+    if out.is_empty() {
+        out.push_str("task");
+    }
+    out.truncate(100);
+    out
+}
+
+/// The value a nested/per-object task passes for one notebook parameter.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ParamValue {
+    /// `"{{input}}"`: the item itself (scalar items).
+    Input,
+    /// `"{{input.<field>}}"`.
+    InputField(String),
+    /// A constant, the same for every item.
+    Literal(String),
+}
+
+/// Where the list of items comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ItemsSource {
+    /// A literal list in the notebook.
+    Literal,
+    /// A repository config file read with a literal path (`json.load(open("conf/x.json"))`).
+    ConfigFile(PathBuf),
+    /// Only known at run time (`spark.sql(...).collect()`, widgets, ...).
+    Dynamic,
+}
+
+/// The items of a fan-out as the child notebook receives them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Items {
+    pub source: ItemsSource,
+    /// The statically known items, already in the shape the child receives (strings for
+    /// scalar items, objects of strings for `{{input.<field>}}`), when known.
+    pub values: Option<Vec<Value>>,
+    /// Python expression that evaluates to exactly those items at run time (the task-value
+    /// producer sets it).
+    pub producer_expr: String,
+}
+
+/// A For Each task that replaces one fan-out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ForEachPlan {
+    pub task_key: String,
+    /// The child notebook file (absolute).
+    pub child: PathBuf,
+    pub parameters: Vec<(String, ParamValue)>,
+    pub items: Items,
+    /// Pool size (capped at 100 when written).
+    pub concurrency: u32,
+    pub timeout_seconds: Option<u64>,
+    pub max_retries: Option<u32>,
+    /// Task-value key set by the orchestrator when the inputs are not inline.
+    pub value_key: String,
+}
+
+/// One task per object (a static list of notebooks).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObjectTask {
+    pub task_key: String,
+    pub notebook: PathBuf,
+    pub parameters: Vec<(String, String)>,
+    pub timeout_seconds: Option<u64>,
+    pub max_retries: Option<u32>,
+}
+
+/// What replaces one fan-out.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FanOutKind {
+    ForEach(ForEachPlan),
+    Tasks(Vec<ObjectTask>),
+}
+
+/// One fan-out of an orchestrator notebook and its replacement.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FanOutPlan {
+    /// Line (1-based, in the file) of the dispatch, for messages.
+    pub line: u32,
+    /// What the dispatch was (`ThreadPoolExecutor.submit`, `ThreadPool.map`, ...).
+    pub dispatch: String,
+    pub kind: FanOutKind,
+    /// Document ranges (statements, whole lines) that the rewrite removes.
+    pub remove: Vec<TextRange>,
+    /// The document range (whole statement lines) replaced by the producer code.
+    pub replace: TextRange,
+    /// Notes printed with the plan (assumptions made).
+    pub notes: Vec<String>,
+}
+
+/// A fan-out that is left alone, with the reason.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refusal {
+    pub line: u32,
+    pub reason: String,
+}
+
+/// The plan for one orchestrator notebook.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NotebookPlan {
+    /// The orchestrator notebook (absolute).
+    pub notebook: PathBuf,
+    /// Bundle root (holding `databricks.yml`, existing or to be created).
+    pub bundle_root: PathBuf,
+    /// Job resource key (also the job name).
+    pub job_key: String,
+    /// Task key of the orchestrator notebook (the producer).
+    pub producer_key: String,
+    /// Whether the orchestrator notebook stays a task of the job (it produces the inputs or
+    /// still has work of its own).
+    pub producer_task: bool,
+    pub fanouts: Vec<FanOutPlan>,
+    pub refusals: Vec<Refusal>,
+}
+
+impl NotebookPlan {
+    /// `resources/<job>.job.yml` under the bundle root.
+    pub fn resource_file(&self) -> PathBuf {
+        self.bundle_root
+            .join("resources")
+            .join(format!("{}.job.yml", self.job_key))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_sanitized() {
+        assert_eq!(sanitize_key("Run Bronze-Tables!"), "run_bronze_tables");
+        assert_eq!(sanitize_key("///"), "task");
+        assert!(is_valid_key("a-b_c1"));
+        assert!(!is_valid_key("a b"));
+        assert!(!is_valid_key(""));
+    }
+
+    #[test]
+    fn compute_parses() {
+        assert_eq!("serverless".parse::<Compute>(), Ok(Compute::Serverless));
+        assert_eq!(
+            "existing-cluster=${var.cluster_id}".parse::<Compute>(),
+            Ok(Compute::ExistingCluster("${var.cluster_id}".into()))
+        );
+        assert_eq!(
+            "job-cluster=main".parse::<Compute>(),
+            Ok(Compute::JobCluster("main".into()))
+        );
+        assert!("job-cluster=a b".parse::<Compute>().is_err());
+        assert!("gpu".parse::<Compute>().is_err());
+    }
+}

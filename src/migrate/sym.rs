@@ -1,0 +1,661 @@
+//! Symbolic values for migration planning: an expression of the worker (the function a pool
+//! runs per item) rewritten in terms of the fan-out's *item*, so that it can be evaluated for
+//! static items or emitted as Python for the task-value producer.
+
+use std::collections::HashMap;
+
+use ruff_python_ast::{self as ast, Expr, Number, Stmt};
+use serde_json::Value;
+
+/// A value as a function of the current item.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Sym {
+    /// The item itself.
+    Item,
+    /// A JSON-able constant.
+    Const(Value),
+    Dict(Vec<(Sym, Sym)>),
+    List(Vec<Sym>),
+    Index(Box<Sym>, Box<Sym>),
+    Attr(Box<Sym>, String),
+    /// `str(x)`.
+    Str(Box<Sym>),
+    /// `a + b` (string concatenation or arithmetic).
+    Add(Box<Sym>, Box<Sym>),
+    /// f-string parts: literal text or a value.
+    FStr(Vec<Sym>),
+    /// A module-level name, valid where the dispatch was.
+    Global(String),
+    /// An expression that does not depend on the item and only uses module-level names
+    /// (kept as source text).
+    Opaque(String),
+    /// An object of a class defined in the notebook, with its attributes.
+    Obj(String, Vec<(String, Sym)>),
+    /// A list comprehension over `base`, producing `elem` per base item.
+    Comp(Box<Sym>, Box<Sym>),
+}
+
+impl Sym {
+    pub fn depends_on_item(&self) -> bool {
+        match self {
+            Sym::Item => true,
+            Sym::Const(_) | Sym::Global(_) | Sym::Opaque(_) => false,
+            Sym::Dict(kv) => kv
+                .iter()
+                .any(|(k, v)| k.depends_on_item() || v.depends_on_item()),
+            Sym::List(v) | Sym::FStr(v) => v.iter().any(Sym::depends_on_item),
+            Sym::Index(a, b) | Sym::Add(a, b) => a.depends_on_item() || b.depends_on_item(),
+            Sym::Attr(a, _) | Sym::Str(a) => a.depends_on_item(),
+            Sym::Obj(_, attrs) => attrs.iter().any(|(_, v)| v.depends_on_item()),
+            Sym::Comp(base, _) => base.depends_on_item(),
+        }
+    }
+
+    /// True when the value is certainly a string at run time.
+    pub fn is_string(&self) -> bool {
+        match self {
+            Sym::Const(Value::String(_)) | Sym::Str(_) | Sym::FStr(_) => true,
+            Sym::Add(a, b) => a.is_string() || b.is_string(),
+            _ => false,
+        }
+    }
+
+    /// Python source for this value, with the item spelled `var`.
+    pub fn to_python(&self, var: &str) -> Option<String> {
+        Some(match self {
+            Sym::Item => var.to_string(),
+            Sym::Const(v) => py_const(v)?,
+            Sym::Dict(kv) => {
+                let mut parts = Vec::new();
+                for (k, v) in kv {
+                    parts.push(format!("{}: {}", k.to_python(var)?, v.to_python(var)?));
+                }
+                format!("{{{}}}", parts.join(", "))
+            }
+            Sym::List(v) => {
+                let parts: Option<Vec<String>> = v.iter().map(|s| s.to_python(var)).collect();
+                format!("[{}]", parts?.join(", "))
+            }
+            Sym::Index(a, b) => format!("{}[{}]", a.to_python(var)?, b.to_python(var)?),
+            Sym::Attr(a, n) => format!("{}.{n}", a.to_python(var)?),
+            Sym::Str(a) => {
+                if a.is_string() {
+                    a.to_python(var)?
+                } else {
+                    format!("str({})", a.to_python(var)?)
+                }
+            }
+            Sym::Add(a, b) => format!("{} + {}", a.to_python(var)?, b.to_python(var)?),
+            Sym::FStr(parts) => {
+                let p: Option<Vec<String>> = parts
+                    .iter()
+                    .map(|s| match s {
+                        Sym::Const(Value::String(_)) => s.to_python(var),
+                        other => Sym::Str(Box::new(other.clone())).to_python(var),
+                    })
+                    .collect();
+                let p = p?;
+                if p.is_empty() {
+                    "\"\"".into()
+                } else {
+                    p.join(" + ")
+                }
+            }
+            Sym::Global(n) => n.clone(),
+            Sym::Opaque(t) => {
+                let atomic = t
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || "_.()[]\"' ,".contains(c))
+                    && t.starts_with(|c: char| c.is_alphabetic() || c == '_');
+                if atomic && (!t.contains(' ') || is_call_chain(t)) {
+                    t.clone()
+                } else {
+                    format!("({t})")
+                }
+            }
+            Sym::Obj(..) | Sym::Comp(..) => return None,
+        })
+    }
+
+    /// Evaluate for one item (`None` when not statically known).
+    pub fn eval(&self, item: &Value, globals: &dyn Fn(&str) -> Option<Value>) -> Option<Value> {
+        Some(match self {
+            Sym::Item => item.clone(),
+            Sym::Const(v) => v.clone(),
+            Sym::Dict(kv) => {
+                let mut m = serde_json::Map::new();
+                for (k, v) in kv {
+                    let Value::String(k) = k.eval(item, globals)? else {
+                        return None;
+                    };
+                    m.insert(k, v.eval(item, globals)?);
+                }
+                Value::Object(m)
+            }
+            Sym::List(v) => Value::Array(
+                v.iter()
+                    .map(|s| s.eval(item, globals))
+                    .collect::<Option<Vec<_>>>()?,
+            ),
+            Sym::Index(a, b) => {
+                let a = a.eval(item, globals)?;
+                match (a, b.eval(item, globals)?) {
+                    (Value::Object(m), Value::String(k)) => m.get(&k)?.clone(),
+                    (Value::Array(v), Value::Number(n)) => {
+                        let i = n.as_i64()?;
+                        let i = if i < 0 { v.len() as i64 + i } else { i };
+                        v.get(usize::try_from(i).ok()?)?.clone()
+                    }
+                    _ => return None,
+                }
+            }
+            Sym::Attr(..) | Sym::Opaque(_) | Sym::Obj(..) | Sym::Comp(..) => return None,
+            Sym::Str(a) => Value::String(py_str(&a.eval(item, globals)?)?),
+            Sym::Add(a, b) => match (a.eval(item, globals)?, b.eval(item, globals)?) {
+                (Value::String(x), Value::String(y)) => Value::String(x + &y),
+                (Value::Number(x), Value::Number(y)) => {
+                    serde_json::json!(x.as_i64()?.checked_add(y.as_i64()?)?)
+                }
+                _ => return None,
+            },
+            Sym::FStr(parts) => {
+                let mut s = String::new();
+                for p in parts {
+                    s.push_str(&py_str(&p.eval(item, globals)?)?);
+                }
+                Value::String(s)
+            }
+            Sym::Global(n) => globals(n)?,
+        })
+    }
+}
+
+/// `a.b(...).c(...)`: a name followed by calls, attributes and subscripts only (spaces only
+/// inside the brackets).
+fn is_call_chain(t: &str) -> bool {
+    let mut depth = 0i32;
+    let mut quote: Option<char> = None;
+    for c in t.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '(' | '[') => depth += 1,
+            (None, ')' | ']') => depth -= 1,
+            (None, ' ') if depth == 0 => return false,
+            _ => {}
+        }
+    }
+    depth == 0
+}
+
+/// `str(v)` as Python prints it, for JSON-like values of simple types.
+pub fn py_str(v: &Value) -> Option<String> {
+    Some(match v {
+        Value::String(s) => s.clone(),
+        Value::Bool(true) => "True".into(),
+        Value::Bool(false) => "False".into(),
+        Value::Null => "None".into(),
+        Value::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                i.to_string()
+            } else {
+                let f = n.as_f64()?;
+                if f.fract() == 0.0 && f.abs() < 1e16 {
+                    format!("{f:.1}")
+                } else {
+                    f.to_string()
+                }
+            }
+        }
+        _ => return None,
+    })
+}
+
+fn py_const(v: &Value) -> Option<String> {
+    Some(match v {
+        Value::String(s) => serde_json::to_string(s).ok()?,
+        Value::Bool(true) => "True".into(),
+        Value::Bool(false) => "False".into(),
+        Value::Null => "None".into(),
+        Value::Number(n) => n.to_string(),
+        Value::Array(a) => {
+            let p: Option<Vec<String>> = a.iter().map(py_const).collect();
+            format!("[{}]", p?.join(", "))
+        }
+        Value::Object(m) => {
+            let mut p = Vec::new();
+            for (k, v) in m {
+                p.push(format!(
+                    "{}: {}",
+                    serde_json::to_string(k).ok()?,
+                    py_const(v)?
+                ));
+            }
+            format!("{{{}}}", p.join(", "))
+        }
+    })
+}
+
+/// What the planner knows about the notebook's module level.
+pub struct ModuleInfo<'a> {
+    pub functions: HashMap<String, &'a ast::StmtFunctionDef>,
+    pub classes: HashMap<String, &'a ast::StmtClassDef>,
+    /// Names assigned exactly once at module level, with their value.
+    pub single: HashMap<String, &'a Expr>,
+    /// Every name bound at module level (assignments, imports, defs, loops).
+    pub bound: std::collections::HashSet<String>,
+    /// The virtual Python text the AST ranges point into.
+    pub text: &'a str,
+}
+
+impl<'a> ModuleInfo<'a> {
+    pub fn new(body: &'a [Stmt], text: &'a str) -> Self {
+        let mut functions = HashMap::new();
+        let mut classes = HashMap::new();
+        let mut counts: HashMap<String, (usize, Option<&'a Expr>)> = HashMap::new();
+        let mut bound = std::collections::HashSet::new();
+        for s in body {
+            for n in super::names::bound_names(s) {
+                bound.insert(n);
+            }
+            match s {
+                Stmt::FunctionDef(f) => {
+                    functions.insert(f.name.id.to_string(), f);
+                }
+                Stmt::ClassDef(c) => {
+                    classes.insert(c.name.id.to_string(), c);
+                }
+                Stmt::Assign(a) => {
+                    for t in &a.targets {
+                        if let Expr::Name(n) = t {
+                            let e = counts.entry(n.id.to_string()).or_insert((0, None));
+                            e.0 += 1;
+                            e.1 = Some(&a.value);
+                        }
+                    }
+                }
+                Stmt::AnnAssign(a) => {
+                    if let (Expr::Name(n), Some(v)) = (&*a.target, &a.value) {
+                        let e = counts.entry(n.id.to_string()).or_insert((0, None));
+                        e.0 += 1;
+                        e.1 = Some(v);
+                    }
+                }
+                _ => {}
+            }
+            // Re-binding through other statements makes a name not single.
+            if !matches!(s, Stmt::Assign(_) | Stmt::AnnAssign(_)) {
+                for n in super::names::bound_names(s) {
+                    counts.entry(n).or_insert((0, None)).0 += 1;
+                }
+            }
+        }
+        let single = counts
+            .into_iter()
+            .filter_map(|(k, (n, v))| (n == 1).then_some(v).flatten().map(|v| (k, v)))
+            .collect();
+        ModuleInfo {
+            functions,
+            classes,
+            single,
+            bound,
+            text,
+        }
+    }
+
+    /// Static value of a module-level name.
+    pub fn global_value(&self, name: &str) -> Option<Value> {
+        let e = self.single.get(name)?;
+        let s = self.sym(e, &HashMap::new(), 0).ok()?;
+        s.eval(&Value::Null, &|n| {
+            if n == name {
+                None
+            } else {
+                self.global_value(n)
+            }
+        })
+    }
+
+    /// The symbolic value of `expr` in an environment of local names.
+    pub fn sym(
+        &self,
+        expr: &Expr,
+        env: &HashMap<String, Sym>,
+        depth: usize,
+    ) -> Result<Sym, String> {
+        if depth > 16 {
+            return Err("the expression is too deeply nested".into());
+        }
+        let d = depth + 1;
+        Ok(match expr {
+            Expr::StringLiteral(s) => Sym::Const(Value::String(s.value.to_str().to_string())),
+            Expr::NumberLiteral(n) => match &n.value {
+                Number::Int(i) => {
+                    Sym::Const(i.as_i64().map(Value::from).ok_or("integer too large")?)
+                }
+                Number::Float(f) => Sym::Const(serde_json::json!(f)),
+                Number::Complex { .. } => return Err("complex number".into()),
+            },
+            Expr::BooleanLiteral(b) => Sym::Const(Value::Bool(b.value)),
+            Expr::NoneLiteral(_) => Sym::Const(Value::Null),
+            Expr::Name(n) => {
+                let id = n.id.as_str();
+                if let Some(v) = env.get(id) {
+                    v.clone()
+                } else if self.bound.contains(id) || is_builtin_global(id) {
+                    Sym::Global(id.to_string())
+                } else {
+                    return Err(format!("`{id}` is not defined in this notebook"));
+                }
+            }
+            Expr::Dict(dct) => {
+                let mut kv = Vec::new();
+                for item in dct.iter() {
+                    let Some(k) = &item.key else {
+                        return Err("`**` in a dict literal".into());
+                    };
+                    kv.push((self.sym(k, env, d)?, self.sym(&item.value, env, d)?));
+                }
+                Sym::Dict(kv)
+            }
+            Expr::List(l) => Sym::List(
+                l.elts
+                    .iter()
+                    .map(|e| self.sym(e, env, d))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Expr::Tuple(t) => Sym::List(
+                t.elts
+                    .iter()
+                    .map(|e| self.sym(e, env, d))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Expr::Subscript(s) => {
+                let v = self.sym(&s.value, env, d)?;
+                let k = self.sym(&s.slice, env, d)?;
+                Sym::Index(Box::new(v), Box::new(k))
+            }
+            Expr::Attribute(a) => {
+                let v = self.sym(&a.value, env, d)?;
+                let attr = a.attr.id.to_string();
+                match v {
+                    Sym::Obj(cls, attrs) => attrs
+                        .iter()
+                        .find(|(n, _)| *n == attr)
+                        .map(|(_, v)| v.clone())
+                        .ok_or_else(|| format!("`{cls}` objects have no attribute `{attr}`"))?,
+                    Sym::Global(_) | Sym::Opaque(_) => Sym::Opaque(self.text_of(expr)),
+                    other => Sym::Attr(Box::new(other), attr),
+                }
+            }
+            Expr::BinOp(b) if matches!(b.op, ast::Operator::Add) => {
+                let l = self.sym(&b.left, env, d)?;
+                let r = self.sym(&b.right, env, d)?;
+                Sym::Add(Box::new(l), Box::new(r))
+            }
+            Expr::FString(f) => {
+                let mut parts = Vec::new();
+                for part in f.value.iter() {
+                    match part {
+                        ast::FStringPart::Literal(l) => {
+                            parts.push(Sym::Const(Value::String(l.value.to_string())))
+                        }
+                        ast::FStringPart::FString(fs) => {
+                            for el in fs.elements.iter() {
+                                match el {
+                                    ast::InterpolatedStringElement::Literal(l) => {
+                                        parts.push(Sym::Const(Value::String(l.value.to_string())))
+                                    }
+                                    ast::InterpolatedStringElement::Interpolation(i) => {
+                                        if i.format_spec.is_some() || i.debug_text.is_some() {
+                                            return Err("an f-string with a format spec".into());
+                                        }
+                                        parts.push(self.sym(&i.expression, env, d)?);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                Sym::FStr(parts)
+            }
+            Expr::Call(c) => {
+                let fname = match &*c.func {
+                    Expr::Name(n) => Some(n.id.as_str()),
+                    _ => None,
+                };
+                if fname == Some("str")
+                    && c.arguments.args.len() == 1
+                    && c.arguments.keywords.is_empty()
+                {
+                    return Ok(Sym::Str(Box::new(self.sym(
+                        &c.arguments.args[0],
+                        env,
+                        d,
+                    )?)));
+                }
+                if let Some(cls) = fname.and_then(|n| self.classes.get(n)) {
+                    return self.construct(cls, c, env, d);
+                }
+                // Any other call: fine when it does not involve local names.
+                let s = Sym::Opaque(self.text_of(expr));
+                if self.uses_env(expr, env) {
+                    return Err(format!(
+                        "`{}` is computed per item by a call bricklint cannot follow",
+                        self.text_of(expr)
+                    ));
+                }
+                s
+            }
+            Expr::ListComp(lc) if lc.generators.len() == 1 && lc.generators[0].ifs.is_empty() => {
+                let g = &lc.generators[0];
+                let Expr::Name(target) = &g.target else {
+                    return Err("a comprehension with a tuple target".into());
+                };
+                let base = self.sym(&g.iter, env, d)?;
+                let (b, e) = self.base_items(base, d)?;
+                let mut env2 = env.clone();
+                env2.insert(target.id.to_string(), e);
+                let elem = self.sym(&lc.elt, &env2, d)?;
+                Sym::Comp(Box::new(b), Box::new(elem))
+            }
+            other => {
+                if self.uses_env(other, env) {
+                    return Err(format!("`{}` cannot be followed", self.text_of(other)));
+                }
+                Sym::Opaque(self.text_of(other))
+            }
+        })
+    }
+
+    /// Split an items value into (base list, per-base-item element).
+    pub fn base_items(&self, s: Sym, depth: usize) -> Result<(Sym, Sym), String> {
+        match s {
+            Sym::Comp(b, e) => Ok((*b, *e)),
+            Sym::Global(ref n) => match self.single.get(n.as_str()) {
+                Some(e @ Expr::ListComp(_)) => {
+                    let v = self.sym(e, &HashMap::new(), depth + 1)?;
+                    self.base_items(v, depth + 1)
+                }
+                _ => Ok((s, Sym::Item)),
+            },
+            other => Ok((other, Sym::Item)),
+        }
+    }
+
+    /// An object of a notebook class: `__init__` parameters bound to the call's arguments,
+    /// attributes from `self.<attr> = <expr>` statements.
+    fn construct(
+        &self,
+        cls: &ast::StmtClassDef,
+        call: &ast::ExprCall,
+        env: &HashMap<String, Sym>,
+        d: usize,
+    ) -> Result<Sym, String> {
+        let name = cls.name.id.to_string();
+        let init = cls.body.iter().find_map(|s| match s {
+            Stmt::FunctionDef(f) if f.name.id.as_str() == "__init__" => Some(f),
+            _ => None,
+        });
+        let Some(init) = init else {
+            return Err(format!("class `{name}` has no `__init__`"));
+        };
+        let mut local = bind_params(self, &init.parameters, call, env, d, 1)?;
+        let self_name = init
+            .parameters
+            .args
+            .first()
+            .map(|p| p.parameter.name.id.to_string())
+            .unwrap_or_else(|| "self".into());
+        let mut attrs = Vec::new();
+        for s in &init.body {
+            if let Stmt::Assign(a) = s {
+                if let [Expr::Attribute(t)] = a.targets.as_slice() {
+                    if matches!(&*t.value, Expr::Name(n) if n.id.as_str() == self_name) {
+                        let v = self.sym(&a.value, &local, d)?;
+                        attrs.push((t.attr.id.to_string(), v));
+                    }
+                }
+            }
+        }
+        local.clear();
+        Ok(Sym::Obj(name, attrs))
+    }
+
+    fn uses_env(&self, expr: &Expr, env: &HashMap<String, Sym>) -> bool {
+        super::names::loaded_names_expr(expr).iter().any(|n| {
+            env.contains_key(n.as_str())
+                || !(self.bound.contains(n.as_str()) || is_builtin_global(n))
+        })
+    }
+
+    pub fn text_of(&self, expr: &Expr) -> String {
+        let r = ruff_text_size::Ranged::range(expr);
+        self.text
+            .get(usize::from(r.start())..usize::from(r.end()))
+            .unwrap_or("")
+            .to_string()
+    }
+}
+
+/// Names always available in a notebook.
+pub fn is_builtin_global(n: &str) -> bool {
+    matches!(
+        n,
+        "dbutils"
+            | "spark"
+            | "sc"
+            | "sqlContext"
+            | "display"
+            | "displayHTML"
+            | "json"
+            | "os"
+            | "len"
+            | "range"
+            | "list"
+            | "dict"
+            | "int"
+            | "float"
+            | "sorted"
+            | "print"
+            | "open"
+            | "enumerate"
+            | "zip"
+            | "min"
+            | "max"
+            | "sum"
+            | "set"
+            | "tuple"
+            | "getArgument"
+    )
+}
+
+/// Bind a function's parameters to a call's arguments (`skip` leading parameters, e.g. `self`).
+pub fn bind_params(
+    m: &ModuleInfo<'_>,
+    params: &ast::Parameters,
+    call: &ast::ExprCall,
+    env: &HashMap<String, Sym>,
+    d: usize,
+    skip: usize,
+) -> Result<HashMap<String, Sym>, String> {
+    let args: Vec<Sym> = call
+        .arguments
+        .args
+        .iter()
+        .map(|a| {
+            if matches!(a, Expr::Starred(_)) {
+                Err("`*args` in a call".to_string())
+            } else {
+                m.sym(a, env, d)
+            }
+        })
+        .collect::<Result<_, _>>()?;
+    let mut kw = Vec::new();
+    for k in &call.arguments.keywords {
+        match &k.arg {
+            Some(n) => kw.push((n.id.to_string(), m.sym(&k.value, env, d)?)),
+            None => match m.sym(&k.value, env, d)? {
+                Sym::Dict(kv) => {
+                    for (k, v) in kv {
+                        let Sym::Const(Value::String(k)) = k else {
+                            return Err("`**` with non-literal keys".into());
+                        };
+                        kw.push((k, v));
+                    }
+                }
+                _ => return Err("`**kwargs` in a call".into()),
+            },
+        }
+    }
+    bind_values(m, params, args, kw, env, d, skip)
+}
+
+/// Bind parameters to already symbolic positional and keyword values.
+pub fn bind_values(
+    m: &ModuleInfo<'_>,
+    params: &ast::Parameters,
+    args: Vec<Sym>,
+    kw: Vec<(String, Sym)>,
+    _env: &HashMap<String, Sym>,
+    d: usize,
+    skip: usize,
+) -> Result<HashMap<String, Sym>, String> {
+    let mut out = HashMap::new();
+    let positional: Vec<&ast::ParameterWithDefault> = params
+        .posonlyargs
+        .iter()
+        .chain(params.args.iter())
+        .skip(skip)
+        .collect();
+    if args.len() > positional.len() && params.vararg.is_none() {
+        return Err("more arguments than parameters".into());
+    }
+    for (p, a) in positional.iter().zip(args) {
+        out.insert(p.parameter.name.id.to_string(), a);
+    }
+    for (k, v) in kw {
+        if positional
+            .iter()
+            .chain(params.kwonlyargs.iter().collect::<Vec<_>>().iter())
+            .any(|p| p.parameter.name.id.as_str() == k)
+        {
+            out.insert(k, v);
+        } else if params.kwarg.is_none() {
+            return Err(format!("unknown keyword argument `{k}`"));
+        }
+    }
+    for p in positional.iter().copied().chain(params.kwonlyargs.iter()) {
+        let n = p.parameter.name.id.to_string();
+        if let std::collections::hash_map::Entry::Vacant(e) = out.entry(n) {
+            match &p.default {
+                Some(def) => {
+                    e.insert(m.sym(def, &HashMap::new(), d)?);
+                }
+                None => return Err(format!("parameter `{}` is not given", p.parameter.name.id)),
+            }
+        }
+    }
+    Ok(out)
+}

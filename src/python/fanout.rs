@@ -1,0 +1,228 @@
+//! The public description of notebook fan-out, shared by the rules (ORC001, ORC002, ORC005,
+//! ORC008) and by `bricklint migrate`.
+//!
+//! A [`FanOut`] is one place where a notebook hands `dbutils.notebook.run` work out:
+//!
+//! - a **parallel dispatch** ([`FanOutKind::Dispatch`]): `pool.map(f, items)`,
+//!   `executor.submit(f, x)`, `threading.Thread(target=f)`, joblib `Parallel(...)(delayed(f)(x)
+//!   for x in items)`, `loop.run_in_executor(ex, f, x)`, `asyncio.to_thread(f, x)`, or a Scala
+//!   `Future { ... }` / `.par` collection;
+//! - a **sequential loop** ([`FanOutKind::Loop`]): a `for` / `while` loop or comprehension whose
+//!   body reaches `notebook.run` for each item.
+//!
+//! Only fan-outs that reach at least one `dbutils.notebook.run` are returned. For each one:
+//!
+//! | field | what |
+//! |---|---|
+//! | `range` | the dispatch call (or loop header), a range of `Document::text` of `path` |
+//! | `kind`, `method` | the shape (`PoolMap` / `map`, `ExecutorSubmit` / `submit`, ...) |
+//! | `pool` | the pool / executor: constructor range, kind, size expression with its static value and upper bound |
+//! | `worker` | the work function as written, what kind it is (function, lambda, partial, closure, `notebook.run` itself) |
+//! | `items` | what the fan-out iterates: the `map` iterable, or the loop / comprehension iterable around a `submit` / `Thread` (with its static value when literal) |
+//! | `call_args` / `call_kwargs` | the arguments given to the worker by the dispatch (`submit(f, a, b)`) |
+//! | `runs` | every `notebook.run` reached, in whichever file it is, with path / timeout / arguments expressions and static values |
+//!
+//! Ranges in [`ExprDesc`] and [`ReachedRun`] are ranges of the text of the document they belong
+//! to (`ReachedRun::path` for runs, the fan-out's `path` for the rest). Resolve them to lines with
+//! `Document::resolve`.
+//!
+//! ```no_run
+//! # fn demo(project: &bricklint::engine::Project, doc: &bricklint::source::Document) {
+//! for f in bricklint::python::fanout::fan_outs(project, doc) {
+//!     if f.kind.is_parallel() {
+//!         let size = f.pool.as_ref().and_then(|p| p.size_bound);
+//!         for run in &f.runs {
+//!             let nb = run.call.path.as_ref().and_then(|p| p.value.as_ref());
+//!             println!("{} runs {:?} with a pool of {:?}", run.path.display(), nb, size);
+//!         }
+//!     }
+//! }
+//! # }
+//! ```
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use ruff_text_size::TextRange;
+
+pub use super::facts::{
+    Dispatch, DispatchKind, ExprDesc, LoopKind, PoolFacts, RunCall, WorkerFacts, WorkerKind,
+};
+pub use super::model::PoolKind;
+use crate::engine::Project;
+use crate::index::RunSite;
+use crate::source::Document;
+
+/// The shape of a fan-out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FanOutKind {
+    /// Parallel work handed to a pool, executor or thread.
+    Dispatch(DispatchKind),
+    /// A sequential loop or comprehension.
+    Loop(LoopKind),
+    /// Scala `Future { ... }` (lexical scan).
+    ScalaFuture,
+    /// Scala parallel collection `xs.par.map { ... }` / `.par.foreach` (lexical scan).
+    ScalaPar,
+}
+
+impl FanOutKind {
+    /// True for thread/pool/future dispatches, false for sequential loops.
+    pub fn is_parallel(self) -> bool {
+        !matches!(self, FanOutKind::Loop(_))
+    }
+    pub fn describe(self) -> &'static str {
+        match self {
+            FanOutKind::Dispatch(d) => d.describe(),
+            FanOutKind::Loop(LoopKind::For) => "for loop",
+            FanOutKind::Loop(LoopKind::While) => "while loop",
+            FanOutKind::Loop(LoopKind::Comprehension) => "comprehension",
+            FanOutKind::ScalaFuture => "Scala Future",
+            FanOutKind::ScalaPar => "Scala parallel collection",
+        }
+    }
+}
+
+/// A `notebook.run` reached from a fan-out.
+#[derive(Debug, Clone)]
+pub struct ReachedRun {
+    /// The file holding the call (may differ from the fan-out's file).
+    pub path: Arc<PathBuf>,
+    /// Index of that file in `Project::documents` (None for Scala scans of the same file).
+    pub doc: Option<usize>,
+    /// The call with its path / timeout / arguments expressions.
+    pub call: RunCall,
+}
+
+/// One fan-out (see the module documentation).
+#[derive(Debug, Clone)]
+pub struct FanOut {
+    /// The file of the dispatch.
+    pub path: Arc<PathBuf>,
+    /// The dispatch call (`pool.map(...)`, `ex.submit(...)`, `Thread(...)`) or loop header.
+    pub range: TextRange,
+    pub kind: FanOutKind,
+    /// Method or constructor name as written (`map`, `submit`, `Thread`, `Future`).
+    pub method: String,
+    pub pool: Option<PoolFacts>,
+    pub worker: Option<WorkerFacts>,
+    pub items: Option<ExprDesc>,
+    pub call_args: Vec<ExprDesc>,
+    pub call_kwargs: Vec<(Option<String>, ExprDesc)>,
+    /// Every `notebook.run` reached (at most 64), in file then source order.
+    pub runs: Vec<ReachedRun>,
+    /// The dispatch result (futures) is discarded.
+    pub result_discarded: bool,
+    /// The dispatch sits in a loop (one `submit` / `Thread` per item).
+    pub in_loop: bool,
+    /// For loops: a retry loop (not a per-item fan-out).
+    pub retry: bool,
+    /// Index of the enclosing function in the file's facts (0 = module level).
+    pub func: usize,
+}
+
+/// Every fan-out of a document that reaches `dbutils.notebook.run`: parallel dispatches first,
+/// then sequential loops, each in source order. Scala cells and `.scala` files are scanned
+/// lexically.
+pub fn fan_outs(project: &Project, doc: &Document) -> Vec<FanOut> {
+    let mut out = Vec::new();
+    out.extend(super::scala::scan(doc));
+    let Some(&di) = project.index.by_path.get(&*doc.path) else {
+        return out;
+    };
+    let idx = &project.index.python;
+    let Some(facts) = idx.facts(di) else {
+        return out;
+    };
+    let to_runs = |sites: &[RunSite]| -> Vec<ReachedRun> {
+        let mut v: Vec<ReachedRun> = sites
+            .iter()
+            .filter_map(|s| {
+                let call = idx.run(*s)?.clone();
+                Some(ReachedRun {
+                    path: project.documents.get(s.doc)?.path.clone(),
+                    doc: Some(s.doc),
+                    call,
+                })
+            })
+            .collect();
+        v.sort_by(|a, b| (&a.path, a.call.range.start()).cmp(&(&b.path, b.call.range.start())));
+        v
+    };
+    for d in &facts.dispatches {
+        let mut sites: Vec<RunSite> = Vec::new();
+        if let Some(r) = d.reference_run {
+            sites.push(RunSite { doc: di, run: r });
+        }
+        if let Some(w) = &d.worker {
+            for r in &w.refs {
+                sites.extend(idx.reach_of(di, r, false));
+            }
+        }
+        sites.sort();
+        sites.dedup();
+        if sites.is_empty() {
+            continue;
+        }
+        out.push(FanOut {
+            path: doc.path.clone(),
+            range: d.range,
+            kind: FanOutKind::Dispatch(d.kind),
+            method: d.method.clone(),
+            pool: d.pool.clone(),
+            worker: d.worker.clone(),
+            items: d.items.clone(),
+            call_args: d.call_args.clone(),
+            call_kwargs: d.call_kwargs.clone(),
+            runs: to_runs(&sites),
+            result_discarded: d.result_discarded,
+            in_loop: d.in_loop,
+            retry: false,
+            func: d.func,
+        });
+    }
+    for l in &facts.loops {
+        let mut sites: Vec<RunSite> = l
+            .runs
+            .iter()
+            .map(|&r| RunSite { doc: di, run: r })
+            .collect();
+        for (r, _) in &l.calls {
+            sites.extend(idx.reach_of(di, r, true));
+        }
+        sites.sort();
+        sites.dedup();
+        if sites.is_empty() {
+            continue;
+        }
+        out.push(FanOut {
+            path: doc.path.clone(),
+            range: l.range,
+            kind: FanOutKind::Loop(l.kind),
+            method: match l.kind {
+                LoopKind::For => "for",
+                LoopKind::While => "while",
+                LoopKind::Comprehension => "comprehension",
+            }
+            .into(),
+            pool: None,
+            worker: None,
+            items: l.items.clone(),
+            call_args: Vec::new(),
+            call_kwargs: Vec::new(),
+            runs: to_runs(&sites),
+            result_discarded: false,
+            in_loop: true,
+            retry: l.retry,
+            func: l.func,
+        });
+    }
+    out
+}
+
+/// Only the parallel fan-outs (ORC001).
+pub fn parallel_fan_outs(project: &Project, doc: &Document) -> Vec<FanOut> {
+    let mut v = fan_outs(project, doc);
+    v.retain(|f| f.kind.is_parallel());
+    v
+}

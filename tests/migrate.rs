@@ -1,0 +1,305 @@
+//! `bricklint migrate` on the fixture projects in `fixtures/migrate/<project>/`: the plan and
+//! diff (snapshots), `--write`, idempotency, and the byte-for-byte preservation guarantees.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/migrate")
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let p = e.path();
+        let name = e.file_name();
+        if name == "snapshots" {
+            continue;
+        }
+        if p.is_dir() {
+            copy_dir(&p, &to.join(&name));
+        } else {
+            std::fs::copy(&p, to.join(&name)).unwrap();
+        }
+    }
+}
+
+/// A temporary copy of a fixture project.
+fn project(name: &str) -> tempfile::TempDir {
+    let t = tempfile::tempdir().unwrap();
+    copy_dir(&fixtures().join(name), t.path());
+    t
+}
+
+fn migrate(dir: &Path, args: &[&str]) -> (i32, String) {
+    let out = Command::cargo_bin("bricklint")
+        .unwrap()
+        .current_dir(dir)
+        .arg("migrate")
+        .args(args)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "bricklint panicked: {stderr}");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+/// Every file of a directory with its contents.
+fn tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.insert(
+                    p.strip_prefix(dir).unwrap().to_path_buf(),
+                    std::fs::read(&p).unwrap(),
+                );
+            }
+        }
+    }
+    out
+}
+
+const MIGRATABLE: &[&str] = &[
+    "named_function",
+    "lambda",
+    "executor_submit",
+    "function_reference",
+    "notebook_data",
+    "static_list",
+    "json_config",
+    "spark_query",
+    "tasks_waves",
+    "sequential_loop",
+];
+
+fn snapshot(name: &str, text: &str) {
+    let mut s = insta::Settings::clone_current();
+    s.set_snapshot_path(fixtures().join("snapshots"));
+    s.set_prepend_module_to_snapshot(false);
+    s.bind(|| insta::assert_snapshot!(name, text));
+}
+
+#[test]
+fn diff_snapshots() {
+    for name in MIGRATABLE.iter().chain(["refused_dynamic_path"].iter()) {
+        let p = project(name);
+        let before = tree(p.path());
+        let (code, out) = migrate(p.path(), &["--diff", "."]);
+        snapshot(&format!("{name}_diff"), &out);
+        let expected = if *name == "refused_dynamic_path" {
+            0
+        } else {
+            1
+        };
+        assert_eq!(code, expected, "{name}: exit code\n{out}");
+        assert_eq!(before, tree(p.path()), "{name}: a dry run must not write");
+    }
+}
+
+#[test]
+fn write_then_idempotent() {
+    for name in MIGRATABLE {
+        let p = project(name);
+        let (code, out) = migrate(p.path(), &["--write", "."]);
+        assert_eq!(code, 0, "{name}: --write\n{out}");
+        assert!(out.contains("Wrote"), "{name}: {out}");
+        let after = tree(p.path());
+        let resources: Vec<_> = after
+            .keys()
+            .filter(|k| k.starts_with("resources"))
+            .collect();
+        assert_eq!(
+            resources.len(),
+            1,
+            "{name}: one job resource: {resources:?}"
+        );
+        // The generated YAML parses and has a job with tasks.
+        let yaml = String::from_utf8(after[resources[0]].clone()).unwrap();
+        let v: serde_json::Value = serde_saphyr::from_str(&yaml).unwrap();
+        let jobs = v["resources"]["jobs"].as_object().unwrap();
+        assert_eq!(jobs.len(), 1);
+        let tasks = jobs.values().next().unwrap()["tasks"].as_array().unwrap();
+        assert!(!tasks.is_empty());
+        for t in tasks {
+            if let Some(fe) = t.get("for_each_task") {
+                assert!(fe["inputs"].is_string(), "{name}: inputs must be a string");
+                let c = fe["concurrency"].as_u64().unwrap();
+                assert!((1..=100).contains(&c));
+                assert!(
+                    t.get("max_retries").is_none(),
+                    "{name}: retries on the parent"
+                );
+            }
+        }
+        // Second run: nothing to do, nothing changes.
+        let (code, out) = migrate(p.path(), &["--write", "."]);
+        assert_eq!(code, 0, "{name}: second --write\n{out}");
+        assert!(out.contains("Nothing to migrate"), "{name}: {out}");
+        assert_eq!(after, tree(p.path()), "{name}: second run changed files");
+        let (code, _) = migrate(p.path(), &["."]);
+        assert_eq!(code, 0, "{name}: dry run after migration");
+        // The rewritten notebooks have no notebook.run fan-out left and still parse.
+        let (code, out) = Command::cargo_bin("bricklint")
+            .unwrap()
+            .current_dir(p.path())
+            .args(["check", "--select", "NB001", "."])
+            .output()
+            .map(|o| {
+                (
+                    o.status.code().unwrap_or(-1),
+                    String::from_utf8_lossy(&o.stdout).into_owned(),
+                )
+            })
+            .unwrap();
+        assert_eq!(code, 0, "{name}: rewritten notebooks must parse\n{out}");
+    }
+}
+
+#[test]
+fn refused_project_is_left_alone() {
+    let p = project("refused_dynamic_path");
+    let before = tree(p.path());
+    let (code, out) = migrate(p.path(), &["--write", "."]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("cannot migrate automatically"), "{out}");
+    assert!(out.contains("dynamic notebook paths"), "{out}");
+    assert_eq!(before, tree(p.path()));
+}
+
+#[test]
+fn ipynb_keeps_metadata_and_outputs() {
+    let p = project("function_reference");
+    let nb = p.path().join("notebooks/backfill.ipynb");
+    let before: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&nb).unwrap()).unwrap();
+    let (code, out) = migrate(p.path(), &["--write", "."]);
+    assert_eq!(code, 0, "{out}");
+    let after: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&nb).unwrap()).unwrap();
+    assert_eq!(before["metadata"], after["metadata"]);
+    let (bc, ac) = (
+        before["cells"].as_array().unwrap(),
+        after["cells"].as_array().unwrap(),
+    );
+    assert_eq!(bc.len(), ac.len());
+    for (b, a) in bc.iter().zip(ac) {
+        assert_eq!(b["metadata"], a["metadata"]);
+        assert_eq!(b["outputs"], a["outputs"]);
+        assert_eq!(b["cell_type"], a["cell_type"]);
+    }
+    assert_eq!(
+        bc[0]["source"], ac[0]["source"],
+        "the markdown cell is untouched"
+    );
+    let last: String = ac[2]["source"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    assert!(
+        last.starts_with("# bricklint migrate: job `backfill`"),
+        "{last}"
+    );
+    assert!(!last.contains("notebook.run"));
+}
+
+#[test]
+fn crlf_and_magic_prefixes_are_kept() {
+    let p = project("static_list");
+    let (code, out) = migrate(p.path(), &["--write", "."]);
+    assert_eq!(code, 0, "{out}");
+    let text = std::fs::read_to_string(p.path().join("sql/all_regions.sql")).unwrap();
+    assert!(
+        !text.replace("\r\n", "").contains('\n'),
+        "bare LF in {text:?}"
+    );
+    assert!(text
+        .starts_with("-- Databricks notebook source\r\nCREATE SCHEMA IF NOT EXISTS reports;\r\n"));
+    assert!(text.contains("-- MAGIC %python\r\n-- MAGIC # bricklint migrate: job `all_regions`"));
+    assert!(!text.contains("notebook.run"));
+}
+
+#[test]
+fn existing_resource_needs_force() {
+    let p = project("named_function");
+    std::fs::create_dir_all(p.path().join("resources")).unwrap();
+    let res = p.path().join("resources/orchestrate.job.yml");
+    std::fs::write(&res, "resources: {}\n").unwrap();
+    let nb_before = std::fs::read(p.path().join("notebooks/orchestrate.py")).unwrap();
+    let (code, out) = migrate(p.path(), &["--write", "."]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("exists; pass --force"), "{out}");
+    assert_eq!(std::fs::read_to_string(&res).unwrap(), "resources: {}\n");
+    assert_eq!(
+        nb_before,
+        std::fs::read(p.path().join("notebooks/orchestrate.py")).unwrap()
+    );
+    let (code, out) = migrate(p.path(), &["--write", "--force", "."]);
+    assert_eq!(code, 0, "{out}");
+    assert!(std::fs::read_to_string(&res)
+        .unwrap()
+        .contains("for_each_task"));
+}
+
+#[test]
+fn init_bundle_creates_databricks_yml() {
+    let p = project("named_function");
+    std::fs::remove_file(p.path().join("databricks.yml")).unwrap();
+    std::fs::create_dir(p.path().join(".git")).unwrap();
+    let (code, out) = migrate(p.path(), &["--write", "."]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("--init-bundle"), "{out}");
+    assert!(!p.path().join("databricks.yml").exists());
+    let (code, out) = migrate(
+        p.path(),
+        &[
+            "--write",
+            "--init-bundle",
+            "--compute",
+            "existing-cluster=${var.cluster_id}",
+            ".",
+        ],
+    );
+    assert_eq!(code, 0, "{out}");
+    let root = std::fs::read_to_string(p.path().join("databricks.yml")).unwrap();
+    assert!(root.contains("resources/*.yml"), "{root}");
+    assert!(root.contains("cluster_id:"), "{root}");
+    let job = std::fs::read_to_string(p.path().join("resources/orchestrate.job.yml")).unwrap();
+    assert!(
+        job.contains("existing_cluster_id: \"${var.cluster_id}\""),
+        "{job}"
+    );
+}
+
+#[test]
+fn to_shapes() {
+    // A static list of different notebooks cannot be a For Each.
+    let p = project("tasks_waves");
+    let (code, out) = migrate(p.path(), &["--to", "for-each", "."]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("use `--to tasks`"), "{out}");
+    // One task per object for a homogeneous static list.
+    let p = project("named_function");
+    let (code, out) = migrate(
+        p.path(),
+        &["--to", "tasks", "--compute", "job-cluster=main", "."],
+    );
+    assert_eq!(code, 1, "{out}");
+    for t in ["bronze_customers", "bronze_orders", "bronze_line_items"] {
+        assert!(out.contains(&format!("- task_key: {t}")), "{t}: {out}");
+    }
+    assert!(out.contains("job_cluster_key: main"), "{out}");
+    assert!(out.contains("table: customers"), "{out}");
+}
