@@ -657,7 +657,11 @@ fn explicit_files_report_only_their_findings_but_see_the_bundle() {
     let out = run(&["--force-exclude", "notebooks/list_tables.py"]);
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     // The broken one is reported when it is among the files ...
-    let out = run(&["--force-exclude", "notebooks/list_tables.py", "notebooks/broken.py"]);
+    let out = run(&[
+        "--force-exclude",
+        "notebooks/list_tables.py",
+        "notebooks/broken.py",
+    ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("notebooks/broken.py"));
     // ... or with the bundle scope.
