@@ -28,6 +28,16 @@ pub mod nb001_python_syntax_error;
 pub mod orc001_notebook_run_in_thread_pool;
 pub mod sch001_bundle_schema_violation;
 pub mod sch002_invalid_yaml;
+pub mod tv001_task_value_too_large;
+pub mod tv002_task_value_not_json;
+pub mod tv003_task_value_double_encoded;
+pub mod tv004_task_value_key_invalid;
+pub mod tv005_task_value_get_without_debug_value;
+pub mod tv006_task_value_contract_violation;
+pub mod tv007_notebook_exit_too_large;
+pub mod xf001_task_value_reference_unresolved;
+pub mod xf002_notebook_parameter_mismatch;
+pub mod xf003_duplicate_orchestration;
 
 /// Static description of a rule.
 #[derive(Debug)]
@@ -86,6 +96,13 @@ pub static BL002: RuleMeta = RuleMeta {
 pub fn all() -> &'static [&'static dyn Rule] {
     static ALL: &[&dyn Rule] = &[
         &orc001_notebook_run_in_thread_pool::NotebookRunInThreadPool,
+        &tv001_task_value_too_large::TaskValueTooLarge,
+        &tv002_task_value_not_json::TaskValueNotJson,
+        &tv003_task_value_double_encoded::TaskValueDoubleEncoded,
+        &tv004_task_value_key_invalid::TaskValueKeyInvalid,
+        &tv005_task_value_get_without_debug_value::TaskValueGetWithoutDebugValue,
+        &tv006_task_value_contract_violation::TaskValueContractViolation,
+        &tv007_notebook_exit_too_large::NotebookExitTooLarge,
         &fe001_for_each_concurrency_out_of_range::ForEachConcurrencyOutOfRange,
         &fe002_for_each_nested::ForEachNested,
         &fe003_for_each_retry_on_parent::ForEachRetryOnParent,
@@ -102,6 +119,9 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &job007_repeated_notebook_tasks::RepeatedNotebookTasks,
         &job008_undefined_variable::UndefinedVariable,
         &job009_dynamic_reference_invalid::DynamicReferenceInvalid,
+        &xf001_task_value_reference_unresolved::TaskValueReferenceUnresolved,
+        &xf002_notebook_parameter_mismatch::NotebookParameterMismatch,
+        &xf003_duplicate_orchestration::DuplicateOrchestration,
         &nb001_python_syntax_error::PythonSyntaxError,
         &sch001_bundle_schema_violation::BundleSchemaViolation,
         &sch002_invalid_yaml::InvalidYaml,

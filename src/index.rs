@@ -30,6 +30,8 @@ pub struct ProjectIndex {
     pub by_path: HashMap<PathBuf, usize>,
     /// Python orchestration facts.
     pub python: PythonIndex,
+    /// Task values, widgets and payloads of every Python document (`src/payload/facts.rs`).
+    pub payload: crate::payload::facts::PayloadIndex,
 }
 
 impl ProjectIndex {
@@ -40,7 +42,12 @@ impl ProjectIndex {
             .map(|(i, d)| ((*d.path).clone(), i))
             .collect();
         let python = PythonIndex::build(documents, &by_path, config);
-        ProjectIndex { by_path, python }
+        let payload = crate::payload::facts::PayloadIndex::build(documents, config);
+        ProjectIndex {
+            by_path,
+            python,
+            payload,
+        }
     }
 }
 

@@ -599,3 +599,21 @@ fn crash_during_writes_loses_nothing() {
         );
     }
 }
+
+#[test]
+fn parser_panic_is_a_finding_not_a_crash() {
+    // `{)` then a line starting with `,` reaches an `unreachable!` in ruff's parser (IPython
+    // mode). The cell is reported (NB001) and the other cells are still analysed.
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "nb.py",
+        format!("{NB}x = 1\n\n# COMMAND ----------\n\n{{)\n,\n\n# COMMAND ----------\n\ndef f(:\n"),
+    );
+    let r = check_in(dir.path(), &["."]);
+    assert_eq!(r.code, Some(1), "{}", r.context());
+    let msgs = r.messages("NB001");
+    assert_eq!(msgs.len(), 2, "{}", r.context());
+    assert!(msgs[0].contains("parser failed"), "{msgs:?}");
+    assert!(!msgs[1].contains("parser failed"), "{msgs:?}");
+}

@@ -174,6 +174,109 @@ fn inputs_from_a_captured_payload() {
 }
 
 #[test]
+fn two_jobs_job_parameter_inputs_and_a_broken_graph() {
+    let (code, v) = all_formats("two-jobs", "plan", &["fixtures/plan/two-jobs"]);
+    assert_eq!(code, 1);
+    let daily = &v["jobs"][0];
+    let fe = &daily["for_each"][0];
+    assert_eq!(fe["source"]["kind"], "job-parameter");
+    assert_eq!(fe["waves"]["concurrency"], 1);
+    assert_eq!(fe["waves"]["waves"], 3);
+    assert_eq!(
+        problem_kinds(&fe["iterations"][2]["problems"]),
+        ["duplicate"]
+    );
+    let broken = &v["jobs"][1];
+    assert_eq!(broken["cycle"], serde_json::json!(["extract", "load"]));
+    assert_eq!(
+        problem_kinds(&broken["problems"]),
+        ["unknown-dependency", "cycle"]
+    );
+    assert_eq!(broken["for_each"][0]["waves"]["concurrency"], 100);
+    // --inputs is ambiguous with two jobs that fan out.
+    let r = plan(&[
+        "fixtures/plan/two-jobs",
+        "--inputs",
+        "fixtures/plan/inputs-file/captured_run.json",
+    ]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("choose one with --job"), "{}", r.stderr);
+    let (_, v) = json(&[
+        "fixtures/plan/two-jobs",
+        "--job",
+        "daily",
+        "--inputs",
+        "fixtures/plan/inputs-file/captured_run.json",
+    ]);
+    let fe = &v["jobs"][0]["for_each"][0];
+    assert_eq!(fe["source"]["kind"], "file");
+    assert_eq!(fe["iterations"].as_array().unwrap().len(), 6);
+}
+
+#[test]
+fn an_iteration_misses_a_widget() {
+    let (code, v) = all_formats("missing-widget", "plan", &["fixtures/plan/missing-widget"]);
+    assert_eq!(code, 1, "errors exit 1");
+    let fe = &v["jobs"][0]["for_each"][0];
+    let its = fe["iterations"].as_array().unwrap();
+    assert_eq!(its.len(), 4);
+    // `date` is read without a default and nothing passes it: every iteration fails.
+    for it in its {
+        assert!(problem_kinds(&it["problems"]).contains(&"widget-unset".to_string()));
+    }
+    assert_eq!(
+        problem_kinds(&its[1]["problems"]),
+        ["not-string", "widget-unset"]
+    );
+    assert_eq!(
+        problem_kinds(&its[2]["problems"]),
+        ["field-missing", "widget-unset"]
+    );
+    assert_eq!(
+        problem_kinds(&its[3]["problems"]),
+        ["widget-unset", "duplicate"]
+    );
+    // `mode` has a default in the notebook: reported once, as info.
+    assert!(problem_kinds(&fe["problems"]).contains(&"widget-default".to_string()));
+    assert_eq!(v["summary"]["errors"], 5);
+}
+
+#[test]
+fn inputs_from_the_producers_static_payload() {
+    let (code, v) = all_formats(
+        "producer-payload",
+        "plan",
+        &["fixtures/plan/producer-payload", "--duration", "300"],
+    );
+    assert_eq!(code, 0);
+    let fe = &v["jobs"][0]["for_each"][0];
+    assert_eq!(fe["source"]["kind"], "task-value");
+    let regions: Vec<&str> = fe["iterations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["parameters"]["region"].as_str().unwrap())
+        .collect();
+    assert_eq!(regions, ["emea", "amer", "apac", "latam"]);
+    assert_eq!(fe["waves"]["waves"], 1);
+}
+
+#[test]
+fn readme_shows_current_plans() {
+    let readme = std::fs::read_to_string(Path::new(ROOT).join("README.md")).unwrap();
+    let text = plan(&["fixtures/plan/missing-widget"]).stdout;
+    assert!(
+        readme.contains(&text),
+        "README.md shows an outdated plan of fixtures/plan/missing-widget"
+    );
+    let mermaid = plan(&["fixtures/plan/basic", "--format", "mermaid"]).stdout;
+    assert!(
+        readme.contains(&format!("```mermaid\n{mermaid}```")),
+        "README.md shows an outdated Mermaid plan of fixtures/plan/basic"
+    );
+}
+
+#[test]
 fn usage_errors_exit_2() {
     let r = plan(&["fixtures/plan/basic", "--job", "nope"]);
     assert_eq!(r.code, 2);

@@ -91,61 +91,41 @@ fn is_candidate_doc(doc: &Document) -> bool {
 
 /// Plan the migration of every notebook under `opts.paths`; nothing is written.
 pub fn plan(opts: &MigrateOptions) -> Result<MigrateResult, String> {
-    let excludes = crate::discover::exclude_set(&opts.config.exclude)?;
-    let cwd = std::env::current_dir().map_err(|e| e.to_string())?;
-    let roots: Vec<PathBuf> = if opts.paths.is_empty() {
-        vec![cwd.clone()]
-    } else {
-        opts.paths
-            .iter()
-            .map(|p| crate::discover::absolutize(p))
-            .collect()
+    // The engine loads the given paths widened to their bundles (helpers and children are
+    // context); only notebooks under the given paths are migrated.
+    let copts = crate::engine::CheckOptions {
+        paths: opts.paths.clone(),
+        config: opts.config.clone(),
+        ..Default::default()
     };
-    // (file, the directory a new bundle would be created in).
-    let mut files: Vec<(PathBuf, PathBuf)> = Vec::new();
-    let mut seen = HashSet::new();
-    for r in &roots {
-        if !r.exists() {
-            return Err(format!("{}: no such file or directory", display_path(r)));
-        }
-        let init_root = if r.is_dir() {
-            r.clone()
-        } else {
-            r.parent().map(Path::to_path_buf).unwrap_or_default()
-        };
-        let list = if r.is_file() {
-            vec![r.clone()]
-        } else {
-            crate::discover::walk(r, &excludes)
-        };
-        for f in list {
-            if seen.insert(f.clone()) {
-                files.push((f, init_root.clone()));
-            }
-        }
-    }
-    files.sort();
-    let loaded: Vec<(Option<Document>, Vec<crate::Diagnostic>, PathBuf)> = files
-        .par_iter()
-        .map(|(f, init)| {
-            let (d, diags) = crate::engine::load_file(f, &opts.config, false);
-            (d, diags, init.clone())
-        })
-        .collect();
+    let (project, load_diags, roots) =
+        crate::engine::load_project(&copts).map_err(|e| e.to_string())?;
     let mut result = MigrateResult::default();
-    let mut docs: Vec<(Document, PathBuf)> = Vec::new();
-    for (d, diags, init) in loaded {
-        for dg in diags {
+    let under_roots = |p: &Path| roots.iter().any(|r| p.starts_with(r));
+    for dg in &load_diags {
+        if under_roots(&dg.path) {
             result
                 .errors
                 .push(format!("{}: {}", display_path(&dg.path), dg.message));
         }
-        if let Some(d) = d.filter(is_candidate_doc) {
-            docs.push((d, init));
-        }
     }
+    // (document, the directory a new bundle would be created in).
+    let docs: Vec<(&Document, PathBuf)> = project
+        .documents
+        .iter()
+        .filter(|d| is_candidate_doc(d))
+        .filter_map(|d| {
+            let r = roots.iter().find(|r| d.path.starts_with(r))?;
+            let init = if r.is_dir() {
+                r.clone()
+            } else {
+                r.parent().map(Path::to_path_buf).unwrap_or_default()
+            };
+            Some((&**d, init))
+        })
+        .collect();
     // Bundle root and job key per notebook (keys unique per bundle).
-    let with_root: Vec<(Document, Option<PathBuf>, PathBuf)> = docs
+    let with_root: Vec<(&Document, Option<PathBuf>, PathBuf)> = docs
         .into_iter()
         .map(|(d, init)| {
             let root = crate::discover::bundle_root_of(&d.path);
@@ -157,7 +137,6 @@ pub fn plan(opts: &MigrateOptions) -> Result<MigrateResult, String> {
         let r = root.clone().unwrap_or_else(|| init.clone());
         *stems.entry((r, stem_key(&d.path))).or_default() += 1;
     }
-    let existing: HashSet<PathBuf> = HashSet::new();
     let outcomes: Vec<Option<NotebookOutcome>> = with_root
         .par_iter()
         .map(|(d, root, init)| {
@@ -172,7 +151,8 @@ pub fn plan(opts: &MigrateOptions) -> Result<MigrateResult, String> {
             } else {
                 stem_key(&d.path)
             };
-            plan_one(d, root.as_deref(), &r, &key, opts, &existing)
+            let detected = detected_fan_outs(&project, d);
+            plan_one(d, root.as_deref(), &r, &key, opts, &detected)
         })
         .collect();
     result.outcomes = outcomes.into_iter().flatten().collect();
@@ -185,6 +165,30 @@ pub fn plan(opts: &MigrateOptions) -> Result<MigrateResult, String> {
     Ok(result)
 }
 
+/// The fan-outs bricklint's semantic model finds in a document (what ORC001/ORC002 report):
+/// the planner migrates each of them or refuses it with the reason.
+fn detected_fan_outs(project: &crate::engine::Project, doc: &Document) -> Vec<planner::Detected> {
+    if !doc.text.contains("notebook") {
+        return Vec::new();
+    }
+    crate::python::fanout::fan_outs(project, doc)
+        .into_iter()
+        .filter(|f| !f.retry && *f.path == *doc.path)
+        .map(|f| {
+            let what = match f.kind {
+                crate::python::fanout::FanOutKind::Dispatch(_) => {
+                    format!("{} (`{}`)", f.kind.describe(), f.method)
+                }
+                k => k.describe().to_string(),
+            };
+            planner::Detected {
+                range: f.range,
+                what,
+            }
+        })
+        .collect()
+}
+
 fn stem_key(p: &Path) -> String {
     plan::sanitize_key(p.file_stem().and_then(|s| s.to_str()).unwrap_or("job"))
 }
@@ -195,10 +199,10 @@ fn plan_one(
     root: &Path,
     key: &str,
     opts: &MigrateOptions,
-    _existing: &HashSet<PathBuf>,
+    detected: &[planner::Detected],
 ) -> Option<NotebookOutcome> {
     let popts = planner::PlanOptions { to: opts.to };
-    let planned = planner::plan_document(doc, root, key, &popts)?;
+    let planned = planner::plan_document(doc, root, key, &popts, detected)?;
     let mut out = NotebookOutcome {
         plan: planned.plan,
         changes: Vec::new(),

@@ -831,9 +831,43 @@ pub fn plan_document(
     bundle_root: &Path,
     job_key: &str,
     opts: &PlanOptions,
+    detected: &[Detected],
 ) -> Option<Planned> {
-    if !doc.text.contains("notebook") || !doc.has_python() {
+    if detected.is_empty() && (!doc.text.contains("notebook") || !doc.has_python()) {
         return None;
+    }
+    let line_of_doc = |r: TextRange| doc.resolve(r).file_line;
+    let unmatched_refusals = |covered: &[TextRange]| -> Vec<Refusal> {
+        detected
+            .iter()
+            .filter(|d| !covered.iter().any(|c| overlaps(*c, d.range)))
+            .map(|d| Refusal {
+                line: line_of_doc(d.range),
+                reason: format!(
+                    "{}: not a shape `bricklint migrate` rewrites (cannot autofix); move it to a job by hand",
+                    d.what
+                ),
+            })
+            .collect()
+    };
+    if !doc.has_python() {
+        let r = unmatched_refusals(&[]);
+        if r.is_empty() {
+            return None;
+        }
+        return Some(Planned {
+            plan: NotebookPlan {
+                notebook: (*doc.path).clone(),
+                bundle_root: bundle_root.to_path_buf(),
+                job_key: job_key.to_string(),
+                producer_key: job_key.to_string(),
+                producer_task: true,
+                fanouts: Vec::new(),
+                refusals: r,
+            },
+            edits: Vec::new(),
+            keep_producer: false,
+        });
     }
     let py = doc.python()?;
     let path = (*doc.path).clone();
@@ -854,6 +888,19 @@ pub fn plan_document(
         notebook_dir: doc.path.parent().map(Path::to_path_buf).unwrap_or_default(),
     };
     let (sites, mut refusals) = planner.find_sites();
+    // Fan-outs the semantic model found where no site of the planner is: refused, unless they
+    // lie in code the rewrite removes anyway (a loop inside a worker).
+    let site_ranges: Vec<TextRange> = sites
+        .iter()
+        .map(|s| match s.loop_for {
+            Some(f) => py.doc_range(f),
+            None => py.doc_range(s.call),
+        })
+        .collect();
+    let mut pending_unmatched = unmatched_refusals(&site_ranges);
+    if sites.is_empty() {
+        refusals.append(&mut pending_unmatched);
+    }
     if sites.is_empty() && refusals.is_empty() {
         return None;
     }
@@ -908,6 +955,33 @@ pub fn plan_document(
         });
     }
     match rewrite_plan(&planner, &mut site_plans, job_key) {
+        Ok((edits, _))
+            if !pending_unmatched.is_empty() && {
+                let removed: Vec<TextRange> = edits.iter().map(|e| e.range).collect();
+                pending_unmatched.retain(|r| {
+                    !detected.iter().any(|d| {
+                        line_of_doc(d.range) == r.line
+                            && removed.iter().any(|e| e.contains_range(d.range))
+                    })
+                });
+                !pending_unmatched.is_empty()
+            } =>
+        {
+            let mut rs = pending_unmatched;
+            for sp in &site_plans {
+                rs.push(Refusal {
+                    line: sp.fanout.line,
+                    reason: "not migrated because another fan-out of this notebook cannot be"
+                        .into(),
+                });
+            }
+            rs.sort_by_key(|r| r.line);
+            Some(Planned {
+                plan: mk(Vec::new(), rs),
+                edits: Vec::new(),
+                keep_producer: false,
+            })
+        }
         Ok((edits, keep)) => {
             let fanouts = site_plans.into_iter().map(|s| s.fanout).collect();
             let mut plan = mk(fanouts, Vec::new());
@@ -924,6 +998,20 @@ pub fn plan_document(
             keep_producer: false,
         }),
     }
+}
+
+/// A fan-out found by bricklint's semantic model (`python::fanout`, the ORC001/ORC002
+/// detector): the planner must either migrate it or refuse it with a reason.
+#[derive(Debug, Clone)]
+pub struct Detected {
+    /// Document range of the dispatch call or loop header.
+    pub range: TextRange,
+    /// What it is (`ThreadPoolExecutor.submit`, `threading.Thread`, `for loop`).
+    pub what: String,
+}
+
+fn overlaps(a: TextRange, b: TextRange) -> bool {
+    a.start() <= b.end() && b.start() <= a.end()
 }
 
 fn unique_key(base: &str, used: &mut HashSet<String>) -> String {
@@ -1462,11 +1550,12 @@ fn rewrite_plan(
     }
     let first_top = sites.iter().map(|s| s.top).min().unwrap_or(0);
     // Fixpoint: remove statements connected to the fan-out that nothing else uses.
+    let loads: Vec<HashSet<String>> = body.iter().map(loaded_names_stmt).collect();
     loop {
         let mut changed = false;
         let removed_uses: HashSet<String> = removed
             .iter()
-            .flat_map(|&i| loaded_names_stmt(&body[i]))
+            .flat_map(|&i| loads[i].iter().cloned())
             .collect();
         let removed_binds: HashSet<String> = removed
             .iter()
@@ -1477,12 +1566,13 @@ fn rewrite_plan(
                 continue;
             }
             let binds: HashSet<String> = bound_names(s).into_iter().collect();
-            let uses = loaded_names_stmt(s);
+            let uses = &loads[i];
             let others_use = |n: &String| {
                 producer_uses.contains(n)
-                    || body.iter().enumerate().any(|(j, o)| {
-                        j != i && !removed.contains(&j) && loaded_names_stmt(o).contains(n)
-                    })
+                    || loads
+                        .iter()
+                        .enumerate()
+                        .any(|(j, l)| j != i && !removed.contains(&j) && l.contains(n))
             };
             let connected = binds.iter().any(|n| removed_uses.contains(n));
             let removable_kind = matches!(
@@ -1599,9 +1689,67 @@ mod tests {
             text,
         )
         .unwrap();
-        let p = plan_document(&doc, &dir, "orch", &PlanOptions { to }).expect("a fan-out");
+        let p = plan_document(&doc, &dir, "orch", &PlanOptions { to }, &[]).expect("a fan-out");
         drop(t);
         p
+    }
+
+    fn plan_with(src: &str, detected: impl Fn(&Document) -> Vec<Detected>) -> Planned {
+        let t = tempfile::tempdir().unwrap();
+        let dir = t.path().to_path_buf();
+        std::fs::write(dir.join("child.py"), "# Databricks notebook source\n").unwrap();
+        let text = format!("# Databricks notebook source\n{src}");
+        let doc = Document::load(
+            Arc::new(dir.join("orch.py")),
+            crate::source::FileKind::SourceNotebook(crate::source::Lang::Python),
+            text,
+        )
+        .unwrap();
+        let d = detected(&doc);
+        plan_document(&doc, &dir, "orch", &PlanOptions::default(), &d).expect("a plan")
+    }
+
+    fn range_of(doc: &Document, needle: &str) -> TextRange {
+        let s = doc.text.find(needle).unwrap();
+        TextRange::at(
+            ruff_text_size::TextSize::new(s as u32),
+            ruff_text_size::TextSize::of(needle),
+        )
+    }
+
+    #[test]
+    fn detected_fan_outs_the_planner_cannot_rewrite_are_refused() {
+        let src = "import threading\nts = [threading.Thread(target=dbutils.notebook.run, args=('./child', 0)) for _ in range(2)]\n";
+        let p = plan_with(src, |d| {
+            vec![Detected {
+                range: range_of(d, "threading.Thread("),
+                what: "threading.Thread".into(),
+            }]
+        });
+        assert!(p.plan.fanouts.is_empty());
+        assert_eq!(p.plan.refusals.len(), 1);
+        assert_eq!(p.plan.refusals[0].line, 3);
+        assert!(p.plan.refusals[0]
+            .reason
+            .starts_with("threading.Thread: not a shape"));
+        // A detected loop inside the worker, which the rewrite removes, does not block.
+        let src = format!(
+            "{POOL}def w(t):\n    for a in range(2):\n        dbutils.notebook.run('./child', 0, {{'t': t}})\nwith ThreadPoolExecutor(2) as ex:\n    ex.map(w, ['x'])\n"
+        );
+        let p = plan_with(&src, |d| {
+            vec![
+                Detected {
+                    range: range_of(d, "for a in range(2):"),
+                    what: "for loop".into(),
+                },
+                Detected {
+                    range: range_of(d, "ex.map(w, ['x'])"),
+                    what: "ThreadPoolExecutor.map".into(),
+                },
+            ]
+        });
+        assert!(p.plan.refusals.is_empty(), "{:?}", p.plan.refusals);
+        assert_eq!(p.plan.fanouts.len(), 1);
     }
 
     fn refusal(src: &str) -> String {

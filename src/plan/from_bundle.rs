@@ -12,6 +12,8 @@ use crate::bundle::model::NotebookRef;
 use crate::bundle::{Bundle, Job, Node, Task, Value};
 use crate::config::Config;
 use crate::engine::{self, CheckOptions, Project};
+use crate::payload::facts::KeySet;
+use crate::payload::value::V;
 
 /// A loaded bundle, ready to plan.
 pub struct Loaded {
@@ -52,20 +54,100 @@ impl Loaded {
     }
 }
 
-/// Notebook facts from the project index. The widget and task-value facts come from the
-/// payload index (`crate::payload::facts`), wired in when it lands; until then nothing is known.
+/// Notebook facts from the project index (`crate::payload::facts`).
 pub struct ProjectFacts {
-    #[allow(dead_code)]
     project: Project,
 }
 
+impl ProjectFacts {
+    fn line(&self, notebook: &Path, range: ruff_text_size::TextRange) -> Option<usize> {
+        let doc = self.project.document(notebook)?;
+        Some(doc.resolve(range).file_line as usize)
+    }
+}
+
 impl NotebookFacts for ProjectFacts {
-    fn widgets(&self, _notebook: &Path) -> Option<Vec<WidgetRead>> {
-        None
+    fn widgets(&self, notebook: &Path) -> Option<Vec<WidgetRead>> {
+        let f = self.project.index.payload.get(notebook)?;
+        if f.failed {
+            return None;
+        }
+        let mut out: Vec<WidgetRead> = Vec::new();
+        for d in &f.widget_defs {
+            let Some(name) = &d.name else { continue };
+            if out.iter().any(|w| &w.name == name) {
+                continue;
+            }
+            let default = match &d.default {
+                Some(V::Str(s)) => s.clone(),
+                Some(v) => v
+                    .to_json()
+                    .map(|j| super::model::json_text(&j))
+                    .unwrap_or_else(|| v.describe()),
+                None => String::new(),
+            };
+            out.push(WidgetRead {
+                name: name.clone(),
+                default: Some(default),
+                line: self.line(notebook, d.range),
+            });
+        }
+        for r in &f.widget_reads {
+            let Some(name) = &r.name else { continue };
+            if let Some(w) = out.iter_mut().find(|w| &w.name == name) {
+                if w.line.is_none() {
+                    w.line = self.line(notebook, r.range);
+                }
+                continue;
+            }
+            out.push(WidgetRead {
+                name: name.clone(),
+                default: r.has_default.then(|| format!("({} default)", r.via)),
+                line: self.line(notebook, r.range),
+            });
+        }
+        out.sort_by_key(|w| w.line.unwrap_or(usize::MAX));
+        Some(out)
     }
 
-    fn task_value(&self, _notebook: &Path, _key: &str) -> TaskValueFact {
-        TaskValueFact::Unknown
+    fn reads_other_widgets(&self, notebook: &Path) -> bool {
+        self.project
+            .index
+            .payload
+            .get(notebook)
+            .is_some_and(|f| f.reads_all_widgets || f.dynamic_widget_reads)
+    }
+
+    fn task_value(&self, notebook: &Path, key: &str) -> TaskValueFact {
+        let Some(f) = self.project.index.payload.get(notebook) else {
+            return TaskValueFact::Unknown;
+        };
+        if f.failed {
+            return TaskValueFact::Unknown;
+        }
+        let Some(set) = f.sets_of(key).next() else {
+            return match f.keys() {
+                KeySet::Dynamic => TaskValueFact::Unknown,
+                KeySet::Known(_) => TaskValueFact::NotSet,
+            };
+        };
+        let line = self.line(notebook, set.range);
+        match set.value.as_ref() {
+            Some(v) => match v.to_json() {
+                Some(value) => TaskValueFact::Known { value, line },
+                None => TaskValueFact::Dynamic {
+                    reason: v
+                        .unbounded_reason()
+                        .map(|r| r.what.clone())
+                        .unwrap_or_else(|| v.describe()),
+                    line,
+                },
+            },
+            None => TaskValueFact::Dynamic {
+                reason: "the value is not known statically".into(),
+                line,
+            },
+        }
     }
 }
 

@@ -172,7 +172,10 @@ pub fn text(plans: &[JobPlan]) -> String {
         for s in &j.tasks {
             let _ = writeln!(out, "{}", task_line(s));
             if let Some(fe) = &s.for_each {
-                let mut l = format!("       for each input: {} [{}", fe.task_key, fe.task_type);
+                let mut l = format!(
+                    "       each iteration runs {} [{}",
+                    fe.task_key, fe.task_type
+                );
                 if let Some(nb) = &fe.notebook {
                     let _ = write!(l, " {nb}");
                 }
@@ -449,7 +452,7 @@ pub fn mermaid(plans: &[JobPlan]) -> String {
                     let conc = fe
                         .concurrency
                         .map(|c| format!("concurrency {c}"))
-                        .unwrap_or_else(|| "concurrency 1".into());
+                        .unwrap_or_else(|| "concurrency not set (1)".into());
                     let mut title = format!("for each {} → {} · {conc}", s.task_key, fe.task_key);
                     if let Some(w) = plan.and_then(|p| p.waves.as_ref()) {
                         let _ = write!(

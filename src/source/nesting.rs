@@ -175,28 +175,24 @@ pub fn check(src: &[u8], limit: u32) -> Option<TooDeep> {
                     unary = 0;
                     continue;
                 }
-                match &src[start..i] {
-                    b"not" | b"await" | b"yield" => {
+                // Only the words that open a level matter; every other word is an operand
+                // (keywords like `and`, `for`, `in` just end up not resetting a chain, which can
+                // only overestimate).
+                let word = &src[start..i];
+                match (word.len(), word) {
+                    (3, b"not") | (5, b"await") | (5, b"yield") => {
                         unary += 1;
                         operand = false;
                     }
-                    b"lambda" => {
+                    (6, b"lambda") => {
                         tail += 1;
                         operand = false;
                     }
-                    b"else" => {
+                    (4, b"else") => {
                         let next = src[i..].iter().find(|c| !c.is_ascii_whitespace());
                         if next != Some(&b':') {
                             tail += 1;
                         }
-                        operand = false;
-                    }
-                    b"and" | b"or" | b"in" | b"is" | b"if" | b"for" | b"from" | b"return"
-                    | b"del" | b"assert" | b"async" | b"import" | b"as" | b"while" | b"with"
-                    | b"elif" | b"raise" | b"case" | b"match" | b"global" | b"nonlocal"
-                    | b"def" | b"class" => {
-                        chain = 0;
-                        unary = 0;
                         operand = false;
                     }
                     _ => {
