@@ -25,7 +25,17 @@ pub mod job007_repeated_notebook_tasks;
 pub mod job008_undefined_variable;
 pub mod job009_dynamic_reference_invalid;
 pub mod nb001_python_syntax_error;
+pub mod nb002_bare_magic;
+pub mod nb003_notebook_target_not_found;
 pub mod orc001_notebook_run_in_thread_pool;
+pub mod orc002_notebook_run_in_loop;
+pub mod orc003_notebook_run_sequence;
+pub mod orc004_jobs_api_from_notebook;
+pub mod orc005_thread_pool_oversized;
+pub mod orc006_notebook_run_without_timeout;
+pub mod orc007_notebook_run_argument_not_string;
+pub mod orc008_fan_out_failure_swallowed;
+pub mod orc009_notebook_run_dynamic_path;
 pub mod sch001_bundle_schema_violation;
 pub mod sch002_invalid_yaml;
 pub mod tv001_task_value_too_large;
@@ -96,6 +106,14 @@ pub static BL002: RuleMeta = RuleMeta {
 pub fn all() -> &'static [&'static dyn Rule] {
     static ALL: &[&dyn Rule] = &[
         &orc001_notebook_run_in_thread_pool::NotebookRunInThreadPool,
+        &orc002_notebook_run_in_loop::NotebookRunInLoop,
+        &orc003_notebook_run_sequence::NotebookRunSequence,
+        &orc004_jobs_api_from_notebook::JobsApiFromNotebook,
+        &orc005_thread_pool_oversized::ThreadPoolOversized,
+        &orc006_notebook_run_without_timeout::NotebookRunWithoutTimeout,
+        &orc007_notebook_run_argument_not_string::NotebookRunArgumentNotString,
+        &orc008_fan_out_failure_swallowed::FanOutFailureSwallowed,
+        &orc009_notebook_run_dynamic_path::NotebookRunDynamicPath,
         &tv001_task_value_too_large::TaskValueTooLarge,
         &tv002_task_value_not_json::TaskValueNotJson,
         &tv003_task_value_double_encoded::TaskValueDoubleEncoded,
@@ -123,6 +141,8 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &xf002_notebook_parameter_mismatch::NotebookParameterMismatch,
         &xf003_duplicate_orchestration::DuplicateOrchestration,
         &nb001_python_syntax_error::PythonSyntaxError,
+        &nb002_bare_magic::BareMagic,
+        &nb003_notebook_target_not_found::NotebookTargetNotFound,
         &sch001_bundle_schema_violation::BundleSchemaViolation,
         &sch002_invalid_yaml::InvalidYaml,
         &MetaOnly(&BL001),

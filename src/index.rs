@@ -78,10 +78,13 @@ pub struct PythonIndex {
 const MAX_SITES: usize = 64;
 const NEEDLE: &[u8] = b"notebook";
 
-/// Does a text mention `notebook` other than in a `Databricks notebook source` header?
+/// Does a text mention `notebook` (other than in a `Databricks notebook source` header) or
+/// `jobs` (Jobs API calls)? Files that do not, and whose includes and imports do not, need no
+/// orchestration analysis.
 pub fn mentions_notebook(text: &[u8]) -> bool {
     memchr::memmem::find_iter(text, NEEDLE)
         .any(|i| !text[i + NEEDLE.len()..].starts_with(b" source"))
+        || memchr::memmem::find(text, b"jobs").is_some()
 }
 
 fn is_python_doc(d: &Document) -> bool {

@@ -181,12 +181,82 @@ fn detected_fan_outs(project: &crate::engine::Project, doc: &Document) -> Vec<pl
                 }
                 k => k.describe().to_string(),
             };
+            let external = external_worker(&f, doc);
             planner::Detected {
                 range: f.range,
                 what,
+                external,
             }
         })
         .collect()
+}
+
+/// What the semantic model knows about a `map` whose worker (and its `notebook.run`) is in
+/// another file: enough to plan a For Each when the path is static and every argument is a
+/// literal or the item itself.
+fn external_worker(
+    f: &crate::python::fanout::FanOut,
+    doc: &Document,
+) -> Option<planner::ExternalWorker> {
+    use crate::python::fanout::{DispatchKind, FanOutKind, WorkerKind};
+    if f.kind != FanOutKind::Dispatch(DispatchKind::PoolMap)
+        || f.worker.as_ref()?.kind != WorkerKind::Function
+        || f.runs.is_empty()
+        || f.runs
+            .iter()
+            .any(|r| *r.path == *doc.path || r.call.by_reference)
+    {
+        return None;
+    }
+    let first = &f.runs[0].call;
+    let key = |c: &crate::python::fanout::RunCall| {
+        (
+            c.path.as_ref().map(|p| p.text.clone()),
+            c.timeout.as_ref().map(|p| p.text.clone()),
+            c.argument_items
+                .iter()
+                .map(|(k, v)| (k.clone(), v.text.clone()))
+                .collect::<Vec<_>>(),
+        )
+    };
+    if f.runs.iter().any(|r| key(&r.call) != key(first)) {
+        return None;
+    }
+    let child = first.path.as_ref()?.value.as_ref()?.as_str()?.to_string();
+    let timeout = match &first.timeout {
+        None => None,
+        Some(t) => match t.value.as_ref()?.to_json_value() {
+            serde_json::Value::Number(n) => n.as_i64(),
+            _ => return None,
+        },
+    };
+    if first.arguments.is_some() && first.argument_items.is_empty() {
+        return None;
+    }
+    let mut params = Vec::new();
+    for (k, v) in &first.argument_items {
+        let k = k.clone()?;
+        if v.param == Some(0) {
+            params.push((k, None));
+        } else {
+            let val = v.value.as_ref()?.to_json_value();
+            params.push((k, Some(sym::py_str(&val)?)));
+        }
+    }
+    let items = f.items.as_ref()?;
+    let static_items = items
+        .value
+        .as_ref()
+        .map(|v| v.to_json_value())
+        .and_then(|v| v.as_array().cloned());
+    Some(planner::ExternalWorker {
+        child,
+        timeout,
+        params,
+        items: static_items,
+        items_text: items.text.clone(),
+        pool_size: f.pool.as_ref().and_then(|p| p.size_bound),
+    })
 }
 
 fn stem_key(p: &Path) -> String {

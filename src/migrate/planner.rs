@@ -919,11 +919,26 @@ pub fn plan_document(
     }
     let mut site_plans: Vec<SitePlan> = Vec::new();
     let mut used_keys: HashSet<String> = HashSet::from([job_key.to_string()]);
-    for site in &sites {
+    for (site, range) in sites.iter().zip(&site_ranges) {
         let line = planner.line_of(site.call);
         match plan_site(&planner, site, opts, &mut used_keys) {
             Ok(sp) => site_plans.push(sp),
-            Err(reason) => refusals.push(Refusal { line, reason }),
+            Err(reason) => {
+                let ext = detected
+                    .iter()
+                    .find(|d| overlaps(d.range, *range))
+                    .and_then(|d| d.external.as_ref());
+                let fallback = match ext {
+                    Some(ext) if opts.to != TargetShape::Tasks => {
+                        plan_external(&planner, site, ext, &mut used_keys)
+                    }
+                    _ => Err(reason),
+                };
+                match fallback {
+                    Ok(sp) => site_plans.push(sp),
+                    Err(reason) => refusals.push(Refusal { line, reason }),
+                }
+            }
         }
     }
     // Several dispatches in one top-level statement: not supported.
@@ -1008,6 +1023,124 @@ pub struct Detected {
     pub range: TextRange,
     /// What it is (`ThreadPoolExecutor.submit`, `threading.Thread`, `for loop`).
     pub what: String,
+    /// For a `map` whose worker lives in another file (`%run ./helpers`, an imported module):
+    /// what the semantic model knows about the `notebook.run` it reaches.
+    pub external: Option<ExternalWorker>,
+}
+
+/// A worker defined in another file, as the semantic model describes its `notebook.run`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExternalWorker {
+    /// The static notebook path.
+    pub child: String,
+    pub timeout: Option<i64>,
+    /// `arguments` entries: a literal value, or `None` for the worker's item parameter.
+    pub params: Vec<(String, Option<String>)>,
+    /// The static items, when known.
+    pub items: Option<Vec<Value>>,
+    /// The items expression as written at the dispatch.
+    pub items_text: String,
+    pub pool_size: Option<i64>,
+}
+
+/// Plan a `map` fan-out whose worker is in another file.
+fn plan_external(
+    p: &Planner<'_>,
+    site: &Site<'_>,
+    ext: &ExternalWorker,
+    used: &mut HashSet<String>,
+) -> Result<SitePlan, String> {
+    if site.helper.is_some() || !MAP_METHODS.contains(&site.method.as_str()) {
+        return err("the worker is in another file and the dispatch is not a plain `map`");
+    }
+    let child = p.resolve_notebook(&ext.child)?;
+    let task_key = unique_key(&format!("run_{}", stem(&child)), used);
+    let per_item: Vec<&String> = ext
+        .params
+        .iter()
+        .filter(|(_, v)| v.is_none())
+        .map(|(k, _)| k)
+        .collect();
+    if per_item.len() > 1 {
+        return err("the worker passes the item under several names");
+    }
+    let parameters: Vec<(String, ParamValue)> = ext
+        .params
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                match v {
+                    Some(l) => ParamValue::Literal(l.clone()),
+                    None => ParamValue::Input,
+                },
+            )
+        })
+        .collect();
+    let (source, values) = match &ext.items {
+        Some(v) => (
+            ItemsSource::Literal,
+            v.iter()
+                .map(|x| py_str(x).map(Value::String))
+                .collect::<Option<Vec<_>>>(),
+        ),
+        None => (ItemsSource::Dynamic, None),
+    };
+    let mut notes = vec![format!(
+        "the worker is defined in another file; it is left in place"
+    )];
+    let concurrency = match ext.pool_size {
+        Some(n) if n >= 1 => n.min(100) as u32,
+        _ => {
+            notes.push("pool size not static: concurrency 32 assumed (review it)".into());
+            32
+        }
+    };
+    let var = if p.info.bound.contains("item") {
+        "item_"
+    } else {
+        "item"
+    };
+    let producer_expr = format!("[str({var}) for {var} in {}]", ext.items_text);
+    let fe = ForEachPlan {
+        task_key: task_key.clone(),
+        child,
+        parameters,
+        items: Items {
+            source,
+            values,
+            producer_expr: producer_expr.clone(),
+        },
+        concurrency,
+        timeout_seconds: ext.timeout.filter(|t| *t > 0).map(|t| t as u64),
+        max_retries: None,
+        value_key: format!("{task_key}_inputs"),
+    };
+    let inline = super::yaml::inline_inputs(&fe).is_some();
+    let producer = (!inline).then(|| {
+        format!(
+            "dbutils.jobs.taskValues.set(key=\"{}\", value={producer_expr})",
+            fe.value_key
+        )
+    });
+    Ok(SitePlan {
+        fanout: FanOutPlan {
+            line: p.line_of(site.call),
+            dispatch: format!(
+                "{}.{}",
+                site.pool_ctor
+                    .and_then(|c| callee_name(&c.func))
+                    .unwrap_or("pool"),
+                site.method
+            ),
+            kind: FanOutKind::ForEach(fe),
+            remove: Vec::new(),
+            replace: TextRange::default(),
+            notes,
+        },
+        top: site.top,
+        producer,
+    })
 }
 
 fn overlaps(a: TextRange, b: TextRange) -> bool {
@@ -1724,6 +1857,7 @@ mod tests {
             vec![Detected {
                 range: range_of(d, "threading.Thread("),
                 what: "threading.Thread".into(),
+                external: None,
             }]
         });
         assert!(p.plan.fanouts.is_empty());
@@ -1741,10 +1875,12 @@ mod tests {
                 Detected {
                     range: range_of(d, "for a in range(2):"),
                     what: "for loop".into(),
+                    external: None,
                 },
                 Detected {
                     range: range_of(d, "ex.map(w, ['x'])"),
                     what: "ThreadPoolExecutor.map".into(),
+                    external: None,
                 },
             ]
         });

@@ -39,6 +39,8 @@ pub struct RunCall {
     pub arguments: Option<ExprDesc>,
     /// The `arguments` dict literal's values (key text, value), when it is a dict display.
     pub argument_items: Vec<(Option<String>, ExprDesc)>,
+    /// When the path is a loop variable: the iterable it takes its values from.
+    pub path_domain: Option<ExprDesc>,
     /// The enclosing function.
     pub func: FuncId,
     /// Inside a loop or comprehension of its function.
@@ -537,11 +539,11 @@ impl<'a> Extractor<'_, 'a> {
                 }
             }
         }
-        if raises {
-            return None;
-        }
         if recursion {
             return Some(SwallowKind::RecursionWithoutReturn);
+        }
+        if raises {
+            return None;
         }
         if stringify {
             return Some(SwallowKind::Stringify);
@@ -759,6 +761,7 @@ impl<'a> Extractor<'_, 'a> {
                     argument_items: arguments
                         .map(|e| self.dict_items(e, scope))
                         .unwrap_or_default(),
+                    path_domain: path.and_then(|p| self.domain(p, scope)),
                     func: self.func,
                     in_loop: !self.loop_stack.is_empty(),
                     statement_level,
@@ -817,6 +820,18 @@ impl<'a> Extractor<'_, 'a> {
         for k in c.arguments.keywords.iter() {
             self.expr(&k.value, false);
         }
+    }
+
+    /// The iterable a loop variable takes its values from.
+    fn domain(&self, e: &Expr, scope: ScopeId) -> Option<ExprDesc> {
+        let Expr::Name(n) = e else { return None };
+        let bs = self.m.visible(scope, n.id.as_str(), n.range.start());
+        bs.iter().find_map(|&b| match self.m.bindings[b].kind {
+            super::model::BindingKind::LoopVar(iter, target) if target.is_name_expr() => {
+                Some(self.desc(iter, self.m.bindings[b].scope))
+            }
+            _ => None,
+        })
     }
 
     fn dict_items(&self, e: &Expr, scope: ScopeId) -> Vec<(Option<String>, ExprDesc)> {
@@ -902,6 +917,7 @@ impl<'a> Extractor<'_, 'a> {
             argument_items: arguments_e
                 .map(|e| self.dict_items(e, scope))
                 .unwrap_or_default(),
+            path_domain: None,
             func: self.func,
             in_loop: !self.loop_stack.is_empty(),
             statement_level: false,

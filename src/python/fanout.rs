@@ -220,6 +220,15 @@ pub fn fan_outs(project: &Project, doc: &Document) -> Vec<FanOut> {
     out
 }
 
+/// The document's index in the project and its facts (None when it has no Python facts).
+pub fn doc_facts<'p>(
+    project: &'p Project,
+    doc: &Document,
+) -> Option<(usize, &'p super::facts::FileFacts)> {
+    let &di = project.index.by_path.get(&*doc.path)?;
+    Some((di, project.index.python.facts(di)?))
+}
+
 /// Only the parallel fan-outs (ORC001).
 pub fn parallel_fan_outs(project: &Project, doc: &Document) -> Vec<FanOut> {
     let mut v = fan_outs(project, doc);

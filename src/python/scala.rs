@@ -200,6 +200,7 @@ fn run_call(v: &Virtual, (s, e): (usize, usize)) -> RunCall {
         timeout: args.get(1).copied().map(desc),
         arguments: args.get(2).copied().map(desc),
         argument_items: Vec::new(),
+        path_domain: None,
         func: 0,
         in_loop: false,
         statement_level: false,
