@@ -357,6 +357,20 @@ pub fn load_project(
             documents.push(Arc::new(doc));
         }
     }
+    // Context: `%run` targets and local imports that were not given (pre-commit passes only
+    // the changed files), so cross-file orchestration analysis still sees the helpers.
+    for _ in 0..4 {
+        let missing = crate::index::missing_context(&documents);
+        if missing.is_empty() {
+            break;
+        }
+        let more: Vec<(Option<Document>, Vec<Diagnostic>)> = missing
+            .par_iter()
+            .map(|f| load_file(f, &config, false))
+            .collect();
+        documents.extend(more.into_iter().filter_map(|(d, _)| d.map(Arc::new)));
+        documents.sort_by(|a, b| a.path.cmp(&b.path));
+    }
     let index = ProjectIndex::build(&documents, &config);
     let target = opts.target.clone().or_else(|| config.target.clone());
     let (bundles, bdiags) = bundle::load_all(&documents, &config, target.as_deref());

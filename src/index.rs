@@ -131,6 +131,114 @@ fn imported_modules(d: &Document) -> Vec<(String, u32)> {
     v.0
 }
 
+/// Files on disk, not loaded yet, that loaded documents `%run` or import and that may matter
+/// to orchestration analysis (standard-library and common third-party modules are skipped).
+/// The engine loads them as context, so `check changed_file.py` still sees helpers in other
+/// files (their own findings are outside the report scope).
+pub fn missing_context(documents: &[Arc<Document>]) -> Vec<PathBuf> {
+    let loaded: HashSet<&Path> = documents.iter().map(|d| d.path.as_path()).collect();
+    let known = |p: &Path| loaded.contains(p);
+    let mut out: Vec<PathBuf> = documents
+        .par_iter()
+        .filter(|d| is_python_doc(d))
+        .flat_map_iter(|d| {
+            let mut v = Vec::new();
+            for c in d.cells.iter().filter(|c| c.lang == Lang::Run) {
+                if let Some((t, _)) = &c.run_target {
+                    if let Some(p) = paths::resolve_notebook(&d.path, t, &known) {
+                        if !known(&p) {
+                            v.push(p);
+                        }
+                    }
+                }
+            }
+            for (m, l) in imported_modules(d) {
+                if l == 0 && is_well_known_module(&m) {
+                    continue;
+                }
+                let cands = paths::module_candidates(&d.path, &m, l);
+                if cands.iter().any(|c| known(c)) {
+                    continue;
+                }
+                if let Some(c) = cands.into_iter().find(|c| c.is_file()) {
+                    v.push(c);
+                }
+            }
+            v
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn is_well_known_module(m: &str) -> bool {
+    let top = m.split('.').next().unwrap_or(m);
+    matches!(
+        top,
+        "os" | "sys"
+            | "re"
+            | "json"
+            | "time"
+            | "datetime"
+            | "logging"
+            | "typing"
+            | "collections"
+            | "itertools"
+            | "functools"
+            | "math"
+            | "random"
+            | "uuid"
+            | "pathlib"
+            | "shutil"
+            | "subprocess"
+            | "threading"
+            | "multiprocessing"
+            | "concurrent"
+            | "asyncio"
+            | "dataclasses"
+            | "enum"
+            | "abc"
+            | "io"
+            | "csv"
+            | "glob"
+            | "tempfile"
+            | "traceback"
+            | "copy"
+            | "decimal"
+            | "hashlib"
+            | "base64"
+            | "urllib"
+            | "http"
+            | "textwrap"
+            | "string"
+            | "inspect"
+            | "warnings"
+            | "contextlib"
+            | "operator"
+            | "pprint"
+            | "pyspark"
+            | "databricks"
+            | "delta"
+            | "pandas"
+            | "numpy"
+            | "requests"
+            | "joblib"
+            | "yaml"
+            | "pytest"
+            | "IPython"
+            | "mlflow"
+            | "sklearn"
+            | "scipy"
+            | "pyarrow"
+            | "papermill"
+            | "nbformat"
+            | "nbclient"
+            | "notebookutils"
+            | "dbruntime"
+    )
+}
+
 /// Resolve a module to a loaded document.
 pub fn resolve_module(
     by_path: &HashMap<PathBuf, usize>,

@@ -119,6 +119,23 @@ impl Recorded {
 /// Evaluate a document's Python and return its recorded calls, sorted by position.
 pub fn evaluate(py: &PythonSource, doc_path: &Path) -> Vec<Recorded> {
     let mut it = Interp::new(py, doc_path);
+    // The semantic model's dbutils alias resolution (parameters that receive dbutils,
+    // `self._dbutils`, `get_dbutils()`...) backs up the values the interpreter follows.
+    let relevant = [
+        "taskValues",
+        "task_values",
+        "widgets",
+        "getArgument",
+        "exit",
+    ];
+    if relevant.iter().any(|n| py.text.contains(n)) {
+        let model = crate::python::Model::build(py);
+        it.dbutils_calls = model
+            .dbutils_calls()
+            .into_iter()
+            .map(|c| (c.call.range(), canonical_dbutils_path(&c.path)))
+            .collect();
+    }
     let body = &py.module().body;
     collect_functions(body, &mut it.all_functions);
     it.exec_block(body);
@@ -198,6 +215,8 @@ struct Interp<'a> {
     steps: u64,
     depth: usize,
     reached: bool,
+    /// Calls the semantic model resolves to a dbutils API (virtual range -> `dbutils.a.b`).
+    dbutils_calls: HashMap<TextRange, String>,
 }
 
 impl<'a> Interp<'a> {
@@ -219,6 +238,7 @@ impl<'a> Interp<'a> {
             steps: 0,
             depth: 0,
             reached: true,
+            dbutils_calls: HashMap::new(),
         }
     }
 
@@ -1147,7 +1167,12 @@ impl<'a> Interp<'a> {
                 }
             }
         }
-        let func = self.eval(&c.func);
+        let mut func = self.eval(&c.func);
+        if !matches!(&func, V::Obj(p) if p.starts_with("dbutils.") || p == "getArgument") {
+            if let Some(p) = self.dbutils_calls.get(&c.range()) {
+                func = V::Obj(p.clone());
+            }
+        }
         let args = self.eval_args(&c.arguments);
         match func {
             V::Obj(path) => self.call_obj(&path, c, args, range),
@@ -1775,6 +1800,19 @@ fn dumps_inner(it: &Interp<'_>, e: &Expr) -> Option<TextRange> {
     }
 }
 
+fn canonical_dbutils_path(path: &[String]) -> String {
+    let mut out = String::from("dbutils");
+    for (i, seg) in path.iter().enumerate() {
+        out.push('.');
+        if i == 1 && path[0] == "jobs" && seg == "task_values" {
+            out.push_str("taskValues");
+        } else {
+            out.push_str(seg);
+        }
+    }
+    out
+}
+
 fn canonical_module(path: &str) -> String {
     match path {
         "databricks.sdk.runtime.dbutils" | "databricks.sdk.runtime.dbutils_stub.dbutils" => {
@@ -2189,6 +2227,15 @@ mod tests {
         let recs = run("def f(x):\n    dbutils.jobs.taskValues.set('k', x)\n");
         assert_eq!(recs.len(), 1);
         assert!(!recs[0].reached);
+    }
+
+    #[test]
+    fn dbutils_passed_as_parameter_is_resolved_by_the_model() {
+        let recs = run(
+            "class Job:\n    def __init__(self, dbutils):\n        self._dbutils = dbutils\n\n    def publish(self, items):\n        self._dbutils.jobs.taskValues.set('items', items)\n\nJob(dbutils).publish(['a'])\n",
+        );
+        assert_eq!(recs.len(), 1, "{recs:?}");
+        assert_eq!(recs[0].kind, CallKind::TaskValueSet);
     }
 
     #[test]
