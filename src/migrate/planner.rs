@@ -32,6 +32,10 @@ const POOL_CTORS: &[&str] = &[
 const MAP_METHODS: &[&str] = &["map", "imap", "imap_unordered", "map_async"];
 const SUBMIT_METHODS: &[&str] = &["submit", "apply_async"];
 
+/// The error of a pool dispatch that reaches no `dbutils.notebook.run` (a pool of Spark
+/// queries or downloads): not a fan-out, so nothing is reported.
+const NOT_A_FAN_OUT: &str = "no `dbutils.notebook.run` is reached from the worker";
+
 /// Options of the planner.
 #[derive(Debug, Clone, Default)]
 pub struct PlanOptions {
@@ -841,12 +845,29 @@ pub fn plan_document(
         detected
             .iter()
             .filter(|d| !covered.iter().any(|c| overlaps(*c, d.range)))
-            .map(|d| Refusal {
-                line: line_of_doc(d.range),
-                reason: format!(
-                    "{}: not a shape `bricklint migrate` rewrites (cannot autofix); move it to a job by hand",
-                    d.what
-                ),
+            .map(|d| {
+                let in_def = doc.python().and_then(|py| {
+                    py.module().body.iter().find_map(|st| match st {
+                        Stmt::FunctionDef(f) if py.doc_range(f).contains_range(d.range) => {
+                            Some(f.name.id.to_string())
+                        }
+                        _ => None,
+                    })
+                });
+                let reason = match in_def {
+                    Some(f) => format!(
+                        "{} inside function `{f}`, which this notebook does not call at its top level (cannot autofix); migrate the notebook that calls it",
+                        d.what
+                    ),
+                    None => format!(
+                        "{}: not a shape `bricklint migrate` rewrites (cannot autofix); move it to a job by hand",
+                        d.what
+                    ),
+                };
+                Refusal {
+                    line: line_of_doc(d.range),
+                    reason,
+                }
             })
             .collect()
     };
@@ -936,10 +957,20 @@ pub fn plan_document(
                 };
                 match fallback {
                     Ok(sp) => site_plans.push(sp),
+                    Err(reason)
+                        if reason == NOT_A_FAN_OUT
+                            && !detected.iter().any(|d| overlaps(d.range, *range)) => {}
+                    Err(reason) if reason == NOT_A_FAN_OUT => refusals.push(Refusal {
+                        line,
+                        reason: "the worker reaches `dbutils.notebook.run` through an alias or a path `bricklint migrate` cannot follow (cannot autofix)".into(),
+                    }),
                     Err(reason) => refusals.push(Refusal { line, reason }),
                 }
             }
         }
+    }
+    if site_plans.is_empty() && refusals.is_empty() {
+        return None;
     }
     // Several dispatches in one top-level statement: not supported.
     let mut tops: Vec<usize> = site_plans.iter().map(|s| s.top).collect();
@@ -1187,16 +1218,13 @@ fn plan_site(
     };
     // Items and the worker's arguments as functions of the base item.
     let (base, runs, worker_objs, items_expr) = if let Some(f) = site.loop_for {
-        let Expr::Name(tn) = &*f.target else {
-            return err("a loop with a tuple target");
-        };
         if !f.orelse.is_empty() {
             return err("a `for ... else` loop");
         }
         let items = info.sym(&f.iter, &site.env, 0)?;
         let (base, elem) = info.base_items(items, 0)?;
         let mut env2 = site.env.clone();
-        env2.insert(tn.id.to_string(), elem.clone());
+        super::sym::bind_target(&f.target, elem.clone(), &mut env2)?;
         for st in &f.body {
             let ok = match st {
                 Stmt::Expr(e) => matches!(&*e.value, Expr::Call(_)),
@@ -1240,17 +1268,25 @@ fn plan_site(
                 )
             } else {
                 let Some((target, iter)) = site.iter else {
+                    // One submit is one task, not a fan-out; quiet unless it runs a notebook.
+                    let reaches = call
+                        .arguments
+                        .args
+                        .first()
+                        .and_then(|w| p.reach_worker(w, Vec::new(), Vec::new(), &site.env).ok())
+                        .is_some_and(|r| !r.is_empty())
+                        || call.arguments.args.first().is_some_and(is_notebook_run);
+                    if !reaches {
+                        return err(NOT_A_FAN_OUT);
+                    }
                     return err(format!(
-                    "`{dispatch}` outside a loop or comprehension: a single task, not a fan-out"
-                ));
-                };
-                let Expr::Name(tn) = target else {
-                    return err("a loop with a tuple target");
+                        "`{dispatch}` outside a loop or comprehension: a single task, not a fan-out"
+                    ));
                 };
                 let items = info.sym(iter, &site.env, 0)?;
                 let (base, elem) = info.base_items(items, 0)?;
                 let mut env2 = site.env.clone();
-                env2.insert(tn.id.to_string(), elem);
+                super::sym::bind_target(target, elem, &mut env2)?;
                 let Some(worker) = call.arguments.args.first() else {
                     return err(format!("`{dispatch}` without a function"));
                 };
@@ -1626,7 +1662,7 @@ fn plan_site(
 
 fn merge_runs(runs: &[RunCall]) -> Result<RunCall, String> {
     let Some(first) = runs.first() else {
-        return err("no `dbutils.notebook.run` is reached from the worker");
+        return err(NOT_A_FAN_OUT);
     };
     let key = |r: &RunCall| {
         (
@@ -1901,6 +1937,34 @@ mod tests {
     }
 
     const POOL: &str = "from concurrent.futures import ThreadPoolExecutor\n";
+
+    #[test]
+    fn pools_without_notebook_runs_are_not_reported() {
+        let t = tempfile::tempdir().unwrap();
+        let doc = Document::load(
+            Arc::new(t.path().join("orch.py")),
+            crate::source::FileKind::SourceNotebook(crate::source::Lang::Python),
+            format!("# Databricks notebook source\n{POOL}# not a notebook fan-out\nwith ThreadPoolExecutor(4) as ex:\n    ex.map(lambda t: spark.sql(f'OPTIMIZE {{t}}'), ['a'])\nprint('done')\n"),
+        )
+        .unwrap();
+        assert!(plan_document(&doc, t.path(), "orch", &PlanOptions::default(), &[]).is_none());
+    }
+
+    #[test]
+    fn tuple_targets_bind_item_elements() {
+        let p = plan_src(
+            &format!(
+                "{POOL}jobs = [('./child', {{'x': '1'}}), ('./other', {{'x': '2'}})]\nwith ThreadPoolExecutor(2) as ex:\n    futs = [ex.submit(dbutils.notebook.run, path, 60, args) for path, args in jobs]\n"
+            ),
+            TargetShape::Auto,
+        );
+        let FanOutKind::Tasks(ts) = &p.plan.fanouts[0].kind else {
+            panic!("{:?}", p.plan)
+        };
+        assert_eq!(ts[0].parameters, vec![("x".to_string(), "1".to_string())]);
+        assert_eq!(ts[1].parameters, vec![("x".to_string(), "2".to_string())]);
+        assert!(ts[1].notebook.ends_with("other.py"));
+    }
 
     #[test]
     fn results_used_later_are_refused() {
