@@ -87,6 +87,9 @@ impl Rule for FanOutFailureSwallowed {
             let FanOutKind::Dispatch(kind) = f.kind else {
                 continue;
             };
+            if f.helper.is_some() {
+                continue;
+            }
             let is_executor = f.pool.as_ref().is_some_and(|p| p.kind.is_executor());
             let lazy_or_async = matches!(
                 f.method.as_str(),

@@ -356,6 +356,9 @@ impl PythonIndex {
         let mut refs: Vec<&CallRef> = Vec::new();
         for func in &f.functions {
             refs.extend(func.calls.iter().map(|(r, _)| r));
+            for (_, _, args) in &func.callable_args {
+                refs.extend(args.iter().flat_map(|(_, rs)| rs.iter()));
+            }
         }
         for d in &f.dispatches {
             if let Some(w) = &d.worker {
@@ -497,6 +500,27 @@ impl PythonIndex {
                             }
                         }
                     }
+                    // Workers handed to generic helpers that dispatch their parameter.
+                    for (callee, _, args) in &func.callable_args {
+                        for &(j, g) in self.resolved[i]
+                            .get(callee)
+                            .map(Vec::as_slice)
+                            .unwrap_or(&[])
+                        {
+                            for (k, refs) in self.helper_dispatch_args(j, g, args) {
+                                let _ = k;
+                                for r in refs {
+                                    for &(j2, g2) in
+                                        self.resolved[i].get(r).map(Vec::as_slice).unwrap_or(&[])
+                                    {
+                                        if let Some(s) = reach.get(j2).and_then(|v| v.get(g2)) {
+                                            add_any.extend_from_slice(s);
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
                     changed |= merge(&mut reach[i][fi], add_any);
                     changed |= merge(&mut sync_reach[i][fi], add_sync);
                 }
@@ -507,6 +531,34 @@ impl PythonIndex {
         }
         self.reach = reach;
         self.sync_reach = sync_reach;
+    }
+
+    /// For a call of function `g` of document `j` with callable arguments `args`: the
+    /// dispatches of `g` whose worker is one of those parameters, with the arguments' refs.
+    pub fn helper_dispatch_args<'s>(
+        &'s self,
+        j: usize,
+        g: FuncId,
+        args: &'s [(usize, Vec<CallRef>)],
+    ) -> Vec<(usize, &'s [CallRef])> {
+        let Some(fj) = self.facts(j) else {
+            return Vec::new();
+        };
+        let Some(func) = fj.functions.get(g) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for &d in &func.dispatches {
+            let Some(p) = fj.dispatches[d].worker_param else {
+                continue;
+            };
+            for (i, refs) in args {
+                if *i == p {
+                    out.push((d, refs.as_slice()));
+                }
+            }
+        }
+        out
     }
 
     /// Facts of a document.

@@ -396,6 +396,25 @@ impl<'a> Planner<'a> {
         env: &HashMap<String, Sym>,
     ) -> Result<Vec<RunCall>, String> {
         match worker {
+            // `functools.partial(f, a, k=v)`: f with those arguments first.
+            Expr::Call(c)
+                if callee_name(&c.func) == Some("partial") && !c.arguments.args.is_empty() =>
+            {
+                let mut pargs = Vec::new();
+                for a in c.arguments.args.iter().skip(1) {
+                    pargs.push(self.info.sym(a, env, 0)?);
+                }
+                pargs.extend(args);
+                let mut pkw = Vec::new();
+                for k in &c.arguments.keywords {
+                    let Some(n) = &k.arg else {
+                        return err("`**` in `partial`");
+                    };
+                    pkw.push((n.id.to_string(), self.info.sym(&k.value, env, 0)?));
+                }
+                pkw.extend(kw);
+                self.reach_worker(&c.arguments.args[0], pargs, pkw, env)
+            }
             w if is_notebook_run(w) => {
                 let mut a = args.into_iter();
                 let mut kwm: HashMap<String, Sym> = kw.into_iter().collect();
@@ -1964,6 +1983,31 @@ mod tests {
         assert_eq!(ts[0].parameters, vec![("x".to_string(), "1".to_string())]);
         assert_eq!(ts[1].parameters, vec![("x".to_string(), "2".to_string())]);
         assert!(ts[1].notebook.ends_with("other.py"));
+    }
+
+    #[test]
+    fn partial_workers_are_followed() {
+        let p = plan_src(
+            &format!(
+                "{POOL}from functools import partial\ndef run(env, table, timeout=60):\n    return dbutils.notebook.run('./child', timeout, {{'env': env, 'table': table}})\nwith ThreadPoolExecutor(3) as ex:\n    ex.map(partial(run, 'prod', timeout=120), ['a', 'b'])\n"
+            ),
+            TargetShape::Auto,
+        );
+        let FanOutKind::ForEach(fe) = &p.plan.fanouts[0].kind else {
+            panic!("{:?}", p.plan)
+        };
+        assert_eq!(fe.timeout_seconds, Some(120));
+        assert_eq!(
+            fe.parameters,
+            vec![
+                ("table".into(), ParamValue::Input),
+                ("env".into(), ParamValue::Literal("prod".into())),
+            ]
+        );
+        assert!(
+            p.edits.iter().any(|e| e.code.is_empty()),
+            "the import of partial goes too"
+        );
     }
 
     #[test]

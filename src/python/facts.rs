@@ -142,6 +142,9 @@ pub struct Dispatch {
     /// When the worker is `dbutils.notebook.run` itself: the run (index into
     /// [`FileFacts::runs`]) built from the dispatch's arguments.
     pub reference_run: Option<usize>,
+    /// When the worker is a parameter of the enclosing function (a generic "run in parallel"
+    /// helper): its positional index. The callers' arguments are the real workers.
+    pub worker_param: Option<usize>,
 }
 
 /// A `for` / `while` loop or a comprehension (outermost in its function) whose body makes
@@ -220,6 +223,10 @@ pub struct FuncFacts {
     pub dispatches: Vec<usize>,
     /// Calls `.result()`, `as_completed`, `wait`, `.get()`, `.join()` or returns its futures.
     pub collects: bool,
+    /// Calls that pass callables as positional arguments: (callee, call range,
+    /// [(argument index, what the argument denotes)]). Used to follow workers handed to
+    /// generic helpers (`run_parallel(run_notebook, paths)`).
+    pub callable_args: Vec<(CallRef, TextRange, Vec<(usize, Vec<CallRef>)>)>,
 }
 
 /// Every orchestration fact of one file.
@@ -263,6 +270,7 @@ impl FileFacts {
                 calls: Vec::new(),
                 dispatches: Vec::new(),
                 collects: false,
+                callable_args: Vec::new(),
             });
         }
         for (i, func) in m.functions.iter().enumerate() {
@@ -779,7 +787,35 @@ impl<'a> Extractor<'_, 'a> {
         self.jobs_api(c, scope, crange);
 
         // Synchronous call edges: the callee and callables passed as arguments.
-        for r in self.m.callables(&c.func, scope) {
+        let callees = self.m.callables(&c.func, scope);
+        let mut cargs: Vec<(usize, Vec<CallRef>)> = Vec::new();
+        for (i, a) in c.arguments.args.iter().enumerate() {
+            if a.is_starred_expr() {
+                break;
+            }
+            if matches!(
+                a,
+                Expr::Name(_) | Expr::Attribute(_) | Expr::Lambda(_) | Expr::Call(_)
+            ) {
+                let refs: Vec<CallRef> = self
+                    .m
+                    .callables(a, scope)
+                    .into_iter()
+                    .filter(|r| !matches!(r, CallRef::Free(_)))
+                    .collect();
+                if !refs.is_empty() {
+                    cargs.push((i, refs));
+                }
+            }
+        }
+        if !cargs.is_empty() {
+            for r in &callees {
+                self.f.functions[self.func]
+                    .callable_args
+                    .push((r.clone(), crange, cargs.clone()));
+            }
+        }
+        for r in callees {
             self.record_call(r, crange);
         }
         for a in c
@@ -975,6 +1011,7 @@ impl<'a> Extractor<'_, 'a> {
             result_discarded: false,
             in_loop: !self.loop_stack.is_empty(),
             reference_run: None,
+            worker_param: None,
         };
         // Worker plus the arguments that go to it.
         let mut worker_e: Option<&'a Expr> = None;
@@ -1075,6 +1112,32 @@ impl<'a> Extractor<'_, 'a> {
                 _ => {}
             }
         }
+        // A subclass of `threading.Thread` whose `run` is the worker: `Runner(nb).start()`.
+        if d.is_none() {
+            if let Some(cl) = self.m.class_of_expr(&c.func, scope) {
+                let is_thread = self.m.classes[cl].bases.iter().any(|b| {
+                    matches!(
+                        self.m.qualname(b, self.m.classes[cl].scope).as_deref(),
+                        Some("threading.Thread" | "multiprocessing.Process")
+                    )
+                });
+                if let (true, Some(run)) = (is_thread, self.m.method(cl, "run", 0)) {
+                    let mut dd = new(DispatchKind::Thread, "Thread");
+                    dd.items = self.enclosing_items(scope);
+                    dd.call_args = args.args.iter().map(|a| self.desc(a, scope)).collect();
+                    dd.worker = Some(WorkerFacts {
+                        expr: self.desc(&c.func, scope),
+                        kind: WorkerKind::Function,
+                        refs: vec![CallRef::Func(run)],
+                    });
+                    let idx = self.f.dispatches.len();
+                    self.f.dispatches.push(dd);
+                    self.f.functions[self.func].dispatches.push(idx);
+                    self.walk_args(c);
+                    return Some(());
+                }
+            }
+        }
         // joblib: Parallel(n_jobs=N)(delayed(f)(x) for x in items)
         if d.is_none() {
             if let Expr::Call(inner) = &*c.func {
@@ -1105,6 +1168,16 @@ impl<'a> Extractor<'_, 'a> {
             }
         }
         let mut d = d?;
+        if let Some(Expr::Name(n)) = worker_e {
+            d.worker_param = self
+                .m
+                .visible(scope, n.id.as_str(), n.range.start())
+                .iter()
+                .find_map(|&b| match self.m.bindings[b].kind {
+                    super::model::BindingKind::Param(f, i) if f == self.func => Some(i),
+                    _ => None,
+                });
+        }
         let wscope = worker_e.map(|w| self.scope(w)).unwrap_or(scope);
         if let Some(w) = worker_e {
             let wf = self.worker(w, wscope);

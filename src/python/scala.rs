@@ -308,6 +308,7 @@ pub fn scan(doc: &Document) -> Vec<FanOut> {
             in_loop: false,
             retry: false,
             func: 0,
+            helper: None,
         });
     };
     for k in find_all(m, b"Future") {
