@@ -207,6 +207,10 @@ pub struct JobsApiCall {
     pub what: String,
 }
 
+/// A call passing callables as positional arguments: (callee, call range, [(argument index,
+/// what the argument denotes)]).
+pub type CallableArgs = (CallRef, TextRange, Vec<(usize, Vec<CallRef>)>);
+
 /// Facts of one function.
 #[derive(Debug, Clone)]
 pub struct FuncFacts {
@@ -226,7 +230,7 @@ pub struct FuncFacts {
     /// Calls that pass callables as positional arguments: (callee, call range,
     /// [(argument index, what the argument denotes)]). Used to follow workers handed to
     /// generic helpers (`run_parallel(run_notebook, paths)`).
-    pub callable_args: Vec<(CallRef, TextRange, Vec<(usize, Vec<CallRef>)>)>,
+    pub callable_args: Vec<CallableArgs>,
 }
 
 /// Every orchestration fact of one file.
