@@ -254,8 +254,16 @@ pub struct FileFacts {
 impl FileFacts {
     /// Extract the facts of a Python source.
     pub fn extract(py: &PythonSource) -> FileFacts {
+        Self::extract_with(py, &[])
+    }
+
+    /// Extract the facts, treating calls of the given helpers (fully qualified names such as
+    /// `lib.runner.run_notebook`, or the bare name of a `%run`-included function; config
+    /// `[orchestration] notebook-runners`) as `dbutils.notebook.run` calls.
+    pub fn extract_with(py: &PythonSource, runners: &[String]) -> FileFacts {
         let m = Model::build(py);
         let mut x = Extractor {
+            runners,
             m: &m,
             f: FileFacts::default(),
             func: MODULE_FUNC,
@@ -310,6 +318,7 @@ struct LoopCtx<'a> {
 }
 
 struct Extractor<'m, 'a> {
+    runners: &'m [String],
     m: &'m Model<'a>,
     f: FileFacts,
     func: FuncId,
@@ -756,8 +765,25 @@ impl<'a> Extractor<'_, 'a> {
             }
         }
 
-        // dbutils.notebook.run(...)
-        if let Some(p) = self.m.dbutils_path(&c.func, scope) {
+        // dbutils.notebook.run(...), or a configured runner helper.
+        let is_runner = !self.runners.is_empty()
+            && self.m.callables(&c.func, scope).iter().any(|r| match r {
+                CallRef::External { module, name } => {
+                    let q = format!("{module}.{name}");
+                    self.runners.contains(&q)
+                }
+                CallRef::Free(name) => self
+                    .runners
+                    .iter()
+                    .any(|x| x.rsplit('.').next() == Some(name.as_str())),
+                _ => false,
+            });
+        let dbutils_path = if is_runner {
+            Some(vec!["notebook".to_string(), "run".to_string()])
+        } else {
+            self.m.dbutils_path(&c.func, scope)
+        };
+        if let Some(p) = dbutils_path {
             if p.len() == 2 && p[0] == "notebook" && p[1] == "run" {
                 let args = &c.arguments;
                 let path = args.find_argument_value("path", 0);
