@@ -41,6 +41,8 @@ pub struct RunCall {
     pub argument_items: Vec<(Option<String>, ExprDesc)>,
     /// When the path is a loop variable: the iterable it takes its values from.
     pub path_domain: Option<ExprDesc>,
+    /// The call unpacks `*args` / `**kwargs`: missing arguments may be in there.
+    pub has_splat: bool,
     /// The enclosing function.
     pub func: FuncId,
     /// Inside a loop or comprehension of its function.
@@ -800,6 +802,8 @@ impl<'a> Extractor<'_, 'a> {
                         .map(|e| self.dict_items(e, scope))
                         .unwrap_or_default(),
                     path_domain: path.and_then(|p| self.domain(p, scope)),
+                    has_splat: args.args.iter().any(|a| a.is_starred_expr())
+                        || args.keywords.iter().any(|k| k.arg.is_none()),
                     func: self.func,
                     in_loop: !self.loop_stack.is_empty(),
                     statement_level,
@@ -984,6 +988,10 @@ impl<'a> Extractor<'_, 'a> {
                 .map(|e| self.dict_items(e, scope))
                 .unwrap_or_default(),
             path_domain: None,
+            has_splat: args.iter().any(|a| a.is_starred_expr())
+                || kwargs
+                    .iter()
+                    .any(|k| k.arg.is_none() && !k.value.is_dict_expr()),
             func: self.func,
             in_loop: !self.loop_stack.is_empty(),
             statement_level: false,
