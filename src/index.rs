@@ -96,6 +96,11 @@ fn is_python_doc(d: &Document) -> bool {
 
 /// Modules imported anywhere in a module (statements only; cheap).
 fn imported_modules(d: &Document) -> Vec<(String, u32)> {
+    // Parsing every file only for its imports would keep every syntax tree alive (~0.5 GB on
+    // 4,000 notebooks): a document that is not parsed for other reasons is scanned lexically.
+    if !d.python_is_parsed() && !mentions_notebook(d.text.as_bytes()) {
+        return crate::source::imports::lexical_imports(d);
+    }
     use ruff_python_ast::statement_visitor::{walk_stmt, StatementVisitor};
     struct V(Vec<(String, u32)>);
     impl<'a> StatementVisitor<'a> for V {
@@ -255,9 +260,10 @@ impl PythonIndex {
     pub fn build(
         documents: &[Arc<Document>],
         by_path: &HashMap<PathBuf, usize>,
-        _config: &Config,
+        config: &Config,
     ) -> Self {
         let n = documents.len();
+        let runners = &config.orchestration.notebook_runners;
         // Step 1: mentions and edges.
         let step1: Vec<(bool, Vec<usize>, Vec<usize>)> = documents
             .par_iter()
@@ -318,7 +324,7 @@ impl PythonIndex {
                 }
                 let py = d.python()?;
                 let f = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    FileFacts::extract(py)
+                    FileFacts::extract_with(py, runners)
                 }))
                 .ok()?;
                 Some(Arc::new(f))

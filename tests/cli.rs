@@ -600,3 +600,79 @@ fn hook_script_gates_on_findings_and_tolerates_a_missing_binary() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("BRICKLINT_REQUIRED=1"));
 }
+
+// ---------------------------------------------------------------- fixes and report scope
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            copy_dir(&p, &to.join(e.file_name()));
+        } else {
+            std::fs::copy(&p, to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+#[test]
+fn diff_and_fix_without_fixable_findings_change_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    copy_dir(&fixtures().join("findings"), tmp.path());
+    let before = std::fs::read_to_string(tmp.path().join("broken.py")).unwrap();
+    let mut c = Command::cargo_bin("bricklint").unwrap();
+    c.current_dir(tmp.path())
+        .args(["check", ".", "--diff"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::is_empty());
+    let mut c = Command::cargo_bin("bricklint").unwrap();
+    c.current_dir(tmp.path())
+        .args(["check", ".", "--fix"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("Found 2 findings"))
+        .stdout(predicate::str::contains("Fixed").not());
+    assert_eq!(
+        std::fs::read_to_string(tmp.path().join("broken.py")).unwrap(),
+        before
+    );
+}
+
+#[test]
+fn explicit_files_report_only_their_findings_but_see_the_bundle() {
+    let tmp = tempfile::tempdir().unwrap();
+    copy_dir(&fixtures().join("precommit/pass"), tmp.path());
+    std::fs::write(
+        tmp.path().join("notebooks/broken.py"),
+        "# Databricks notebook source\ndef f(:\n    pass\n",
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let mut c = Command::cargo_bin("bricklint").unwrap();
+        c.current_dir(tmp.path()).arg("check").args(args);
+        c.output().unwrap()
+    };
+    // As pre-commit calls it: only the changed (clean) notebook.
+    let out = run(&["--force-exclude", "notebooks/list_tables.py"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    // The broken one is reported when it is among the files ...
+    let out = run(&[
+        "--force-exclude",
+        "notebooks/list_tables.py",
+        "notebooks/broken.py",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("notebooks/broken.py"));
+    // ... or with the bundle scope.
+    let out = run(&["--report-scope", "bundle", "notebooks/list_tables.py"]);
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn the_for_each_bundle_passes_every_rule() {
+    bricklint()
+        .args(["check", "precommit/pass"])
+        .assert()
+        .code(0);
+}

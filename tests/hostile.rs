@@ -341,7 +341,17 @@ fn deeply_nested_yaml() {
         format!("bundle:\n  name: deep\nvariables:\n{block}"),
     ];
     for yaml in &cases {
-        yaml_case(yaml);
+        let r = yaml_case(yaml);
+        assert_eq!(r.code, Some(1), "{}", r.context());
+        assert!(
+            r.json["diagnostics"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|d| d["message"].as_str().unwrap_or("").contains("max-nesting")),
+            "no finding names the nesting limit\n{}",
+            r.context()
+        );
     }
 }
 
@@ -356,7 +366,20 @@ fn yaml_alias_bomb() {
         ));
     }
     y.push_str("resources:\n  jobs:\n    j:\n      name: *a9\n      tags: {a: *a9}\n");
-    yaml_case(&y);
+    let r = yaml_case(&y);
+    assert_eq!(r.code, Some(1), "{}", r.context());
+    assert!(
+        r.json["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("max-yaml-aliases")),
+        "no finding names the alias limit\n{}",
+        r.context()
+    );
 }
 
 #[test]
@@ -364,10 +387,21 @@ fn yaml_duplicate_keys() {
     let r = yaml_case(
         "bundle:\n  name: dup\nresources:\n  jobs:\n    j:\n      name: a\n      name: b\n      tasks:\n        - task_key: t\n          task_key: u\n          notebook_task:\n            notebook_path: ./src/child.py\n",
     );
-    // Whatever reports it must point at a line, not crash.
-    for d in r.json["diagnostics"].as_array().unwrap() {
-        assert!(d["line"].as_u64().unwrap_or(0) >= 1, "{d}");
-    }
+    assert_eq!(r.code, Some(1), "{}", r.context());
+    let dup: Vec<_> = r.json["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| {
+            d["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("duplicate key `name`")
+        })
+        .collect();
+    assert_eq!(dup.len(), 1, "{}", r.context());
+    // It points at the second `name`.
+    assert_eq!(dup[0]["line"], 7, "{}", r.context());
 }
 
 #[test]
@@ -384,7 +418,21 @@ fn include_glob_escaping_the_bundle_root() {
         "bundle:\n  name: esc\ninclude:\n  - ../*.yml\n  - /etc/*.conf\n  - ../../../../../../../../*\n",
     );
     let r = check_in(&root, &["."]);
-    assert!(matches!(r.code, Some(0 | 1)), "{}", r.context());
+    assert_eq!(r.code, Some(1), "{}", r.context());
+    let outside = r.json["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| {
+            let m = d["message"].as_str().unwrap_or("");
+            m.contains("outside the bundle root") || m.contains("absolute path")
+        })
+        .count();
+    assert!(
+        outside >= 2,
+        "escaping includes are not reported\n{}",
+        r.context()
+    );
     // Nothing outside the bundle root is reported as part of it.
     for d in r.json["diagnostics"].as_array().unwrap() {
         let p = d["path"].as_str().unwrap_or("");

@@ -468,6 +468,14 @@ pub fn parse(file: &Arc<PathBuf>, text: &str, limits: &Limits) -> Result<Node, P
                 Some(i) => full[..i].to_string(),
                 None => full.clone(),
             };
+            // serde-saphyr suggests one of its options; users need the key instead.
+            if let Some(rest) = message.strip_prefix("duplicate mapping key: ") {
+                let key = rest
+                    .split(", set DuplicateKeyPolicy")
+                    .next()
+                    .unwrap_or(rest);
+                message = format!("duplicate key `{key}`: a YAML mapping may not repeat a key");
+            }
             let limit = message.starts_with("budget breached")
                 || message.contains("recursion limit")
                 || message.contains("replay");

@@ -1,5 +1,6 @@
 //! Source documents: file text, line index, notebook cells and per-language virtual sources.
 
+pub mod imports;
 pub mod ipynb;
 pub mod nesting;
 pub mod notebook;
