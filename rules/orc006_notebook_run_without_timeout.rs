@@ -44,6 +44,7 @@ impl Rule for NotebookRunWithoutTimeout {
         };
         for r in &facts.runs {
             match &r.timeout {
+                None if r.has_splat => {}
                 None => {
                     // A reference mapped over paths gets only the path: no timeout either.
                     out.push(

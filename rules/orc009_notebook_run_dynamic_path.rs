@@ -54,12 +54,13 @@ impl Rule for NotebookRunDynamicPath {
             if r.path_domain.as_ref().is_some_and(|d| d.value.is_some()) {
                 continue;
             }
-            if p.param.is_some() {
+            if let Some(pi) = p.param {
                 let fed_statically = fans.iter().any(|f| {
-                    f.items.as_ref().is_some_and(|i| i.value.is_some())
-                        && f.worker
-                            .as_ref()
-                            .is_some_and(|w| w.refs.contains(&CallRef::Func(r.func)))
+                    f.worker
+                        .as_ref()
+                        .is_some_and(|w| w.refs.contains(&CallRef::Func(r.func)))
+                        && (f.items.as_ref().is_some_and(|i| i.value.is_some())
+                            || f.call_args.get(pi).is_some_and(|a| a.value.is_some()))
                 });
                 if fed_statically {
                     continue;

@@ -19,7 +19,8 @@ compact JSON (no whitespace; non-ASCII characters counted in UTF-8 bytes).
 - **Warning** when the size has no bound: the value comes from `.collect()`, `toPandas()`,
   `spark.sql`/`spark.table`, a directory listing, a file outside the repository or the network.
 
-Values that are only unknown (a function parameter, a widget) are not reported.
+Values that are only unknown (a function parameter, a widget) are not reported, nor are rows
+collected from a DataFrame bounded with `.limit(n)`.
 
 ## Why is this bad?
 Databricks rejects a task value whose JSON representation exceeds 48 KiB, and the task fails at

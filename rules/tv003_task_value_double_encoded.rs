@@ -35,6 +35,47 @@ Set the value itself: `dbutils.jobs.taskValues.set(key="tables", value=tables)`.
 
 pub struct TaskValueDoubleEncoded;
 
+/// `for_each_task.inputs` nodes in the project's bundles that iterate over the task value `key`
+/// set by this notebook (`{{tasks.<t>.values.<key>}}` where task `t` runs the notebook).
+fn for_each_consumers(
+    ctx: &DocContext<'_>,
+    key: Option<&str>,
+) -> Vec<(crate::bundle::Loc, String)> {
+    let mut out = Vec::new();
+    let Some(key) = key else { return out };
+    for b in &ctx.project.bundles {
+        for job in &b.jobs {
+            let producers: Vec<&str> = job
+                .tasks
+                .iter()
+                .filter(|t| {
+                    crate::payload::xref::notebook_of(b, job, t).as_deref()
+                        == Some(ctx.doc.path.as_path())
+                })
+                .filter_map(|t| t.key())
+                .collect();
+            if producers.is_empty() {
+                continue;
+            }
+            for t in &job.tasks {
+                let Some(fe) = &t.for_each_task else { continue };
+                let Some(inputs) = &fe.inputs else { continue };
+                let Some(text) = inputs.as_str() else {
+                    continue;
+                };
+                let hit = crate::bundle::refs::parse_dynamic(text).iter().any(|r| {
+                    matches!(r.target(), crate::bundle::refs::RefTarget::TaskValue { task, key: k }
+                        if producers.contains(&task.name.as_str()) && k.name == key)
+                });
+                if hit {
+                    out.push((inputs.loc.clone(), t.key().unwrap_or("?").to_string()));
+                }
+            }
+        }
+    }
+    out
+}
+
 impl Rule for TaskValueDoubleEncoded {
     fn meta(&self) -> &'static RuleMeta {
         &META
@@ -74,6 +115,13 @@ impl Rule for TaskValueDoubleEncoded {
                 },
             )
             .help("set the value itself; consumers (For Each inputs, taskValues.get) then get the list or dict directly");
+            for (loc, fe_key) in for_each_consumers(ctx, s.key.as_deref()) {
+                d = d.related(
+                    loc.file.clone(),
+                    loc.range,
+                    format!("For Each `{fe_key}` iterates over this value: it gets a JSON string, not an array"),
+                );
+            }
             if let V::Dumped { range: r, .. } = value {
                 if !s.value_is_dumps_call && *r != range {
                     d = d.related(ctx.doc.path.clone(), *r, "encoded with json.dumps here");

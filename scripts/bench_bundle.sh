@@ -26,7 +26,14 @@ with open(f"{root}/databricks.yml", "w") as f:
             "targets:\n  dev:\n    default: true\n  prod:\n    variables:\n      catalog: prod\n")
 for n in range(10):
     with open(f"{root}/src/nb_{n}.py", "w") as f:
-        f.write("# Databricks notebook source\nx = dbutils.widgets.get('item')\n")
+        f.write("# Databricks notebook source\n"
+                "for w in ['item', 'date', 'run', 'catalog']:\n"
+                "    dbutils.widgets.text(w, '')\n"
+                "item = dbutils.widgets.get('item')\n"
+                "date = dbutils.widgets.get('date')\n"
+                "run = dbutils.widgets.get('run')\n"
+                "catalog = dbutils.widgets.get('catalog')\n"
+                "dbutils.jobs.taskValues.set(key='items', value=['a', 'b', 'c'])\n")
 for j in range(jobs):
     out = [f"resources:\n  jobs:\n    job_{j:03d}:\n      name: job {j}\n",
            "      job_clusters:\n        - job_cluster_key: main\n          new_cluster:\n"
@@ -63,18 +70,24 @@ for j in range(jobs):
 PY
 SIZE=$(du -sh "$DIR" | cut -f1)
 echo "bundle: $JOBS jobs x $TASKS tasks, $(ls "$DIR/resources" | wc -l) include files, $SIZE"
-# Warm-up, then the best and the median of 10 runs (wall clock, ms).
+# Warm-up, then the best and the median of 10 runs (wall clock, ms) and the CPU time.
 "$BIN" check "$DIR" --exit-zero --output-format concise >/dev/null
 python3 - "$BIN" "$DIR" <<'PY'
 import subprocess, sys, time
 bin_, d = sys.argv[1], sys.argv[2]
-times = []
+import os
+times, cpu = [], []
 for _ in range(10):
+    c0 = os.times()
     t = time.perf_counter()
     r = subprocess.run([bin_, "check", d, "--exit-zero", "--output-format", "json"], capture_output=True)
     times.append((time.perf_counter() - t) * 1000)
+    c1 = os.times()
+    cpu.append(((c1.children_user - c0.children_user) + (c1.children_system - c0.children_system)) * 1000)
     assert r.returncode == 0, r.stderr.decode()
 times.sort()
+cpu.sort()
+print(f"CPU time (user+sys, all threads): median {cpu[len(cpu)//2]:.0f} ms; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 import json
 n = len(json.loads(r.stdout)["diagnostics"])
 print(f"bricklint check: best {times[0]:.1f} ms, median {times[len(times)//2]:.1f} ms ({n} findings)")

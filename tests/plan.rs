@@ -171,6 +171,33 @@ fn inputs_from_a_captured_payload() {
     assert_eq!(fe["timing"]["for_each_seconds"], 330.0);
     assert_eq!(fe["timing"]["driver_pool_seconds"], 300.0);
     assert_eq!(fe["timing"]["sequential_seconds"], 855.0);
+
+    // The object form names the For Each task; a JSON string holding the array (a payload
+    // captured double-encoded) is accepted with a warning.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("inputs.json");
+    std::fs::write(
+        &file,
+        r#"{"load_each": "[{\"name\": \"a\", \"partition\": \"p\"}]"}"#,
+    )
+    .unwrap();
+    let (code, v) = json(&[
+        "fixtures/plan/inputs-file",
+        "--inputs",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0);
+    let fe = &v["jobs"][0]["for_each"][0];
+    assert_eq!(fe["iterations"][0]["parameters"]["object_name"], "a");
+    assert_eq!(problem_kinds(&fe["problems"]), ["double-encoded"]);
+    std::fs::write(&file, r#"{"nope": []}"#).unwrap();
+    let (code, v) = json(&[
+        "fixtures/plan/inputs-file",
+        "--inputs",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1);
+    assert_eq!(problem_kinds(&v["jobs"][0]["problems"]), ["inputs-file"]);
 }
 
 #[test]

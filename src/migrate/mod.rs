@@ -137,9 +137,11 @@ pub fn plan(opts: &MigrateOptions) -> Result<MigrateResult, String> {
         let r = root.clone().unwrap_or_else(|| init.clone());
         *stems.entry((r, stem_key(&d.path))).or_default() += 1;
     }
+    let progress = Progress::new(with_root.len());
     let outcomes: Vec<Option<NotebookOutcome>> = with_root
         .par_iter()
         .map(|(d, root, init)| {
+            progress.tick();
             let r = root.clone().unwrap_or_else(|| init.clone());
             let key = if stems.get(&(r.clone(), stem_key(&d.path))).copied() > Some(1) {
                 let rel = d
@@ -155,6 +157,7 @@ pub fn plan(opts: &MigrateOptions) -> Result<MigrateResult, String> {
             plan_one(d, root.as_deref(), &r, &key, opts, &detected)
         })
         .collect();
+    progress.finish();
     result.outcomes = outcomes.into_iter().flatten().collect();
     result
         .outcomes
@@ -163,6 +166,35 @@ pub fn plan(opts: &MigrateOptions) -> Result<MigrateResult, String> {
         recheck(&mut result, opts);
     }
     Ok(result)
+}
+
+/// A progress line on stderr for large runs on a terminal (`[k/n] planning`).
+struct Progress {
+    total: usize,
+    done: std::sync::atomic::AtomicUsize,
+    show: bool,
+}
+
+impl Progress {
+    fn new(total: usize) -> Self {
+        use std::io::IsTerminal;
+        Progress {
+            total,
+            done: std::sync::atomic::AtomicUsize::new(0),
+            show: total >= 200 && std::io::stderr().is_terminal(),
+        }
+    }
+    fn tick(&self) {
+        let k = self.done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        if self.show && (k.is_multiple_of(50) || k == self.total) {
+            eprint!("\r[{k}/{}] planning the migration", self.total);
+        }
+    }
+    fn finish(&self) {
+        if self.show {
+            eprintln!();
+        }
+    }
 }
 
 /// The fan-outs bricklint's semantic model finds in a document (what ORC001/ORC002 report):

@@ -51,6 +51,13 @@ pub struct StmtEdit {
     pub code: Vec<String>,
 }
 
+/// A sequential fan-out at module level: a `for` loop or a list comprehension.
+#[derive(Clone, Copy)]
+enum LoopSite<'a> {
+    For(&'a ast::StmtFor),
+    Comp(&'a ast::ExprListComp),
+}
+
 /// A found dispatch.
 struct Site<'a> {
     /// Index of the top-level statement that holds the dispatch (or the call of the helper
@@ -66,7 +73,7 @@ struct Site<'a> {
     env: HashMap<String, Sym>,
     helper: Option<String>,
     /// A sequential `for` loop at module level whose body runs the notebooks.
-    loop_for: Option<&'a ast::StmtFor>,
+    loop_for: Option<LoopSite<'a>>,
 }
 
 fn callee_name(e: &Expr) -> Option<&str> {
@@ -317,23 +324,36 @@ impl<'a> Planner<'a> {
             if fd.loops.len() > before_loops
                 && !matches!(s, Stmt::FunctionDef(_) | Stmt::ClassDef(_))
             {
+                let no_site = sites.last().is_none_or(|x: &Site| x.top != i);
                 let module_loop = match s {
-                    Stmt::For(f) if sites.last().is_none_or(|x: &Site| x.top != i) => Some(f),
+                    Stmt::For(f) if no_site => Some(LoopSite::For(f)),
+                    Stmt::Expr(ast::StmtExpr { value, .. }) if no_site => match &**value {
+                        Expr::ListComp(c) if c.generators.len() == 1 => Some(LoopSite::Comp(c)),
+                        _ => None,
+                    },
+                    Stmt::Assign(ast::StmtAssign { value, .. }) if no_site => match &**value {
+                        Expr::ListComp(c) if c.generators.len() == 1 => Some(LoopSite::Comp(c)),
+                        _ => None,
+                    },
                     _ => None,
                 };
-                if let Some(f) = module_loop {
+                if let Some(l) = module_loop {
                     let (call, _) = fd.loops[before_loops];
                     fd.loops.truncate(before_loops);
+                    let iter = match l {
+                        LoopSite::For(f) => (&*f.target, &*f.iter),
+                        LoopSite::Comp(c) => (&c.generators[0].target, &c.generators[0].iter),
+                    };
                     sites.push(Site {
                         top: i,
                         call,
                         method: "for".into(),
                         pool_ctor: None,
                         pool_name: None,
-                        iter: Some((&f.target, &f.iter)),
+                        iter: Some(iter),
                         env: HashMap::new(),
                         helper: None,
-                        loop_for: Some(f),
+                        loop_for: Some(l),
                     });
                 }
                 for (call, _) in fd.loops.drain(before_loops..) {
@@ -933,7 +953,8 @@ pub fn plan_document(
     let site_ranges: Vec<TextRange> = sites
         .iter()
         .map(|s| match s.loop_for {
-            Some(f) => py.doc_range(f),
+            Some(LoopSite::For(f)) => py.doc_range(f),
+            Some(LoopSite::Comp(c)) => py.doc_range(c),
             None => py.doc_range(s.call),
         })
         .collect();
@@ -1230,13 +1251,30 @@ fn plan_site(
         .and_then(|c| callee_name(&c.func))
         .unwrap_or("pool")
         .to_string();
-    let dispatch = if site.loop_for.is_some() {
+    let dispatch = if let Some(LoopSite::Comp(_)) = site.loop_for {
+        "comprehension".to_string()
+    } else if site.loop_for.is_some() {
         "for loop".to_string()
     } else {
         format!("{ctor_name}.{}", site.method)
     };
     // Items and the worker's arguments as functions of the base item.
-    let (base, runs, worker_objs, items_expr) = if let Some(f) = site.loop_for {
+    let (base, runs, worker_objs, items_expr) = if let Some(LoopSite::Comp(c)) = site.loop_for {
+        let g = &c.generators[0];
+        if !g.ifs.is_empty() || g.is_async {
+            return err("a comprehension with a filter");
+        }
+        let items = info.sym(&g.iter, &site.env, 0)?;
+        let (base, elem) = info.base_items(items, 0)?;
+        let mut env2 = site.env.clone();
+        super::sym::bind_target(&g.target, elem.clone(), &mut env2)?;
+        if !matches!(&*c.elt, Expr::Call(_)) {
+            return err("the comprehension does more than run notebooks");
+        }
+        let mut runs = Vec::new();
+        p.reach_expr(&c.elt, &env2, &mut Vec::new(), &mut Vec::new(), &mut runs)?;
+        (base, runs, vec![elem], Some(&g.iter))
+    } else if let Some(LoopSite::For(f)) = site.loop_for {
         if !f.orelse.is_empty() {
             return err("a `for ... else` loop");
         }
@@ -2008,6 +2046,23 @@ mod tests {
             p.edits.iter().any(|e| e.code.is_empty()),
             "the import of partial goes too"
         );
+    }
+
+    #[test]
+    fn sequential_comprehensions_become_for_each_with_concurrency_one() {
+        let p = plan_src(
+            "days = ['mon', 'tue']\n[dbutils.notebook.run('./child', 60, {'day': d}) for d in days]\n",
+            TargetShape::Auto,
+        );
+        assert!(p.plan.refusals.is_empty(), "{:?}", p.plan.refusals);
+        let FanOutKind::ForEach(fe) = &p.plan.fanouts[0].kind else {
+            panic!("{:?}", p.plan)
+        };
+        assert_eq!(fe.concurrency, 1);
+        assert_eq!(p.plan.fanouts[0].dispatch, "comprehension");
+        // A comprehension whose results are used later is refused.
+        let r = refusal("out = [dbutils.notebook.run('./child', 60) for d in ['a']]\nprint(len(out))\nspark.sql('x')\n");
+        assert!(!r.is_empty());
     }
 
     #[test]

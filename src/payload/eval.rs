@@ -217,6 +217,8 @@ struct Interp<'a> {
     reached: bool,
     /// Calls the semantic model resolves to a dbutils API (virtual range -> `dbutils.a.b`).
     dbutils_calls: HashMap<TextRange, String>,
+    /// DataFrames created by `.limit(n)` (their origin ranges): collecting them is bounded.
+    limited: std::collections::HashSet<TextRange>,
 }
 
 impl<'a> Interp<'a> {
@@ -239,6 +241,7 @@ impl<'a> Interp<'a> {
             depth: 0,
             reached: true,
             dbutils_calls: HashMap::new(),
+            limited: Default::default(),
         }
     }
 
@@ -1202,6 +1205,20 @@ impl<'a> Interp<'a> {
                     Expr::Attribute(a) => a.attr.as_str(),
                     _ => "",
                 };
+                let n_known = matches!(args.first().map(|a| &a.value), Some(V::Int(_)));
+                if method == "limit" && n_known {
+                    // A bounded number of rows: collecting it is not unbounded.
+                    self.limited.insert(range);
+                    return V::DataFrame(range);
+                }
+                if self.limited.contains(&r) && matches!(method, "collect" | "toPandas") {
+                    let what = if method == "collect" {
+                        "Spark Row objects"
+                    } else {
+                        "a pandas DataFrame"
+                    };
+                    return V::not_json(what, range);
+                }
                 df_method(method, r, range)
             }
             V::Dynamic { unbounded, .. } => {
@@ -2225,6 +2242,18 @@ mod tests {
         assert_eq!(v.find_not_json().unwrap().1.what, "a set");
         let v = set_value("dbutils.jobs.taskValues.set('k', [float('nan')])\n");
         assert_eq!(v.find_not_json().unwrap().1.what, "NaN");
+    }
+
+    #[test]
+    fn limited_collect_is_bounded() {
+        let v = set_value(
+            "rows = [r.asDict() for r in spark.table('t').limit(50).select('a').collect()]\ndbutils.jobs.taskValues.set('r', rows)\n",
+        );
+        assert!(v.unbounded_reason().is_none(), "{v:?}");
+        let v =
+            set_value("dbutils.jobs.taskValues.set('r', spark.table('t').limit(5).collect())\n");
+        assert!(v.unbounded_reason().is_none());
+        assert_eq!(v.find_not_json().unwrap().1.what, "Spark Row objects");
     }
 
     #[test]

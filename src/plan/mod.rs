@@ -872,7 +872,7 @@ fn plan_for_each(
         problems.push(Problem::new(
             Level::Info,
             "widgets-unknown",
-            "the child notebook could not be analysed: widgets are not checked",
+            "the child notebook is not a file of the repository, or could not be analysed: widgets are not checked",
         ));
     }
     for (k, v) in &template {

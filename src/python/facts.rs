@@ -41,6 +41,8 @@ pub struct RunCall {
     pub argument_items: Vec<(Option<String>, ExprDesc)>,
     /// When the path is a loop variable: the iterable it takes its values from.
     pub path_domain: Option<ExprDesc>,
+    /// The call unpacks `*args` / `**kwargs`: missing arguments may be in there.
+    pub has_splat: bool,
     /// The enclosing function.
     pub func: FuncId,
     /// Inside a loop or comprehension of its function.
@@ -593,12 +595,11 @@ impl<'a> Extractor<'_, 'a> {
         target: Option<&'a Expr>,
         body: &'a [Stmt],
     ) {
-        let scope = self.m.functions[self.func].scope;
         if self.loop_stack.is_empty() {
             self.loop_facts = Some(LoopFacts {
                 range: self.m.py.to_doc(header),
                 kind,
-                items: iter.map(|i| self.desc(i, self.scope_for(i, scope))),
+                items: iter.map(|i| self.desc(i, self.scope(i))),
                 target: target.map(|t| self.m.py.slice(t).to_string()),
                 func: self.func,
                 runs: Vec::new(),
@@ -610,10 +611,6 @@ impl<'a> Extractor<'_, 'a> {
             l.nested += 1;
         }
         self.loop_stack.push(LoopCtx { iter });
-    }
-
-    fn scope_for(&self, e: &Expr, _default: ScopeId) -> ScopeId {
-        self.scope(e)
     }
 
     fn exit_loop(&mut self) {
@@ -800,6 +797,8 @@ impl<'a> Extractor<'_, 'a> {
                         .map(|e| self.dict_items(e, scope))
                         .unwrap_or_default(),
                     path_domain: path.and_then(|p| self.domain(p, scope)),
+                    has_splat: args.args.iter().any(|a| a.is_starred_expr())
+                        || args.keywords.iter().any(|k| k.arg.is_none()),
                     func: self.func,
                     in_loop: !self.loop_stack.is_empty(),
                     statement_level,
@@ -984,6 +983,10 @@ impl<'a> Extractor<'_, 'a> {
                 .map(|e| self.dict_items(e, scope))
                 .unwrap_or_default(),
             path_domain: None,
+            has_splat: args.iter().any(|a| a.is_starred_expr())
+                || kwargs
+                    .iter()
+                    .any(|k| k.arg.is_none() && !k.value.is_dict_expr()),
             func: self.func,
             in_loop: !self.loop_stack.is_empty(),
             statement_level: false,
@@ -1016,12 +1019,12 @@ impl<'a> Extractor<'_, 'a> {
         }
     }
 
-    fn enclosing_items(&self, scope: ScopeId) -> Option<ExprDesc> {
+    fn enclosing_items(&self) -> Option<ExprDesc> {
         self.loop_stack
             .iter()
             .rev()
             .find_map(|l| l.iter)
-            .map(|i| self.desc(i, self.scope(i).min(scope.max(self.scope(i)))))
+            .map(|i| self.desc(i, self.scope(i)))
     }
 
     /// Recognise a dispatch; records it and returns `Some(())`.
@@ -1077,7 +1080,7 @@ impl<'a> Extractor<'_, 'a> {
                             .or_else(|| args.find_argument_value("iterables", 1));
                         dd.items = it.map(|i| self.desc(i, scope));
                     } else {
-                        dd.items = self.enclosing_items(scope);
+                        dd.items = self.enclosing_items();
                         fwd_args = args.args.iter().skip(1).collect();
                         if is_apply {
                             if let Some(Expr::Tuple(t)) = args.find_argument_value("args", 1) {
@@ -1093,7 +1096,7 @@ impl<'a> Extractor<'_, 'a> {
                 let mut dd = new(DispatchKind::RunInExecutor, method);
                 worker_e = args.args.get(1);
                 fwd_args = args.args.iter().skip(2).collect();
-                dd.items = self.enclosing_items(scope);
+                dd.items = self.enclosing_items();
                 if let Some(ex) = args.args.first() {
                     if let Some(pool) = self.m.pool_of(ex, scope) {
                         let size = pool.size();
@@ -1128,7 +1131,7 @@ impl<'a> Extractor<'_, 'a> {
                             }
                         }
                     }
-                    dd.items = self.enclosing_items(scope);
+                    dd.items = self.enclosing_items();
                     d = Some(dd);
                 }
                 Some("asyncio.to_thread") => {
@@ -1136,7 +1139,7 @@ impl<'a> Extractor<'_, 'a> {
                     worker_e = args.args.first();
                     fwd_args = args.args.iter().skip(1).collect();
                     fwd_kwargs = args.keywords.iter().collect();
-                    dd.items = self.enclosing_items(scope);
+                    dd.items = self.enclosing_items();
                     d = Some(dd);
                 }
                 _ => {}
@@ -1153,7 +1156,7 @@ impl<'a> Extractor<'_, 'a> {
                 });
                 if let (true, Some(run)) = (is_thread, self.m.method(cl, "run", 0)) {
                     let mut dd = new(DispatchKind::Thread, "Thread");
-                    dd.items = self.enclosing_items(scope);
+                    dd.items = self.enclosing_items();
                     dd.call_args = args.args.iter().map(|a| self.desc(a, scope)).collect();
                     dd.worker = Some(WorkerFacts {
                         expr: self.desc(&c.func, scope),

@@ -201,6 +201,7 @@ fn run_call(v: &Virtual, (s, e): (usize, usize)) -> RunCall {
         arguments: args.get(2).copied().map(desc),
         argument_items: Vec::new(),
         path_domain: None,
+        has_splat: false,
         func: 0,
         in_loop: false,
         statement_level: false,
