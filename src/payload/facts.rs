@@ -191,6 +191,16 @@ pub fn doc_facts(doc: &Document) -> DocFacts {
     ]) {
         return DocFacts::default();
     }
+    // Evaluate on a private copy when nothing parsed the document yet: its syntax tree is then
+    // freed here instead of staying alive for the whole run (peak memory), at the cost of a
+    // second parse by the rules that need one.
+    let copy;
+    let doc: &Document = if doc.python_is_parsed() {
+        doc
+    } else {
+        copy = doc.fresh_copy();
+        &copy
+    };
     let Some(py) = doc.python() else {
         return DocFacts::default();
     };
