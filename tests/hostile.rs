@@ -665,3 +665,110 @@ fn parser_panic_is_a_finding_not_a_crash() {
     assert!(msgs[0].contains("parser failed"), "{msgs:?}");
     assert!(!msgs[1].contains("parser failed"), "{msgs:?}");
 }
+
+// `migrate --write` killed mid-run (fault injected at the N-th atomic write): every file is the
+// old or the new version; files the migration creates are absent or complete.
+
+fn copy_tree(from: &Path, to: &Path) {
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let p = e.path();
+        let name = e.file_name();
+        if name == "snapshots" {
+            continue;
+        }
+        let dest = to.join(&name);
+        if p.is_dir() {
+            std::fs::create_dir_all(&dest).unwrap();
+            copy_tree(&p, &dest);
+        } else {
+            std::fs::copy(&p, &dest).unwrap();
+        }
+    }
+}
+
+fn snapshot(root: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.insert(
+                    p.strip_prefix(root).unwrap().to_path_buf(),
+                    std::fs::read(&p).unwrap(),
+                );
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn killed_migrate_write_loses_nothing() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/migrate");
+    if !fixtures.is_dir() {
+        return;
+    }
+    let bin = assert_cmd::cargo::cargo_bin("bricklint");
+    let fresh = || {
+        let dir = tempfile::tempdir().unwrap();
+        copy_tree(&fixtures, dir.path());
+        dir
+    };
+    let base = fresh();
+    let old = snapshot(base.path());
+    let status = std::process::Command::new(&bin)
+        .args(["migrate", "--write", "."])
+        .current_dir(base.path())
+        .env_remove(bricklint::fsutil::FAULT_ENV)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "migrate --write failed without a fault"
+    );
+    let new = snapshot(base.path());
+    let changed = new.iter().filter(|(k, v)| old.get(*k) != Some(v)).count();
+    assert!(
+        changed >= 4,
+        "the fixtures should make migrate write several files"
+    );
+    for point in ["mid-temp-write", "after-temp-write", "after-rename"] {
+        for n in [1, changed / 2, changed] {
+            let dir = fresh();
+            let status = std::process::Command::new(&bin)
+                .args(["migrate", "--write", "."])
+                .current_dir(dir.path())
+                .env(bricklint::fsutil::FAULT_ENV, format!("{point}:{n}"))
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status()
+                .unwrap();
+            assert!(!status.success(), "{point}:{n}: migrate was not aborted");
+            let after = snapshot(dir.path());
+            for (path, bytes) in &after {
+                if path.to_string_lossy().ends_with("bricklint-tmp") {
+                    continue; // the temporary file of the interrupted write
+                }
+                let is_old = old.get(path) == Some(bytes);
+                let is_new = new.get(path) == Some(bytes);
+                assert!(
+                    is_old || is_new,
+                    "{point}:{n}: {} is neither the old nor the new version",
+                    path.display()
+                );
+            }
+            for path in old.keys() {
+                assert!(
+                    after.contains_key(path),
+                    "{point}:{n}: {} vanished",
+                    path.display()
+                );
+            }
+        }
+    }
+}
