@@ -20,10 +20,10 @@ chmod u+x "$tool"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
-# One run with findings (a notebook, an .ipynb, several rules) and one clean run.
+# One run with findings (a notebook, an .ipynb, several rules, fixes) and one clean run.
 cd "$root/fixtures/cli"
 set +e
-"$bin" check findings mixed --output-format sarif --output-file "$work/findings.sarif"
+"$bin" check findings mixed fixable bundle --output-format sarif --output-file "$work/findings.sarif"
 rc=$?
 "$bin" check clean --output-format sarif --output-file "$work/clean.sarif"
 rc_clean=$?

@@ -25,9 +25,29 @@ pub mod job007_repeated_notebook_tasks;
 pub mod job008_undefined_variable;
 pub mod job009_dynamic_reference_invalid;
 pub mod nb001_python_syntax_error;
+pub mod nb002_bare_magic;
+pub mod nb003_notebook_target_not_found;
 pub mod orc001_notebook_run_in_thread_pool;
+pub mod orc002_notebook_run_in_loop;
+pub mod orc003_notebook_run_sequence;
+pub mod orc004_jobs_api_from_notebook;
+pub mod orc005_thread_pool_oversized;
+pub mod orc006_notebook_run_without_timeout;
+pub mod orc007_notebook_run_argument_not_string;
+pub mod orc008_fan_out_failure_swallowed;
+pub mod orc009_notebook_run_dynamic_path;
 pub mod sch001_bundle_schema_violation;
 pub mod sch002_invalid_yaml;
+pub mod tv001_task_value_too_large;
+pub mod tv002_task_value_not_json;
+pub mod tv003_task_value_double_encoded;
+pub mod tv004_task_value_key_invalid;
+pub mod tv005_task_value_get_without_debug_value;
+pub mod tv006_task_value_contract_violation;
+pub mod tv007_notebook_exit_too_large;
+pub mod xf001_task_value_reference_unresolved;
+pub mod xf002_notebook_parameter_mismatch;
+pub mod xf003_duplicate_orchestration;
 
 /// Static description of a rule.
 #[derive(Debug)]
@@ -86,6 +106,21 @@ pub static BL002: RuleMeta = RuleMeta {
 pub fn all() -> &'static [&'static dyn Rule] {
     static ALL: &[&dyn Rule] = &[
         &orc001_notebook_run_in_thread_pool::NotebookRunInThreadPool,
+        &orc002_notebook_run_in_loop::NotebookRunInLoop,
+        &orc003_notebook_run_sequence::NotebookRunSequence,
+        &orc004_jobs_api_from_notebook::JobsApiFromNotebook,
+        &orc005_thread_pool_oversized::ThreadPoolOversized,
+        &orc006_notebook_run_without_timeout::NotebookRunWithoutTimeout,
+        &orc007_notebook_run_argument_not_string::NotebookRunArgumentNotString,
+        &orc008_fan_out_failure_swallowed::FanOutFailureSwallowed,
+        &orc009_notebook_run_dynamic_path::NotebookRunDynamicPath,
+        &tv001_task_value_too_large::TaskValueTooLarge,
+        &tv002_task_value_not_json::TaskValueNotJson,
+        &tv003_task_value_double_encoded::TaskValueDoubleEncoded,
+        &tv004_task_value_key_invalid::TaskValueKeyInvalid,
+        &tv005_task_value_get_without_debug_value::TaskValueGetWithoutDebugValue,
+        &tv006_task_value_contract_violation::TaskValueContractViolation,
+        &tv007_notebook_exit_too_large::NotebookExitTooLarge,
         &fe001_for_each_concurrency_out_of_range::ForEachConcurrencyOutOfRange,
         &fe002_for_each_nested::ForEachNested,
         &fe003_for_each_retry_on_parent::ForEachRetryOnParent,
@@ -102,7 +137,12 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &job007_repeated_notebook_tasks::RepeatedNotebookTasks,
         &job008_undefined_variable::UndefinedVariable,
         &job009_dynamic_reference_invalid::DynamicReferenceInvalid,
+        &xf001_task_value_reference_unresolved::TaskValueReferenceUnresolved,
+        &xf002_notebook_parameter_mismatch::NotebookParameterMismatch,
+        &xf003_duplicate_orchestration::DuplicateOrchestration,
         &nb001_python_syntax_error::PythonSyntaxError,
+        &nb002_bare_magic::BareMagic,
+        &nb003_notebook_target_not_found::NotebookTargetNotFound,
         &sch001_bundle_schema_violation::BundleSchemaViolation,
         &sch002_invalid_yaml::InvalidYaml,
         &MetaOnly(&BL001),

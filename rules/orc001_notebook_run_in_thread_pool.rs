@@ -106,6 +106,7 @@ impl Rule for NotebookRunInThreadPool {
             let n = f.runs.len();
             let other_file = f.runs.iter().any(|r| r.path != f.path);
             let via = match f.worker.as_ref().map(|w| w.kind) {
+                _ if f.helper.is_some() => " inside a helper".to_string(),
                 Some(WorkerKind::NotebookRun) => " (passed by reference)".to_string(),
                 _ if other_file => " through a helper in another file".to_string(),
                 _ => String::new(),
@@ -120,6 +121,13 @@ impl Rule for NotebookRunInThreadPool {
                  (concurrency up to 100), or one task per notebook; `bricklint rule ORC001` has a \
                  decision guide and `bricklint migrate` can rewrite it",
             );
+            if let Some((hp, hr)) = &f.helper {
+                d = d.related(
+                    hp.clone(),
+                    *hr,
+                    "the helper hands the work to the pool here",
+                );
+            }
             for r in &f.runs {
                 d = d.related(
                     r.path.clone(),

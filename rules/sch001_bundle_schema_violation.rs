@@ -90,14 +90,18 @@ impl Rule for BundleSchemaViolation {
             },
             None => schema::builtin(),
         };
-        for f in &b.files {
-            let Some(tree) = &f.tree else { continue };
-            if tree.is_null() {
-                continue;
-            }
-            for v in schema::validate(validator, tree) {
-                out.push(diag(&META, &v.loc, v.route, v.message));
-            }
-        }
+        use rayon::prelude::*;
+        let found: Vec<Vec<Diagnostic>> = b
+            .files
+            .par_iter()
+            .filter_map(|f| f.tree.as_ref().filter(|t| !t.is_null()))
+            .map(|tree| {
+                schema::validate(validator, tree)
+                    .into_iter()
+                    .map(|v| diag(&META, &v.loc, v.route, v.message))
+                    .collect()
+            })
+            .collect();
+        out.extend(found.into_iter().flatten());
     }
 }

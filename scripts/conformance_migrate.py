@@ -32,7 +32,7 @@ from databricks.bundles.jobs import Job
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIXTURES = os.path.join(ROOT, "fixtures", "migrate")
-REFUSED = {"refused_dynamic_path"}
+REFUSED = {"refused_dynamic_path", "refused_thread"}
 
 # The schema's patterns use \p{L} / \p{N}, which Python's `re` rejects.
 jsonschema._keywords.re = regex

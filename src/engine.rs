@@ -357,6 +357,20 @@ pub fn load_project(
             documents.push(Arc::new(doc));
         }
     }
+    // Context: `%run` targets and local imports that were not given (pre-commit passes only
+    // the changed files), so cross-file orchestration analysis still sees the helpers.
+    for _ in 0..4 {
+        let missing = crate::index::missing_context(&documents);
+        if missing.is_empty() {
+            break;
+        }
+        let more: Vec<(Option<Document>, Vec<Diagnostic>)> = missing
+            .par_iter()
+            .map(|f| load_file(f, &config, false))
+            .collect();
+        documents.extend(more.into_iter().filter_map(|(d, _)| d.map(Arc::new)));
+        documents.sort_by(|a, b| a.path.cmp(&b.path));
+    }
     let index = ProjectIndex::build(&documents, &config);
     let target = opts.target.clone().or_else(|| config.target.clone());
     let (bundles, bdiags) = bundle::load_all(&documents, &config, target.as_deref());
@@ -380,6 +394,17 @@ pub fn run_rules(project: &Project, enabled: &[&'static dyn Rule]) -> Vec<Diagno
         .filter(|d| !d.kind.is_yaml())
         .flat_map_iter(|doc| {
             guarded(&doc.path, "analysing this file", || {
+                // When no earlier pass parsed this document, its rules run on a private copy
+                // whose syntax tree is freed right after them: peak memory stays at a few trees
+                // per thread instead of one per file. (A rule that needs another document's tree
+                // still gets it, parsed and kept, through `project`.)
+                let copy;
+                let doc: &Document = if doc.has_python() && !doc.python_is_parsed() {
+                    copy = doc.fresh_copy();
+                    &copy
+                } else {
+                    doc
+                };
                 let ctx = DocContext { doc, project };
                 let mut v = Vec::new();
                 for r in enabled {

@@ -30,6 +30,8 @@ pub struct ProjectIndex {
     pub by_path: HashMap<PathBuf, usize>,
     /// Python orchestration facts.
     pub python: PythonIndex,
+    /// Task values, widgets and payloads of every Python document (`src/payload/facts.rs`).
+    pub payload: crate::payload::facts::PayloadIndex,
 }
 
 impl ProjectIndex {
@@ -40,7 +42,12 @@ impl ProjectIndex {
             .map(|(i, d)| ((*d.path).clone(), i))
             .collect();
         let python = PythonIndex::build(documents, &by_path, config);
-        ProjectIndex { by_path, python }
+        let payload = crate::payload::facts::PayloadIndex::build(documents, config);
+        ProjectIndex {
+            by_path,
+            python,
+            payload,
+        }
     }
 }
 
@@ -71,10 +78,13 @@ pub struct PythonIndex {
 const MAX_SITES: usize = 64;
 const NEEDLE: &[u8] = b"notebook";
 
-/// Does a text mention `notebook` other than in a `Databricks notebook source` header?
+/// Does a text mention `notebook` (other than in a `Databricks notebook source` header) or
+/// `jobs` (Jobs API calls)? Files that do not, and whose includes and imports do not, need no
+/// orchestration analysis.
 pub fn mentions_notebook(text: &[u8]) -> bool {
     memchr::memmem::find_iter(text, NEEDLE)
         .any(|i| !text[i + NEEDLE.len()..].starts_with(b" source"))
+        || memchr::memmem::find(text, b"jobs").is_some()
 }
 
 fn is_python_doc(d: &Document) -> bool {
@@ -86,6 +96,11 @@ fn is_python_doc(d: &Document) -> bool {
 
 /// Modules imported anywhere in a module (statements only; cheap).
 fn imported_modules(d: &Document) -> Vec<(String, u32)> {
+    // Parsing every file only for its imports would keep every syntax tree alive (~0.5 GB on
+    // 4,000 notebooks): a document that is not parsed for other reasons is scanned lexically.
+    if !d.python_is_parsed() && !mentions_notebook(d.text.as_bytes()) {
+        return crate::source::imports::lexical_imports(d);
+    }
     use ruff_python_ast::statement_visitor::{walk_stmt, StatementVisitor};
     struct V(Vec<(String, u32)>);
     impl<'a> StatementVisitor<'a> for V {
@@ -121,6 +136,114 @@ fn imported_modules(d: &Document) -> Vec<(String, u32)> {
     v.0
 }
 
+/// Files on disk, not loaded yet, that loaded documents `%run` or import and that may matter
+/// to orchestration analysis (standard-library and common third-party modules are skipped).
+/// The engine loads them as context, so `check changed_file.py` still sees helpers in other
+/// files (their own findings are outside the report scope).
+pub fn missing_context(documents: &[Arc<Document>]) -> Vec<PathBuf> {
+    let loaded: HashSet<&Path> = documents.iter().map(|d| d.path.as_path()).collect();
+    let known = |p: &Path| loaded.contains(p);
+    let mut out: Vec<PathBuf> = documents
+        .par_iter()
+        .filter(|d| is_python_doc(d))
+        .flat_map_iter(|d| {
+            let mut v = Vec::new();
+            for c in d.cells.iter().filter(|c| c.lang == Lang::Run) {
+                if let Some((t, _)) = &c.run_target {
+                    if let Some(p) = paths::resolve_notebook(&d.path, t, &known) {
+                        if !known(&p) {
+                            v.push(p);
+                        }
+                    }
+                }
+            }
+            for (m, l) in imported_modules(d) {
+                if l == 0 && is_well_known_module(&m) {
+                    continue;
+                }
+                let cands = paths::module_candidates(&d.path, &m, l);
+                if cands.iter().any(|c| known(c)) {
+                    continue;
+                }
+                if let Some(c) = cands.into_iter().find(|c| c.is_file()) {
+                    v.push(c);
+                }
+            }
+            v
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn is_well_known_module(m: &str) -> bool {
+    let top = m.split('.').next().unwrap_or(m);
+    matches!(
+        top,
+        "os" | "sys"
+            | "re"
+            | "json"
+            | "time"
+            | "datetime"
+            | "logging"
+            | "typing"
+            | "collections"
+            | "itertools"
+            | "functools"
+            | "math"
+            | "random"
+            | "uuid"
+            | "pathlib"
+            | "shutil"
+            | "subprocess"
+            | "threading"
+            | "multiprocessing"
+            | "concurrent"
+            | "asyncio"
+            | "dataclasses"
+            | "enum"
+            | "abc"
+            | "io"
+            | "csv"
+            | "glob"
+            | "tempfile"
+            | "traceback"
+            | "copy"
+            | "decimal"
+            | "hashlib"
+            | "base64"
+            | "urllib"
+            | "http"
+            | "textwrap"
+            | "string"
+            | "inspect"
+            | "warnings"
+            | "contextlib"
+            | "operator"
+            | "pprint"
+            | "pyspark"
+            | "databricks"
+            | "delta"
+            | "pandas"
+            | "numpy"
+            | "requests"
+            | "joblib"
+            | "yaml"
+            | "pytest"
+            | "IPython"
+            | "mlflow"
+            | "sklearn"
+            | "scipy"
+            | "pyarrow"
+            | "papermill"
+            | "nbformat"
+            | "nbclient"
+            | "notebookutils"
+            | "dbruntime"
+    )
+}
+
 /// Resolve a module to a loaded document.
 pub fn resolve_module(
     by_path: &HashMap<PathBuf, usize>,
@@ -137,9 +260,10 @@ impl PythonIndex {
     pub fn build(
         documents: &[Arc<Document>],
         by_path: &HashMap<PathBuf, usize>,
-        _config: &Config,
+        config: &Config,
     ) -> Self {
         let n = documents.len();
+        let runners = &config.orchestration.notebook_runners;
         // Step 1: mentions and edges.
         let step1: Vec<(bool, Vec<usize>, Vec<usize>)> = documents
             .par_iter()
@@ -200,7 +324,7 @@ impl PythonIndex {
                 }
                 let py = d.python()?;
                 let f = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    FileFacts::extract(py)
+                    FileFacts::extract_with(py, runners)
                 }))
                 .ok()?;
                 Some(Arc::new(f))
@@ -238,6 +362,9 @@ impl PythonIndex {
         let mut refs: Vec<&CallRef> = Vec::new();
         for func in &f.functions {
             refs.extend(func.calls.iter().map(|(r, _)| r));
+            for (_, _, args) in &func.callable_args {
+                refs.extend(args.iter().flat_map(|(_, rs)| rs.iter()));
+            }
         }
         for d in &f.dispatches {
             if let Some(w) = &d.worker {
@@ -379,6 +506,27 @@ impl PythonIndex {
                             }
                         }
                     }
+                    // Workers handed to generic helpers that dispatch their parameter.
+                    for (callee, _, args) in &func.callable_args {
+                        for &(j, g) in self.resolved[i]
+                            .get(callee)
+                            .map(Vec::as_slice)
+                            .unwrap_or(&[])
+                        {
+                            for (k, refs) in self.helper_dispatch_args(j, g, args) {
+                                let _ = k;
+                                for r in refs {
+                                    for &(j2, g2) in
+                                        self.resolved[i].get(r).map(Vec::as_slice).unwrap_or(&[])
+                                    {
+                                        if let Some(s) = reach.get(j2).and_then(|v| v.get(g2)) {
+                                            add_any.extend_from_slice(s);
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
                     changed |= merge(&mut reach[i][fi], add_any);
                     changed |= merge(&mut sync_reach[i][fi], add_sync);
                 }
@@ -389,6 +537,34 @@ impl PythonIndex {
         }
         self.reach = reach;
         self.sync_reach = sync_reach;
+    }
+
+    /// For a call of function `g` of document `j` with callable arguments `args`: the
+    /// dispatches of `g` whose worker is one of those parameters, with the arguments' refs.
+    pub fn helper_dispatch_args<'s>(
+        &'s self,
+        j: usize,
+        g: FuncId,
+        args: &'s [(usize, Vec<CallRef>)],
+    ) -> Vec<(usize, &'s [CallRef])> {
+        let Some(fj) = self.facts(j) else {
+            return Vec::new();
+        };
+        let Some(func) = fj.functions.get(g) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for &d in &func.dispatches {
+            let Some(p) = fj.dispatches[d].worker_param else {
+                continue;
+            };
+            for (i, refs) in args {
+                if *i == p {
+                    out.push((d, refs.as_slice()));
+                }
+            }
+        }
+        out
     }
 
     /// Facts of a document.

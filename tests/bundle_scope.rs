@@ -104,3 +104,33 @@ fn whole_directory() {
     let all = run(&[d.path()], ReportScope::Files);
     assert_eq!(all.len(), 2, "{all:?}");
 }
+
+#[test]
+fn target_override_changes_a_finding() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/rules/for-each-concurrency-out-of-range/bad_target_override");
+    let run_target = |target: Option<&str>| {
+        let opts = CheckOptions {
+            paths: vec![dir.clone()],
+            select: Some(vec!["FE001".into()]),
+            target: target.map(str::to_string),
+            ..Default::default()
+        };
+        check(&opts)
+            .unwrap()
+            .messages
+            .iter()
+            .map(|m| format!("{}:{} {}", m.span.line, m.span.column, m.message))
+            .collect::<Vec<_>>()
+    };
+    // `prod` is the default target: its override (concurrency 250) is reported at its own line.
+    let prod = run_target(None);
+    assert_eq!(prod.len(), 1, "{prod:?}");
+    assert!(
+        prod[0].starts_with("18:30 ") && prod[0].contains("250"),
+        "{prod:?}"
+    );
+    assert_eq!(run_target(Some("prod")), prod);
+    // `dev` keeps the base value from resources/process.job.yml (10): no finding.
+    assert_eq!(run_target(Some("dev")), Vec::<String>::new());
+}

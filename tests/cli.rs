@@ -600,3 +600,204 @@ fn hook_script_gates_on_findings_and_tolerates_a_missing_binary() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("BRICKLINT_REQUIRED=1"));
 }
+
+// ---------------------------------------------------------------- fixes and report scope
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            copy_dir(&p, &to.join(e.file_name()));
+        } else {
+            std::fs::copy(&p, to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+#[test]
+fn diff_and_fix_without_fixable_findings_change_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    copy_dir(&fixtures().join("findings"), tmp.path());
+    let before = std::fs::read_to_string(tmp.path().join("broken.py")).unwrap();
+    let mut c = Command::cargo_bin("bricklint").unwrap();
+    c.current_dir(tmp.path())
+        .args(["check", ".", "--diff"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::is_empty());
+    let mut c = Command::cargo_bin("bricklint").unwrap();
+    c.current_dir(tmp.path())
+        .args(["check", ".", "--fix"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("Found 2 findings"))
+        .stdout(predicate::str::contains("Fixed").not());
+    assert_eq!(
+        std::fs::read_to_string(tmp.path().join("broken.py")).unwrap(),
+        before
+    );
+}
+
+#[test]
+fn explicit_files_report_only_their_findings_but_see_the_bundle() {
+    let tmp = tempfile::tempdir().unwrap();
+    copy_dir(&fixtures().join("precommit/pass"), tmp.path());
+    std::fs::write(
+        tmp.path().join("notebooks/broken.py"),
+        "# Databricks notebook source\ndef f(:\n    pass\n",
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let mut c = Command::cargo_bin("bricklint").unwrap();
+        c.current_dir(tmp.path()).arg("check").args(args);
+        c.output().unwrap()
+    };
+    // As pre-commit calls it: only the changed (clean) notebook.
+    let out = run(&["--force-exclude", "notebooks/list_tables.py"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    // The broken one is reported when it is among the files ...
+    let out = run(&[
+        "--force-exclude",
+        "notebooks/list_tables.py",
+        "notebooks/broken.py",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("notebooks/broken.py"));
+    // ... or with the bundle scope.
+    let out = run(&["--report-scope", "bundle", "notebooks/list_tables.py"]);
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn the_for_each_bundle_passes_every_rule() {
+    bricklint()
+        .args(["check", "precommit/pass"])
+        .assert()
+        .code(0);
+}
+
+#[test]
+fn unsafe_fixes_need_the_flag_diff_shows_them_and_fix_writes_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    copy_dir(&fixtures().join("fixable"), tmp.path());
+    let py = tmp.path().join("producer.py");
+    let nb = tmp.path().join("producer_nb.ipynb");
+    let (py0, nb0) = (
+        std::fs::read_to_string(&py).unwrap(),
+        std::fs::read_to_string(&nb).unwrap(),
+    );
+    let cmd = |args: &[&str]| {
+        let mut c = Command::cargo_bin("bricklint").unwrap();
+        c.current_dir(tmp.path()).arg("check").arg(".").args(args);
+        c
+    };
+    // TV003's fix is unsafe: the summary says how to apply it; --fix alone changes nothing.
+    cmd(&[]).assert().code(1).stdout(predicate::str::contains(
+        "2 fixable with `--fix --unsafe-fixes`.",
+    ));
+    cmd(&["--fix"]).assert().code(1);
+    assert_eq!(std::fs::read_to_string(&py).unwrap(), py0);
+    // --diff without --unsafe-fixes: nothing to show.
+    cmd(&["--diff"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::is_empty());
+    // --diff --unsafe-fixes: a unified diff of both files, nothing written, exit 1.
+    cmd(&["--diff", "--unsafe-fixes"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "--- a/producer.py\n+++ b/producer.py\n",
+        ))
+        .stdout(predicate::str::contains(
+            "+dbutils.jobs.taskValues.set(key=\"tables\", value=tables)\n",
+        ))
+        .stdout(predicate::str::contains(
+            "+    \"dbutils.jobs.taskValues.set(key=\\\"tables\\\", value=tables)\\n\"\n",
+        ));
+    assert_eq!(std::fs::read_to_string(&py).unwrap(), py0);
+    assert_eq!(std::fs::read_to_string(&nb).unwrap(), nb0);
+    // --fix --unsafe-fixes: written, re-checked clean.
+    cmd(&["--fix", "--unsafe-fixes"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("Fixed 2 findings."))
+        .stdout(predicate::str::contains("All checks passed"));
+    assert_eq!(
+        std::fs::read_to_string(&py).unwrap(),
+        py0.replace("json.dumps(tables)", "tables")
+    );
+    // The notebook JSON is rewritten in place: only the changed source line differs.
+    assert_eq!(
+        std::fs::read_to_string(&nb).unwrap(),
+        nb0.replace("json.dumps(tables)", "tables")
+    );
+    cmd(&["--fix", "--unsafe-fixes"]).assert().code(0);
+}
+
+#[test]
+fn sarif_and_json_carry_fixes() {
+    let v = json_of(bricklint().args(["check", "fixable", "--output-format", "json"]));
+    let d = v["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["path"] == "fixable/producer.py")
+        .unwrap();
+    assert_eq!(d["fix"]["applicability"], "unsafe");
+    assert_eq!(d["fix"]["edits"][0]["content"], "tables");
+    assert_eq!(v["summary"]["fixable"], 2);
+    let v = json_of(bricklint().args(["check", "fixable", "--output-format", "sarif"]));
+    let results = v["runs"][0]["results"].as_array().unwrap();
+    let py = results
+        .iter()
+        .find(|r| {
+            r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                == "fixable/producer.py"
+        })
+        .unwrap();
+    let change = &py["fixes"][0]["artifactChanges"][0];
+    assert_eq!(change["artifactLocation"]["uri"], "fixable/producer.py");
+    assert_eq!(
+        change["replacements"][0],
+        serde_json::json!({
+            "deletedRegion": {"startLine": 5, "startColumn": 49, "endLine": 5, "endColumn": 67},
+            "insertedContent": {"text": "tables"}
+        })
+    );
+    // .ipynb fixes are edits of cell text, not of the JSON file: not given as SARIF fixes.
+    let nb = results
+        .iter()
+        .find(|r| {
+            r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                == "fixable/producer_nb.ipynb"
+        })
+        .unwrap();
+    assert!(nb.get("fixes").is_none());
+}
+
+#[test]
+fn yaml_findings_carry_their_route_in_json_and_sarif() {
+    let v = json_of(bricklint().args(["check", "bundle", "--output-format", "json"]));
+    let d = &v["diagnostics"][0];
+    assert_eq!(d["code"], "FE001");
+    assert_eq!(d["path"], "bundle/databricks.yml");
+    assert_eq!(
+        d["route"],
+        "resources.jobs.ingest.tasks[0].for_each_task.concurrency"
+    );
+    assert!(d["cell"].is_null());
+    assert_eq!((&d["line"], &d["column"]), (&12.into(), &26.into()));
+    let v = json_of(bricklint().args(["check", "bundle", "--output-format", "sarif"]));
+    let loc = &v["runs"][0]["results"][0]["locations"][0];
+    assert_eq!(
+        loc["logicalLocations"][0]["fullyQualifiedName"],
+        "resources.jobs.ingest.tasks[0].for_each_task.concurrency"
+    );
+    assert_eq!(loc["physicalLocation"]["region"]["startLine"], 12);
+    let gh = stdout_of(bricklint().args(["check", "bundle", "--output-format", "github"]));
+    assert!(gh.starts_with(
+        "::error title=bricklint (FE001),file=bundle/databricks.yml,line=12,endLine=12,col=26,endColumn=29::"
+    ));
+}

@@ -341,7 +341,17 @@ fn deeply_nested_yaml() {
         format!("bundle:\n  name: deep\nvariables:\n{block}"),
     ];
     for yaml in &cases {
-        yaml_case(yaml);
+        let r = yaml_case(yaml);
+        assert_eq!(r.code, Some(1), "{}", r.context());
+        assert!(
+            r.json["diagnostics"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|d| d["message"].as_str().unwrap_or("").contains("max-nesting")),
+            "no finding names the nesting limit\n{}",
+            r.context()
+        );
     }
 }
 
@@ -356,7 +366,20 @@ fn yaml_alias_bomb() {
         ));
     }
     y.push_str("resources:\n  jobs:\n    j:\n      name: *a9\n      tags: {a: *a9}\n");
-    yaml_case(&y);
+    let r = yaml_case(&y);
+    assert_eq!(r.code, Some(1), "{}", r.context());
+    assert!(
+        r.json["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("max-yaml-aliases")),
+        "no finding names the alias limit\n{}",
+        r.context()
+    );
 }
 
 #[test]
@@ -364,10 +387,21 @@ fn yaml_duplicate_keys() {
     let r = yaml_case(
         "bundle:\n  name: dup\nresources:\n  jobs:\n    j:\n      name: a\n      name: b\n      tasks:\n        - task_key: t\n          task_key: u\n          notebook_task:\n            notebook_path: ./src/child.py\n",
     );
-    // Whatever reports it must point at a line, not crash.
-    for d in r.json["diagnostics"].as_array().unwrap() {
-        assert!(d["line"].as_u64().unwrap_or(0) >= 1, "{d}");
-    }
+    assert_eq!(r.code, Some(1), "{}", r.context());
+    let dup: Vec<_> = r.json["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| {
+            d["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("duplicate key `name`")
+        })
+        .collect();
+    assert_eq!(dup.len(), 1, "{}", r.context());
+    // It points at the second `name`.
+    assert_eq!(dup[0]["line"], 7, "{}", r.context());
 }
 
 #[test]
@@ -384,7 +418,21 @@ fn include_glob_escaping_the_bundle_root() {
         "bundle:\n  name: esc\ninclude:\n  - ../*.yml\n  - /etc/*.conf\n  - ../../../../../../../../*\n",
     );
     let r = check_in(&root, &["."]);
-    assert!(matches!(r.code, Some(0 | 1)), "{}", r.context());
+    assert_eq!(r.code, Some(1), "{}", r.context());
+    let outside = r.json["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| {
+            let m = d["message"].as_str().unwrap_or("");
+            m.contains("outside the bundle root") || m.contains("absolute path")
+        })
+        .count();
+    assert!(
+        outside >= 2,
+        "escaping includes are not reported\n{}",
+        r.context()
+    );
     // Nothing outside the bundle root is reported as part of it.
     for d in r.json["diagnostics"].as_array().unwrap() {
         let p = d["path"].as_str().unwrap_or("");
@@ -597,5 +645,130 @@ fn crash_during_writes_loses_nothing() {
             std::fs::read(dir.path().join(format!("f{i}.py"))).unwrap(),
             new_bytes(i)
         );
+    }
+}
+
+#[test]
+fn parser_panic_is_a_finding_not_a_crash() {
+    // `{)` then a line starting with `,` reaches an `unreachable!` in ruff's parser (IPython
+    // mode). The cell is reported (NB001) and the other cells are still analysed.
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "nb.py",
+        format!("{NB}x = 1\n\n# COMMAND ----------\n\n{{)\n,\n\n# COMMAND ----------\n\ndef f(:\n"),
+    );
+    let r = check_in(dir.path(), &["."]);
+    assert_eq!(r.code, Some(1), "{}", r.context());
+    let msgs = r.messages("NB001");
+    assert_eq!(msgs.len(), 2, "{}", r.context());
+    assert!(msgs[0].contains("parser failed"), "{msgs:?}");
+    assert!(!msgs[1].contains("parser failed"), "{msgs:?}");
+}
+
+// `migrate --write` killed mid-run (fault injected at the N-th atomic write): every file is the
+// old or the new version; files the migration creates are absent or complete.
+
+fn copy_tree(from: &Path, to: &Path) {
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let p = e.path();
+        let name = e.file_name();
+        if name == "snapshots" {
+            continue;
+        }
+        let dest = to.join(&name);
+        if p.is_dir() {
+            std::fs::create_dir_all(&dest).unwrap();
+            copy_tree(&p, &dest);
+        } else {
+            std::fs::copy(&p, &dest).unwrap();
+        }
+    }
+}
+
+fn snapshot(root: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.insert(
+                    p.strip_prefix(root).unwrap().to_path_buf(),
+                    std::fs::read(&p).unwrap(),
+                );
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn killed_migrate_write_loses_nothing() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/migrate");
+    if !fixtures.is_dir() {
+        return;
+    }
+    let bin = assert_cmd::cargo::cargo_bin("bricklint");
+    let fresh = || {
+        let dir = tempfile::tempdir().unwrap();
+        copy_tree(&fixtures, dir.path());
+        dir
+    };
+    let base = fresh();
+    let old = snapshot(base.path());
+    let status = std::process::Command::new(&bin)
+        .args(["migrate", "--write", "."])
+        .current_dir(base.path())
+        .env_remove(bricklint::fsutil::FAULT_ENV)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "migrate --write failed without a fault"
+    );
+    let new = snapshot(base.path());
+    let changed = new.iter().filter(|(k, v)| old.get(*k) != Some(v)).count();
+    assert!(
+        changed >= 4,
+        "the fixtures should make migrate write several files"
+    );
+    for point in ["mid-temp-write", "after-temp-write", "after-rename"] {
+        for n in [1, changed / 2, changed] {
+            let dir = fresh();
+            let status = std::process::Command::new(&bin)
+                .args(["migrate", "--write", "."])
+                .current_dir(dir.path())
+                .env(bricklint::fsutil::FAULT_ENV, format!("{point}:{n}"))
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status()
+                .unwrap();
+            assert!(!status.success(), "{point}:{n}: migrate was not aborted");
+            let after = snapshot(dir.path());
+            for (path, bytes) in &after {
+                if path.to_string_lossy().ends_with("bricklint-tmp") {
+                    continue; // the temporary file of the interrupted write
+                }
+                let is_old = old.get(path) == Some(bytes);
+                let is_new = new.get(path) == Some(bytes);
+                assert!(
+                    is_old || is_new,
+                    "{point}:{n}: {} is neither the old nor the new version",
+                    path.display()
+                );
+            }
+            for path in old.keys() {
+                assert!(
+                    after.contains_key(path),
+                    "{point}:{n}: {} vanished",
+                    path.display()
+                );
+            }
+        }
     }
 }

@@ -81,6 +81,7 @@ const MIGRATABLE: &[&str] = &[
     "spark_query",
     "tasks_waves",
     "sequential_loop",
+    "helper_elsewhere",
 ];
 
 fn snapshot(name: &str, text: &str) {
@@ -92,16 +93,15 @@ fn snapshot(name: &str, text: &str) {
 
 #[test]
 fn diff_snapshots() {
-    for name in MIGRATABLE.iter().chain(["refused_dynamic_path"].iter()) {
+    for name in MIGRATABLE
+        .iter()
+        .chain(["refused_dynamic_path", "refused_thread"].iter())
+    {
         let p = project(name);
         let before = tree(p.path());
         let (code, out) = migrate(p.path(), &["--diff", "."]);
         snapshot(&format!("{name}_diff"), &out);
-        let expected = if *name == "refused_dynamic_path" {
-            0
-        } else {
-            1
-        };
+        let expected = if name.starts_with("refused") { 0 } else { 1 };
         assert_eq!(code, expected, "{name}: exit code\n{out}");
         assert_eq!(before, tree(p.path()), "{name}: a dry run must not write");
     }
@@ -174,6 +174,16 @@ fn refused_project_is_left_alone() {
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("cannot migrate automatically"), "{out}");
     assert!(out.contains("dynamic notebook paths"), "{out}");
+    assert_eq!(before, tree(p.path()));
+    // Shapes the semantic model finds but migrate does not rewrite are refused, not ignored.
+    let p = project("refused_thread");
+    let before = tree(p.path());
+    let (code, out) = migrate(p.path(), &["--write", "."]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("thr.py:7: cannot migrate automatically: thread"),
+        "{out}"
+    );
     assert_eq!(before, tree(p.path()));
 }
 

@@ -313,3 +313,85 @@ fn usage_and_io_errors_exit_2() {
         .code(2)
         .stderr(predicate::str::contains("not UTF-8"));
 }
+
+#[test]
+fn double_encoded_fix_sets_the_value_itself_in_py_and_ipynb() {
+    let d = tempfile::tempdir().unwrap();
+    let py = write(
+        d.path(),
+        "producer.py",
+        "# Databricks notebook source\nimport json\n\ntables = [\"a\", \"b\"]\ndbutils.jobs.taskValues.set(key=\"tables\", value=json.dumps(tables))\n",
+    );
+    let nb = serde_json::json!({
+        "cells": [
+            {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": null,
+             "source": ["import json\n", "dbutils.jobs.taskValues.set(\"t\", json.dumps([1, 2]))"]}
+        ],
+        "metadata": {"language_info": {"name": "python"}},
+        "nbformat": 4, "nbformat_minor": 5
+    });
+    let ipynb = write(
+        d.path(),
+        "producer.ipynb",
+        &serde_json::to_string_pretty(&nb).unwrap(),
+    );
+    // Unsafe fix: not applied by --fix alone.
+    bricklint()
+        .current_dir(d.path())
+        .args(["check", "--select", "TV003", "--fix", "."])
+        .assert()
+        .code(1);
+    assert!(std::fs::read_to_string(&py)
+        .unwrap()
+        .contains("json.dumps(tables)"));
+    bricklint()
+        .current_dir(d.path())
+        .args(["check", "--select", "TV003", "--fix", "--unsafe-fixes", "."])
+        .assert()
+        .code(0);
+    assert!(std::fs::read_to_string(&py)
+        .unwrap()
+        .contains("dbutils.jobs.taskValues.set(key=\"tables\", value=tables)\n"));
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&ipynb).unwrap()).unwrap();
+    let src: String = v["cells"][0]["source"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
+    assert!(
+        src.contains("dbutils.jobs.taskValues.set(\"t\", [1, 2])"),
+        "{src}"
+    );
+}
+
+#[test]
+fn check_reports_task_value_findings_in_json() {
+    let d = tempfile::tempdir().unwrap();
+    write(
+        d.path(),
+        "producer.py",
+        "# Databricks notebook source\nrows = spark.table('t').collect()\ndbutils.jobs.taskValues.set('rows', rows)\n",
+    );
+    let v = json_out(
+        bricklint().current_dir(d.path()).args([
+            "check",
+            "--select",
+            "TV",
+            "--output-format",
+            "json",
+            ".",
+        ]),
+        1,
+    );
+    let codes: Vec<&str> = v["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, vec!["TV001", "TV002"]);
+    assert_eq!(v["diagnostics"][0]["severity"], "warning");
+    assert_eq!(v["diagnostics"][1]["severity"], "error");
+    assert_eq!(v["diagnostics"][0]["line"], 3);
+}

@@ -143,7 +143,7 @@ impl Bundle {
             Some(r.start)
         } else if src.len() >= 2
             && (src.starts_with('"') || src.starts_with('\''))
-            && &src[1..src.len() - 1] == value
+            && src.get(1..src.len() - 1) == Some(value)
         {
             Some(r.start + 1)
         } else {
@@ -219,7 +219,7 @@ pub fn load_all(
 pub fn load_bundle(
     root_file: Arc<PathBuf>,
     root_text: Arc<str>,
-    loaded: &dyn Fn(&Path) -> Option<Arc<str>>,
+    loaded: &(dyn Fn(&Path) -> Option<Arc<str>> + Sync),
     config: &Config,
     target: Option<&str>,
     diags: &mut Vec<Diagnostic>,
@@ -251,7 +251,7 @@ pub fn load_bundle(
         return bundle;
     };
     if merged.is_null() {
-        merged = Node::new(Value::Map(Vec::new()), merged.loc.clone());
+        merged = Node::new(Value::Map(Arc::new(Vec::new())), merged.loc.clone());
     }
     if merged.as_map().is_none() {
         diags.push(Diagnostic::new(
@@ -266,30 +266,46 @@ pub fn load_bundle(
         return bundle;
     }
 
-    // Includes.
-    for path in resolve_includes(&root, &root_file, &merged, diags) {
-        let path = Arc::new(path);
-        let text = match loaded(&path) {
-            Some(t) => t,
-            None => match std::fs::read_to_string(path.as_path()) {
-                Ok(t) => Arc::from(t.as_str()),
-                Err(e) => {
-                    diags.push(Diagnostic::new(
-                        sch001(),
-                        root_file.clone(),
-                        TextRange::default(),
-                        format!(
-                            "cannot read included file {}: {e}",
-                            crate::source::display_path(&path)
-                        ),
-                    ));
-                    continue;
-                }
-            },
-        };
-        let tree = parse_file(&path, &text, config, diags);
+    // Includes: read and parsed in parallel, merged in include order.
+    let include_paths = resolve_includes(&root, &root_file, &merged, diags);
+    let parsed: Vec<ParsedInclude> = {
+        use rayon::prelude::*;
+        include_paths
+            .into_par_iter()
+            .map(|path| {
+                let path = Arc::new(path);
+                let mut d = Vec::new();
+                let text = match loaded(&path) {
+                    Some(t) => Some(t),
+                    None => match std::fs::read_to_string(path.as_path()) {
+                        Ok(t) => Some(Arc::from(t.as_str())),
+                        Err(e) => {
+                            d.push(Diagnostic::new(
+                                sch001(),
+                                root_file.clone(),
+                                TextRange::default(),
+                                format!(
+                                    "cannot read included file {}: {e}",
+                                    crate::source::display_path(&path)
+                                ),
+                            ));
+                            None
+                        }
+                    },
+                };
+                let tree = text
+                    .as_ref()
+                    .and_then(|t| parse_file(&path, t, config, &mut d));
+                (path, text, tree, d)
+            })
+            .collect()
+    };
+    for (path, text, tree, d) in parsed {
+        diags.extend(d);
+        let Some(text) = text else { continue };
         if let Some(t) = &tree {
             if t.as_map().is_some() {
+                duplicate_resources(&merged, t, diags);
                 merge(&mut merged, t.clone());
             } else if !t.is_null() {
                 diags.push(Diagnostic::new(
@@ -369,7 +385,7 @@ pub fn load_bundle(
         ));
     }
     if let Value::Map(m) = &mut merged.value {
-        m.retain(|e| e.key != "targets" && e.key != "environments");
+        Arc::make_mut(m).retain(|e| e.key != "targets" && e.key != "environments");
     }
     let mut target_vars: Vec<Entry> = Vec::new();
     if let Some(t) = target_node.filter(|t| t.as_map().is_some()) {
@@ -386,11 +402,11 @@ pub fn load_bundle(
                 }
                 key => {
                     let over = Node::new(
-                        Value::Map(vec![Entry {
+                        Value::Map(Arc::new(vec![Entry {
                             key: key.to_string(),
                             key_loc: e.key_loc.clone(),
                             value: e.value.clone(),
-                        }]),
+                        }])),
                         t.loc.clone(),
                     );
                     merge(&mut merged, over);
@@ -417,6 +433,14 @@ pub fn load_bundle(
     bundle.config = Some(merged);
     bundle
 }
+
+/// An included file: path, text (if readable), tree (if it parses), load diagnostics.
+type ParsedInclude = (
+    Arc<PathBuf>,
+    Option<Arc<str>>,
+    Option<Node>,
+    Vec<Diagnostic>,
+);
 
 fn parse_file(
     path: &Arc<PathBuf>,
@@ -448,6 +472,44 @@ fn parse_file(
             }
             diags.push(d);
             None
+        }
+    }
+}
+
+/// The CLI rejects a resource key defined in two files (`UniqueResourceKeys`).
+fn duplicate_resources(base: &Node, incoming: &Node, diags: &mut Vec<Diagnostic>) {
+    let (Some(b), Some(i)) = (
+        base.get("resources").and_then(Node::as_map),
+        incoming.get("resources").and_then(Node::as_map),
+    ) else {
+        return;
+    };
+    for kind in i {
+        let Some(existing) = b
+            .iter()
+            .find(|e| e.key == kind.key)
+            .and_then(|e| e.value.as_map())
+        else {
+            continue;
+        };
+        for res in kind.value.as_map().unwrap_or_default() {
+            if let Some(first) = existing.iter().find(|e| e.key == res.key) {
+                diags.push(
+                    Diagnostic::new(
+                        sch001(),
+                        res.key_loc.file.clone(),
+                        res.key_loc.range,
+                        format!(
+                            "resource `{}.{}` is already defined in {}; the CLI rejects duplicate resource keys",
+                            kind.key,
+                            res.key,
+                            crate::source::display_path(&first.key_loc.file)
+                        ),
+                    )
+                    .route(format!("resources.{}.{}", kind.key, res.key))
+                    .related(first.key_loc.file.clone(), first.key_loc.range, "first defined here"),
+                );
+            }
         }
     }
 }
@@ -598,14 +660,15 @@ fn walk_depth(root: &Path, dir: &Path, depth: usize, f: &mut dyn FnMut(&Path, &P
 pub fn merge(base: &mut Node, over: Node) {
     match (&mut base.value, over.value) {
         (Value::Map(b), Value::Map(o)) => {
-            for e in o {
+            let b = Arc::make_mut(b);
+            for e in Arc::unwrap_or_clone(o) {
                 match b.iter_mut().find(|x| x.key == e.key) {
                     Some(be) => merge(&mut be.value, e.value),
                     None => b.push(e),
                 }
             }
         }
-        (Value::Seq(b), Value::Seq(o)) => b.extend(o),
+        (Value::Seq(b), Value::Seq(o)) => Arc::make_mut(b).extend(Arc::unwrap_or_clone(o)),
         (_, Value::Null) => {}
         (_, v) => {
             base.value = v;
@@ -625,13 +688,13 @@ fn jobs_mut(tree: &mut Node) -> Option<&mut Vec<Entry>> {
     let Value::Map(m) = &mut tree.value else {
         return None;
     };
-    let res = m.iter_mut().find(|e| e.key == "resources")?;
+    let res = Arc::make_mut(m).iter_mut().find(|e| e.key == "resources")?;
     let Value::Map(r) = &mut res.value.value else {
         return None;
     };
-    let jobs = r.iter_mut().find(|e| e.key == "jobs")?;
+    let jobs = Arc::make_mut(r).iter_mut().find(|e| e.key == "jobs")?;
     match &mut jobs.value.value {
-        Value::Map(j) => Some(j),
+        Value::Map(j) => Some(Arc::make_mut(j)),
         _ => None,
     }
 }
@@ -642,6 +705,7 @@ fn merge_keyed_lists(tree: &mut Node) {
         let Value::Map(fields) = &mut job.value.value else {
             continue;
         };
+        let fields = Arc::make_mut(fields);
         for (list, key) in KEYED_LISTS {
             let Some(e) = fields.iter_mut().find(|e| e.key == *list) else {
                 continue;
@@ -649,6 +713,7 @@ fn merge_keyed_lists(tree: &mut Node) {
             let Value::Seq(items) = &mut e.value.value else {
                 continue;
             };
+            let items = Arc::make_mut(items);
             let mut out: Vec<Node> = Vec::with_capacity(items.len());
             let mut index: HashMap<String, usize> = HashMap::new();
             for item in items.drain(..) {
@@ -831,17 +896,27 @@ fn substitute(node: &mut Node, ctx: &SubstCtx<'_>, depth: usize) {
                 *s = out;
             }
         }
-        Value::Seq(items) => {
-            for n in items {
+        // Only subtrees holding a `${` are written to (they are shared with the file trees).
+        Value::Seq(items) if items.iter().any(has_interpolation) => {
+            for n in Arc::make_mut(items) {
                 substitute(n, ctx, depth + 1);
             }
         }
-        Value::Map(entries) => {
-            for e in entries {
+        Value::Map(entries) if entries.iter().any(|e| has_interpolation(&e.value)) => {
+            for e in Arc::make_mut(entries) {
                 substitute(&mut e.value, ctx, depth + 1);
             }
         }
         _ => {}
+    }
+}
+
+fn has_interpolation(node: &Node) -> bool {
+    match &node.value {
+        Value::Str(s) => s.contains("${"),
+        Value::Seq(items) => items.iter().any(has_interpolation),
+        Value::Map(entries) => entries.iter().any(|e| has_interpolation(&e.value)),
+        _ => false,
     }
 }
 
@@ -871,13 +946,14 @@ pub fn walk_strings<'a>(node: &'a Node, route: &mut String, f: &mut dyn FnMut(&'
         Value::Seq(items) => {
             for (i, n) in items.iter().enumerate() {
                 let len = route.len();
-                route.push_str(&format!("[{i}]"));
+                use std::fmt::Write;
+                let _ = write!(route, "[{i}]");
                 walk_strings(n, route, f);
                 route.truncate(len);
             }
         }
         Value::Map(entries) => {
-            for e in entries {
+            for e in entries.iter() {
                 let len = route.len();
                 if !route.is_empty() {
                     route.push('.');

@@ -270,3 +270,26 @@ fn anchors_and_merge_keys_in_tasks() {
     assert_eq!(&text[loc.range], "*d");
     assert_eq!(&text[loc.written()], "3");
 }
+
+#[test]
+fn a_resource_defined_in_two_files_is_reported() {
+    let d = tempfile::tempdir().unwrap();
+    write(
+        d.path(),
+        "databricks.yml",
+        "bundle: {name: b}\ninclude: [r/*.yml]\nresources:\n  jobs:\n    j: {name: x}\n",
+    );
+    write(
+        d.path(),
+        "r/a.yml",
+        "resources:\n  jobs:\n    j: {name: y}\n    k: {name: z}\n",
+    );
+    let (_, diags) = load(d.path(), None);
+    assert_eq!(diags.len(), 1, "{diags:?}");
+    assert!(
+        diags[0].message.contains("`jobs.j` is already defined"),
+        "{}",
+        diags[0].message
+    );
+    assert!(diags[0].path.ends_with("r/a.yml"));
+}

@@ -61,8 +61,10 @@ pub enum Value {
     Int(i64),
     Float(f64),
     Str(String),
-    Seq(Vec<Node>),
-    Map(Vec<Entry>),
+    /// Shared on clone (copy-on-write with `Arc::make_mut`), so the model's many views of
+    /// the tree are cheap.
+    Seq(Arc<Vec<Node>>),
+    Map(Arc<Vec<Entry>>),
 }
 
 impl Node {
@@ -385,8 +387,10 @@ fn convert(file: &Arc<PathBuf>, text: &str, raw: Spanned<Raw>) -> Node {
         Raw::Int(i) => Value::Int(i),
         Raw::Float(f) => Value::Float(f),
         Raw::Str(s) => Value::Str(s),
-        Raw::Seq(items) => Value::Seq(items.into_iter().map(|x| convert(file, text, x)).collect()),
-        Raw::Map(entries) => Value::Map(
+        Raw::Seq(items) => Value::Seq(Arc::new(
+            items.into_iter().map(|x| convert(file, text, x)).collect(),
+        )),
+        Raw::Map(entries) => Value::Map(Arc::new(
             entries
                 .into_iter()
                 .map(|(k, v)| {
@@ -399,7 +403,7 @@ fn convert(file: &Arc<PathBuf>, text: &str, raw: Spanned<Raw>) -> Node {
                     }
                 })
                 .collect(),
-        ),
+        )),
     };
     let mut node = Node { value, loc };
     // Collections get a span from their first to their last child (same file, no aliases).
@@ -464,6 +468,14 @@ pub fn parse(file: &Arc<PathBuf>, text: &str, limits: &Limits) -> Result<Node, P
                 Some(i) => full[..i].to_string(),
                 None => full.clone(),
             };
+            // serde-saphyr suggests one of its options; users need the key instead.
+            if let Some(rest) = message.strip_prefix("duplicate mapping key: ") {
+                let key = rest
+                    .split(", set DuplicateKeyPolicy")
+                    .next()
+                    .unwrap_or(rest);
+                message = format!("duplicate key `{key}`: a YAML mapping may not repeat a key");
+            }
             let limit = message.starts_with("budget breached")
                 || message.contains("recursion limit")
                 || message.contains("replay");

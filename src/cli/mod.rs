@@ -233,11 +233,15 @@ pub fn run_check(args: CheckArgs) -> ExitCode {
         eprint_error(e);
         return ExitCode::from(2);
     }
-    if result.messages.is_empty() || args.exit_zero {
+    let code = if result.messages.is_empty() || args.exit_zero {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
-    }
+    };
+    // The process exits next: freeing every document and syntax tree one by one would only cost
+    // time (about 5% of a run).
+    std::mem::forget(result);
+    code
 }
 
 pub fn run(cli: Cli) -> ExitCode {

@@ -104,6 +104,19 @@ pub fn run(args: PlanArgs) -> ExitCode {
         Ok(j) => j,
         Err(e) => return err(e),
     };
+    let with_for_each = jobs
+        .iter()
+        .filter(|j| {
+            j.tasks
+                .iter()
+                .any(|t| matches!(t.kind, plan::TaskKind::ForEach { .. }))
+        })
+        .count();
+    if opts.inputs.is_some() && with_for_each > 1 {
+        return err(format!(
+            "--inputs: {with_for_each} jobs have For Each tasks; choose one with --job"
+        ));
+    }
     let plans: Vec<_> = jobs
         .iter()
         .map(|j| plan::plan_job(j, &loaded.facts, &opts))

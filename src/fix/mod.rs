@@ -16,7 +16,6 @@
 //! `--diff` computes the first pass in memory and prints a unified diff; it writes nothing.
 
 use std::collections::{BTreeMap, HashSet};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use ruff_text_size::TextRange;
@@ -196,43 +195,13 @@ pub fn ipynb_write_back(doc: &Document, edits: &[&Edit]) -> Result<String, Strin
     Ok(s)
 }
 
-/// Write `content` to `path` atomically: temporary file in the same directory, then rename.
+/// Write `content` to `path` atomically (see [`crate::fsutil::atomic_write`]), creating missing
+/// parent directories first.
 pub fn write_atomic(path: &Path, content: &str) -> std::io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let mut n = 0u32;
-    let (tmp, mut f) = loop {
-        let tmp = dir.join(format!(".{name}.bricklint-{}-{n}.tmp", std::process::id()));
-        match std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)
-        {
-            Ok(f) => break (tmp, f),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 100 => n += 1,
-            Err(e) => return Err(e),
-        }
-    };
-    let res = (|| {
-        f.write_all(content.as_bytes())?;
-        f.sync_all()?;
-        if let Ok(meta) = std::fs::metadata(path) {
-            std::fs::set_permissions(&tmp, meta.permissions())?;
-        }
-        drop(f);
-        std::fs::rename(&tmp, path)
-    })();
-    if res.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+    if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
     }
-    res
+    crate::fsutil::atomic_write(path, content.as_bytes())
 }
 
 /// A file's path, its text on disk (`None` when it does not exist) and its new text.

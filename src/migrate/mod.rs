@@ -91,61 +91,41 @@ fn is_candidate_doc(doc: &Document) -> bool {
 
 /// Plan the migration of every notebook under `opts.paths`; nothing is written.
 pub fn plan(opts: &MigrateOptions) -> Result<MigrateResult, String> {
-    let excludes = crate::discover::exclude_set(&opts.config.exclude)?;
-    let cwd = std::env::current_dir().map_err(|e| e.to_string())?;
-    let roots: Vec<PathBuf> = if opts.paths.is_empty() {
-        vec![cwd.clone()]
-    } else {
-        opts.paths
-            .iter()
-            .map(|p| crate::discover::absolutize(p))
-            .collect()
+    // The engine loads the given paths widened to their bundles (helpers and children are
+    // context); only notebooks under the given paths are migrated.
+    let copts = crate::engine::CheckOptions {
+        paths: opts.paths.clone(),
+        config: opts.config.clone(),
+        ..Default::default()
     };
-    // (file, the directory a new bundle would be created in).
-    let mut files: Vec<(PathBuf, PathBuf)> = Vec::new();
-    let mut seen = HashSet::new();
-    for r in &roots {
-        if !r.exists() {
-            return Err(format!("{}: no such file or directory", display_path(r)));
-        }
-        let init_root = if r.is_dir() {
-            r.clone()
-        } else {
-            r.parent().map(Path::to_path_buf).unwrap_or_default()
-        };
-        let list = if r.is_file() {
-            vec![r.clone()]
-        } else {
-            crate::discover::walk(r, &excludes)
-        };
-        for f in list {
-            if seen.insert(f.clone()) {
-                files.push((f, init_root.clone()));
-            }
-        }
-    }
-    files.sort();
-    let loaded: Vec<(Option<Document>, Vec<crate::Diagnostic>, PathBuf)> = files
-        .par_iter()
-        .map(|(f, init)| {
-            let (d, diags) = crate::engine::load_file(f, &opts.config, false);
-            (d, diags, init.clone())
-        })
-        .collect();
+    let (project, load_diags, roots) =
+        crate::engine::load_project(&copts).map_err(|e| e.to_string())?;
     let mut result = MigrateResult::default();
-    let mut docs: Vec<(Document, PathBuf)> = Vec::new();
-    for (d, diags, init) in loaded {
-        for dg in diags {
+    let under_roots = |p: &Path| roots.iter().any(|r| p.starts_with(r));
+    for dg in &load_diags {
+        if under_roots(&dg.path) {
             result
                 .errors
                 .push(format!("{}: {}", display_path(&dg.path), dg.message));
         }
-        if let Some(d) = d.filter(is_candidate_doc) {
-            docs.push((d, init));
-        }
     }
+    // (document, the directory a new bundle would be created in).
+    let docs: Vec<(&Document, PathBuf)> = project
+        .documents
+        .iter()
+        .filter(|d| is_candidate_doc(d))
+        .filter_map(|d| {
+            let r = roots.iter().find(|r| d.path.starts_with(r))?;
+            let init = if r.is_dir() {
+                r.clone()
+            } else {
+                r.parent().map(Path::to_path_buf).unwrap_or_default()
+            };
+            Some((&**d, init))
+        })
+        .collect();
     // Bundle root and job key per notebook (keys unique per bundle).
-    let with_root: Vec<(Document, Option<PathBuf>, PathBuf)> = docs
+    let with_root: Vec<(&Document, Option<PathBuf>, PathBuf)> = docs
         .into_iter()
         .map(|(d, init)| {
             let root = crate::discover::bundle_root_of(&d.path);
@@ -157,10 +137,11 @@ pub fn plan(opts: &MigrateOptions) -> Result<MigrateResult, String> {
         let r = root.clone().unwrap_or_else(|| init.clone());
         *stems.entry((r, stem_key(&d.path))).or_default() += 1;
     }
-    let existing: HashSet<PathBuf> = HashSet::new();
+    let progress = Progress::new(with_root.len());
     let outcomes: Vec<Option<NotebookOutcome>> = with_root
         .par_iter()
         .map(|(d, root, init)| {
+            progress.tick();
             let r = root.clone().unwrap_or_else(|| init.clone());
             let key = if stems.get(&(r.clone(), stem_key(&d.path))).copied() > Some(1) {
                 let rel = d
@@ -172,9 +153,11 @@ pub fn plan(opts: &MigrateOptions) -> Result<MigrateResult, String> {
             } else {
                 stem_key(&d.path)
             };
-            plan_one(d, root.as_deref(), &r, &key, opts, &existing)
+            let detected = detected_fan_outs(&project, d);
+            plan_one(d, root.as_deref(), &r, &key, opts, &detected)
         })
         .collect();
+    progress.finish();
     result.outcomes = outcomes.into_iter().flatten().collect();
     result
         .outcomes
@@ -183,6 +166,129 @@ pub fn plan(opts: &MigrateOptions) -> Result<MigrateResult, String> {
         recheck(&mut result, opts);
     }
     Ok(result)
+}
+
+/// A progress line on stderr for large runs on a terminal (`[k/n] planning`).
+struct Progress {
+    total: usize,
+    done: std::sync::atomic::AtomicUsize,
+    show: bool,
+}
+
+impl Progress {
+    fn new(total: usize) -> Self {
+        use std::io::IsTerminal;
+        Progress {
+            total,
+            done: std::sync::atomic::AtomicUsize::new(0),
+            show: total >= 200 && std::io::stderr().is_terminal(),
+        }
+    }
+    fn tick(&self) {
+        let k = self.done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        if self.show && (k.is_multiple_of(50) || k == self.total) {
+            eprint!("\r[{k}/{}] planning the migration", self.total);
+        }
+    }
+    fn finish(&self) {
+        if self.show {
+            eprintln!();
+        }
+    }
+}
+
+/// The fan-outs bricklint's semantic model finds in a document (what ORC001/ORC002 report):
+/// the planner migrates each of them or refuses it with the reason.
+fn detected_fan_outs(project: &crate::engine::Project, doc: &Document) -> Vec<planner::Detected> {
+    if !doc.text.contains("notebook") {
+        return Vec::new();
+    }
+    crate::python::fanout::fan_outs(project, doc)
+        .into_iter()
+        .filter(|f| !f.retry && *f.path == *doc.path)
+        .map(|f| {
+            let what = match f.kind {
+                crate::python::fanout::FanOutKind::Dispatch(_) => {
+                    format!("{} (`{}`)", f.kind.describe(), f.method)
+                }
+                k => k.describe().to_string(),
+            };
+            let external = external_worker(&f, doc);
+            planner::Detected {
+                range: f.range,
+                what,
+                external,
+            }
+        })
+        .collect()
+}
+
+/// What the semantic model knows about a `map` whose worker (and its `notebook.run`) is in
+/// another file: enough to plan a For Each when the path is static and every argument is a
+/// literal or the item itself.
+fn external_worker(
+    f: &crate::python::fanout::FanOut,
+    doc: &Document,
+) -> Option<planner::ExternalWorker> {
+    use crate::python::fanout::{DispatchKind, FanOutKind, WorkerKind};
+    if f.kind != FanOutKind::Dispatch(DispatchKind::PoolMap)
+        || f.worker.as_ref()?.kind != WorkerKind::Function
+        || f.runs.is_empty()
+        || f.runs
+            .iter()
+            .any(|r| *r.path == *doc.path || r.call.by_reference)
+    {
+        return None;
+    }
+    let first = &f.runs[0].call;
+    let key = |c: &crate::python::fanout::RunCall| {
+        (
+            c.path.as_ref().map(|p| p.text.clone()),
+            c.timeout.as_ref().map(|p| p.text.clone()),
+            c.argument_items
+                .iter()
+                .map(|(k, v)| (k.clone(), v.text.clone()))
+                .collect::<Vec<_>>(),
+        )
+    };
+    if f.runs.iter().any(|r| key(&r.call) != key(first)) {
+        return None;
+    }
+    let child = first.path.as_ref()?.value.as_ref()?.as_str()?.to_string();
+    let timeout = match &first.timeout {
+        None => None,
+        Some(t) => match t.value.as_ref()?.to_json_value() {
+            serde_json::Value::Number(n) => n.as_i64(),
+            _ => return None,
+        },
+    };
+    if first.arguments.is_some() && first.argument_items.is_empty() {
+        return None;
+    }
+    let mut params = Vec::new();
+    for (k, v) in &first.argument_items {
+        let k = k.clone()?;
+        if v.param == Some(0) {
+            params.push((k, None));
+        } else {
+            let val = v.value.as_ref()?.to_json_value();
+            params.push((k, Some(sym::py_str(&val)?)));
+        }
+    }
+    let items = f.items.as_ref()?;
+    let static_items = items
+        .value
+        .as_ref()
+        .map(|v| v.to_json_value())
+        .and_then(|v| v.as_array().cloned());
+    Some(planner::ExternalWorker {
+        child,
+        timeout,
+        params,
+        items: static_items,
+        items_text: items.text.clone(),
+        pool_size: f.pool.as_ref().and_then(|p| p.size_bound),
+    })
 }
 
 fn stem_key(p: &Path) -> String {
@@ -195,10 +301,10 @@ fn plan_one(
     root: &Path,
     key: &str,
     opts: &MigrateOptions,
-    _existing: &HashSet<PathBuf>,
+    detected: &[planner::Detected],
 ) -> Option<NotebookOutcome> {
     let popts = planner::PlanOptions { to: opts.to };
-    let planned = planner::plan_document(doc, root, key, &popts)?;
+    let planned = planner::plan_document(doc, root, key, &popts, detected)?;
     let mut out = NotebookOutcome {
         plan: planned.plan,
         changes: Vec::new(),

@@ -17,6 +17,7 @@ pub enum TargetShape {
     /// Only For Each tasks.
     ForEach,
     /// Only one task per object (a static list is required).
+    #[value(alias = "jobs")]
     Tasks,
 }
 

@@ -32,6 +32,10 @@ const POOL_CTORS: &[&str] = &[
 const MAP_METHODS: &[&str] = &["map", "imap", "imap_unordered", "map_async"];
 const SUBMIT_METHODS: &[&str] = &["submit", "apply_async"];
 
+/// The error of a pool dispatch that reaches no `dbutils.notebook.run` (a pool of Spark
+/// queries or downloads): not a fan-out, so nothing is reported.
+const NOT_A_FAN_OUT: &str = "no `dbutils.notebook.run` is reached from the worker";
+
 /// Options of the planner.
 #[derive(Debug, Clone, Default)]
 pub struct PlanOptions {
@@ -45,6 +49,13 @@ pub struct StmtEdit {
     /// Document range of the statement.
     pub range: TextRange,
     pub code: Vec<String>,
+}
+
+/// A sequential fan-out at module level: a `for` loop or a list comprehension.
+#[derive(Clone, Copy)]
+enum LoopSite<'a> {
+    For(&'a ast::StmtFor),
+    Comp(&'a ast::ExprListComp),
 }
 
 /// A found dispatch.
@@ -62,7 +73,7 @@ struct Site<'a> {
     env: HashMap<String, Sym>,
     helper: Option<String>,
     /// A sequential `for` loop at module level whose body runs the notebooks.
-    loop_for: Option<&'a ast::StmtFor>,
+    loop_for: Option<LoopSite<'a>>,
 }
 
 fn callee_name(e: &Expr) -> Option<&str> {
@@ -313,23 +324,36 @@ impl<'a> Planner<'a> {
             if fd.loops.len() > before_loops
                 && !matches!(s, Stmt::FunctionDef(_) | Stmt::ClassDef(_))
             {
+                let no_site = sites.last().is_none_or(|x: &Site| x.top != i);
                 let module_loop = match s {
-                    Stmt::For(f) if sites.last().is_none_or(|x: &Site| x.top != i) => Some(f),
+                    Stmt::For(f) if no_site => Some(LoopSite::For(f)),
+                    Stmt::Expr(ast::StmtExpr { value, .. }) if no_site => match &**value {
+                        Expr::ListComp(c) if c.generators.len() == 1 => Some(LoopSite::Comp(c)),
+                        _ => None,
+                    },
+                    Stmt::Assign(ast::StmtAssign { value, .. }) if no_site => match &**value {
+                        Expr::ListComp(c) if c.generators.len() == 1 => Some(LoopSite::Comp(c)),
+                        _ => None,
+                    },
                     _ => None,
                 };
-                if let Some(f) = module_loop {
+                if let Some(l) = module_loop {
                     let (call, _) = fd.loops[before_loops];
                     fd.loops.truncate(before_loops);
+                    let iter = match l {
+                        LoopSite::For(f) => (&*f.target, &*f.iter),
+                        LoopSite::Comp(c) => (&c.generators[0].target, &c.generators[0].iter),
+                    };
                     sites.push(Site {
                         top: i,
                         call,
                         method: "for".into(),
                         pool_ctor: None,
                         pool_name: None,
-                        iter: Some((&f.target, &f.iter)),
+                        iter: Some(iter),
                         env: HashMap::new(),
                         helper: None,
-                        loop_for: Some(f),
+                        loop_for: Some(l),
                     });
                 }
                 for (call, _) in fd.loops.drain(before_loops..) {
@@ -392,6 +416,25 @@ impl<'a> Planner<'a> {
         env: &HashMap<String, Sym>,
     ) -> Result<Vec<RunCall>, String> {
         match worker {
+            // `functools.partial(f, a, k=v)`: f with those arguments first.
+            Expr::Call(c)
+                if callee_name(&c.func) == Some("partial") && !c.arguments.args.is_empty() =>
+            {
+                let mut pargs = Vec::new();
+                for a in c.arguments.args.iter().skip(1) {
+                    pargs.push(self.info.sym(a, env, 0)?);
+                }
+                pargs.extend(args);
+                let mut pkw = Vec::new();
+                for k in &c.arguments.keywords {
+                    let Some(n) = &k.arg else {
+                        return err("`**` in `partial`");
+                    };
+                    pkw.push((n.id.to_string(), self.info.sym(&k.value, env, 0)?));
+                }
+                pkw.extend(kw);
+                self.reach_worker(&c.arguments.args[0], pargs, pkw, env)
+            }
             w if is_notebook_run(w) => {
                 let mut a = args.into_iter();
                 let mut kwm: HashMap<String, Sym> = kw.into_iter().collect();
@@ -831,9 +874,60 @@ pub fn plan_document(
     bundle_root: &Path,
     job_key: &str,
     opts: &PlanOptions,
+    detected: &[Detected],
 ) -> Option<Planned> {
-    if !doc.text.contains("notebook") || !doc.has_python() {
+    if detected.is_empty() && (!doc.text.contains("notebook") || !doc.has_python()) {
         return None;
+    }
+    let line_of_doc = |r: TextRange| doc.resolve(r).file_line;
+    let unmatched_refusals = |covered: &[TextRange]| -> Vec<Refusal> {
+        detected
+            .iter()
+            .filter(|d| !covered.iter().any(|c| overlaps(*c, d.range)))
+            .map(|d| {
+                let in_def = doc.python().and_then(|py| {
+                    py.module().body.iter().find_map(|st| match st {
+                        Stmt::FunctionDef(f) if py.doc_range(f).contains_range(d.range) => {
+                            Some(f.name.id.to_string())
+                        }
+                        _ => None,
+                    })
+                });
+                let reason = match in_def {
+                    Some(f) => format!(
+                        "{} inside function `{f}`, which this notebook does not call at its top level (cannot autofix); migrate the notebook that calls it",
+                        d.what
+                    ),
+                    None => format!(
+                        "{}: not a shape `bricklint migrate` rewrites (cannot autofix); move it to a job by hand",
+                        d.what
+                    ),
+                };
+                Refusal {
+                    line: line_of_doc(d.range),
+                    reason,
+                }
+            })
+            .collect()
+    };
+    if !doc.has_python() {
+        let r = unmatched_refusals(&[]);
+        if r.is_empty() {
+            return None;
+        }
+        return Some(Planned {
+            plan: NotebookPlan {
+                notebook: (*doc.path).clone(),
+                bundle_root: bundle_root.to_path_buf(),
+                job_key: job_key.to_string(),
+                producer_key: job_key.to_string(),
+                producer_task: true,
+                fanouts: Vec::new(),
+                refusals: r,
+            },
+            edits: Vec::new(),
+            keep_producer: false,
+        });
     }
     let py = doc.python()?;
     let path = (*doc.path).clone();
@@ -854,6 +948,20 @@ pub fn plan_document(
         notebook_dir: doc.path.parent().map(Path::to_path_buf).unwrap_or_default(),
     };
     let (sites, mut refusals) = planner.find_sites();
+    // Fan-outs the semantic model found where no site of the planner is: refused, unless they
+    // lie in code the rewrite removes anyway (a loop inside a worker).
+    let site_ranges: Vec<TextRange> = sites
+        .iter()
+        .map(|s| match s.loop_for {
+            Some(LoopSite::For(f)) => py.doc_range(f),
+            Some(LoopSite::Comp(c)) => py.doc_range(c),
+            None => py.doc_range(s.call),
+        })
+        .collect();
+    let mut pending_unmatched = unmatched_refusals(&site_ranges);
+    if sites.is_empty() {
+        refusals.append(&mut pending_unmatched);
+    }
     if sites.is_empty() && refusals.is_empty() {
         return None;
     }
@@ -872,12 +980,37 @@ pub fn plan_document(
     }
     let mut site_plans: Vec<SitePlan> = Vec::new();
     let mut used_keys: HashSet<String> = HashSet::from([job_key.to_string()]);
-    for site in &sites {
+    for (site, range) in sites.iter().zip(&site_ranges) {
         let line = planner.line_of(site.call);
         match plan_site(&planner, site, opts, &mut used_keys) {
             Ok(sp) => site_plans.push(sp),
-            Err(reason) => refusals.push(Refusal { line, reason }),
+            Err(reason) => {
+                let ext = detected
+                    .iter()
+                    .find(|d| overlaps(d.range, *range))
+                    .and_then(|d| d.external.as_ref());
+                let fallback = match ext {
+                    Some(ext) if opts.to != TargetShape::Tasks => {
+                        plan_external(&planner, site, ext, &mut used_keys)
+                    }
+                    _ => Err(reason),
+                };
+                match fallback {
+                    Ok(sp) => site_plans.push(sp),
+                    Err(reason)
+                        if reason == NOT_A_FAN_OUT
+                            && !detected.iter().any(|d| overlaps(d.range, *range)) => {}
+                    Err(reason) if reason == NOT_A_FAN_OUT => refusals.push(Refusal {
+                        line,
+                        reason: "the worker reaches `dbutils.notebook.run` through an alias or a path `bricklint migrate` cannot follow (cannot autofix)".into(),
+                    }),
+                    Err(reason) => refusals.push(Refusal { line, reason }),
+                }
+            }
         }
+    }
+    if site_plans.is_empty() && refusals.is_empty() {
+        return None;
     }
     // Several dispatches in one top-level statement: not supported.
     let mut tops: Vec<usize> = site_plans.iter().map(|s| s.top).collect();
@@ -908,6 +1041,33 @@ pub fn plan_document(
         });
     }
     match rewrite_plan(&planner, &mut site_plans, job_key) {
+        Ok((edits, _))
+            if !pending_unmatched.is_empty() && {
+                let removed: Vec<TextRange> = edits.iter().map(|e| e.range).collect();
+                pending_unmatched.retain(|r| {
+                    !detected.iter().any(|d| {
+                        line_of_doc(d.range) == r.line
+                            && removed.iter().any(|e| e.contains_range(d.range))
+                    })
+                });
+                !pending_unmatched.is_empty()
+            } =>
+        {
+            let mut rs = pending_unmatched;
+            for sp in &site_plans {
+                rs.push(Refusal {
+                    line: sp.fanout.line,
+                    reason: "not migrated because another fan-out of this notebook cannot be"
+                        .into(),
+                });
+            }
+            rs.sort_by_key(|r| r.line);
+            Some(Planned {
+                plan: mk(Vec::new(), rs),
+                edits: Vec::new(),
+                keep_producer: false,
+            })
+        }
         Ok((edits, keep)) => {
             let fanouts = site_plans.into_iter().map(|s| s.fanout).collect();
             let mut plan = mk(fanouts, Vec::new());
@@ -924,6 +1084,138 @@ pub fn plan_document(
             keep_producer: false,
         }),
     }
+}
+
+/// A fan-out found by bricklint's semantic model (`python::fanout`, the ORC001/ORC002
+/// detector): the planner must either migrate it or refuse it with a reason.
+#[derive(Debug, Clone)]
+pub struct Detected {
+    /// Document range of the dispatch call or loop header.
+    pub range: TextRange,
+    /// What it is (`ThreadPoolExecutor.submit`, `threading.Thread`, `for loop`).
+    pub what: String,
+    /// For a `map` whose worker lives in another file (`%run ./helpers`, an imported module):
+    /// what the semantic model knows about the `notebook.run` it reaches.
+    pub external: Option<ExternalWorker>,
+}
+
+/// A worker defined in another file, as the semantic model describes its `notebook.run`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExternalWorker {
+    /// The static notebook path.
+    pub child: String,
+    pub timeout: Option<i64>,
+    /// `arguments` entries: a literal value, or `None` for the worker's item parameter.
+    pub params: Vec<(String, Option<String>)>,
+    /// The static items, when known.
+    pub items: Option<Vec<Value>>,
+    /// The items expression as written at the dispatch.
+    pub items_text: String,
+    pub pool_size: Option<i64>,
+}
+
+/// Plan a `map` fan-out whose worker is in another file.
+fn plan_external(
+    p: &Planner<'_>,
+    site: &Site<'_>,
+    ext: &ExternalWorker,
+    used: &mut HashSet<String>,
+) -> Result<SitePlan, String> {
+    if site.helper.is_some() || !MAP_METHODS.contains(&site.method.as_str()) {
+        return err("the worker is in another file and the dispatch is not a plain `map`");
+    }
+    let child = p.resolve_notebook(&ext.child)?;
+    let task_key = unique_key(&format!("run_{}", stem(&child)), used);
+    let per_item: Vec<&String> = ext
+        .params
+        .iter()
+        .filter(|(_, v)| v.is_none())
+        .map(|(k, _)| k)
+        .collect();
+    if per_item.len() > 1 {
+        return err("the worker passes the item under several names");
+    }
+    let parameters: Vec<(String, ParamValue)> = ext
+        .params
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                match v {
+                    Some(l) => ParamValue::Literal(l.clone()),
+                    None => ParamValue::Input,
+                },
+            )
+        })
+        .collect();
+    let (source, values) = match &ext.items {
+        Some(v) => (
+            ItemsSource::Literal,
+            v.iter()
+                .map(|x| py_str(x).map(Value::String))
+                .collect::<Option<Vec<_>>>(),
+        ),
+        None => (ItemsSource::Dynamic, None),
+    };
+    let mut notes = vec![format!(
+        "the worker is defined in another file; it is left in place"
+    )];
+    let concurrency = match ext.pool_size {
+        Some(n) if n >= 1 => n.min(100) as u32,
+        _ => {
+            notes.push("pool size not static: concurrency 32 assumed (review it)".into());
+            32
+        }
+    };
+    let var = if p.info.bound.contains("item") {
+        "item_"
+    } else {
+        "item"
+    };
+    let producer_expr = format!("[str({var}) for {var} in {}]", ext.items_text);
+    let fe = ForEachPlan {
+        task_key: task_key.clone(),
+        child,
+        parameters,
+        items: Items {
+            source,
+            values,
+            producer_expr: producer_expr.clone(),
+        },
+        concurrency,
+        timeout_seconds: ext.timeout.filter(|t| *t > 0).map(|t| t as u64),
+        max_retries: None,
+        value_key: format!("{task_key}_inputs"),
+    };
+    let inline = super::yaml::inline_inputs(&fe).is_some();
+    let producer = (!inline).then(|| {
+        format!(
+            "dbutils.jobs.taskValues.set(key=\"{}\", value={producer_expr})",
+            fe.value_key
+        )
+    });
+    Ok(SitePlan {
+        fanout: FanOutPlan {
+            line: p.line_of(site.call),
+            dispatch: format!(
+                "{}.{}",
+                site.pool_ctor
+                    .and_then(|c| callee_name(&c.func))
+                    .unwrap_or("pool"),
+                site.method
+            ),
+            kind: FanOutKind::ForEach(fe),
+            remove: Vec::new(),
+            replace: TextRange::default(),
+            notes,
+        },
+        top: site.top,
+        producer,
+    })
+}
+
+fn overlaps(a: TextRange, b: TextRange) -> bool {
+    a.start() <= b.end() && b.start() <= a.end()
 }
 
 fn unique_key(base: &str, used: &mut HashSet<String>) -> String {
@@ -959,23 +1251,37 @@ fn plan_site(
         .and_then(|c| callee_name(&c.func))
         .unwrap_or("pool")
         .to_string();
-    let dispatch = if site.loop_for.is_some() {
+    let dispatch = if let Some(LoopSite::Comp(_)) = site.loop_for {
+        "comprehension".to_string()
+    } else if site.loop_for.is_some() {
         "for loop".to_string()
     } else {
         format!("{ctor_name}.{}", site.method)
     };
     // Items and the worker's arguments as functions of the base item.
-    let (base, runs, worker_objs, items_expr) = if let Some(f) = site.loop_for {
-        let Expr::Name(tn) = &*f.target else {
-            return err("a loop with a tuple target");
-        };
+    let (base, runs, worker_objs, items_expr) = if let Some(LoopSite::Comp(c)) = site.loop_for {
+        let g = &c.generators[0];
+        if !g.ifs.is_empty() || g.is_async {
+            return err("a comprehension with a filter");
+        }
+        let items = info.sym(&g.iter, &site.env, 0)?;
+        let (base, elem) = info.base_items(items, 0)?;
+        let mut env2 = site.env.clone();
+        super::sym::bind_target(&g.target, elem.clone(), &mut env2)?;
+        if !matches!(&*c.elt, Expr::Call(_)) {
+            return err("the comprehension does more than run notebooks");
+        }
+        let mut runs = Vec::new();
+        p.reach_expr(&c.elt, &env2, &mut Vec::new(), &mut Vec::new(), &mut runs)?;
+        (base, runs, vec![elem], Some(&g.iter))
+    } else if let Some(LoopSite::For(f)) = site.loop_for {
         if !f.orelse.is_empty() {
             return err("a `for ... else` loop");
         }
         let items = info.sym(&f.iter, &site.env, 0)?;
         let (base, elem) = info.base_items(items, 0)?;
         let mut env2 = site.env.clone();
-        env2.insert(tn.id.to_string(), elem.clone());
+        super::sym::bind_target(&f.target, elem.clone(), &mut env2)?;
         for st in &f.body {
             let ok = match st {
                 Stmt::Expr(e) => matches!(&*e.value, Expr::Call(_)),
@@ -1019,17 +1325,25 @@ fn plan_site(
                 )
             } else {
                 let Some((target, iter)) = site.iter else {
+                    // One submit is one task, not a fan-out; quiet unless it runs a notebook.
+                    let reaches = call
+                        .arguments
+                        .args
+                        .first()
+                        .and_then(|w| p.reach_worker(w, Vec::new(), Vec::new(), &site.env).ok())
+                        .is_some_and(|r| !r.is_empty())
+                        || call.arguments.args.first().is_some_and(is_notebook_run);
+                    if !reaches {
+                        return err(NOT_A_FAN_OUT);
+                    }
                     return err(format!(
-                    "`{dispatch}` outside a loop or comprehension: a single task, not a fan-out"
-                ));
-                };
-                let Expr::Name(tn) = target else {
-                    return err("a loop with a tuple target");
+                        "`{dispatch}` outside a loop or comprehension: a single task, not a fan-out"
+                    ));
                 };
                 let items = info.sym(iter, &site.env, 0)?;
                 let (base, elem) = info.base_items(items, 0)?;
                 let mut env2 = site.env.clone();
-                env2.insert(tn.id.to_string(), elem);
+                super::sym::bind_target(target, elem, &mut env2)?;
                 let Some(worker) = call.arguments.args.first() else {
                     return err(format!("`{dispatch}` without a function"));
                 };
@@ -1405,7 +1719,7 @@ fn plan_site(
 
 fn merge_runs(runs: &[RunCall]) -> Result<RunCall, String> {
     let Some(first) = runs.first() else {
-        return err("no `dbutils.notebook.run` is reached from the worker");
+        return err(NOT_A_FAN_OUT);
     };
     let key = |r: &RunCall| {
         (
@@ -1462,11 +1776,12 @@ fn rewrite_plan(
     }
     let first_top = sites.iter().map(|s| s.top).min().unwrap_or(0);
     // Fixpoint: remove statements connected to the fan-out that nothing else uses.
+    let loads: Vec<HashSet<String>> = body.iter().map(loaded_names_stmt).collect();
     loop {
         let mut changed = false;
         let removed_uses: HashSet<String> = removed
             .iter()
-            .flat_map(|&i| loaded_names_stmt(&body[i]))
+            .flat_map(|&i| loads[i].iter().cloned())
             .collect();
         let removed_binds: HashSet<String> = removed
             .iter()
@@ -1477,12 +1792,13 @@ fn rewrite_plan(
                 continue;
             }
             let binds: HashSet<String> = bound_names(s).into_iter().collect();
-            let uses = loaded_names_stmt(s);
+            let uses = &loads[i];
             let others_use = |n: &String| {
                 producer_uses.contains(n)
-                    || body.iter().enumerate().any(|(j, o)| {
-                        j != i && !removed.contains(&j) && loaded_names_stmt(o).contains(n)
-                    })
+                    || loads
+                        .iter()
+                        .enumerate()
+                        .any(|(j, l)| j != i && !removed.contains(&j) && l.contains(n))
             };
             let connected = binds.iter().any(|n| removed_uses.contains(n));
             let removable_kind = matches!(
@@ -1599,9 +1915,70 @@ mod tests {
             text,
         )
         .unwrap();
-        let p = plan_document(&doc, &dir, "orch", &PlanOptions { to }).expect("a fan-out");
+        let p = plan_document(&doc, &dir, "orch", &PlanOptions { to }, &[]).expect("a fan-out");
         drop(t);
         p
+    }
+
+    fn plan_with(src: &str, detected: impl Fn(&Document) -> Vec<Detected>) -> Planned {
+        let t = tempfile::tempdir().unwrap();
+        let dir = t.path().to_path_buf();
+        std::fs::write(dir.join("child.py"), "# Databricks notebook source\n").unwrap();
+        let text = format!("# Databricks notebook source\n{src}");
+        let doc = Document::load(
+            Arc::new(dir.join("orch.py")),
+            crate::source::FileKind::SourceNotebook(crate::source::Lang::Python),
+            text,
+        )
+        .unwrap();
+        let d = detected(&doc);
+        plan_document(&doc, &dir, "orch", &PlanOptions::default(), &d).expect("a plan")
+    }
+
+    fn range_of(doc: &Document, needle: &str) -> TextRange {
+        let s = doc.text.find(needle).unwrap();
+        TextRange::at(
+            ruff_text_size::TextSize::new(s as u32),
+            ruff_text_size::TextSize::of(needle),
+        )
+    }
+
+    #[test]
+    fn detected_fan_outs_the_planner_cannot_rewrite_are_refused() {
+        let src = "import threading\nts = [threading.Thread(target=dbutils.notebook.run, args=('./child', 0)) for _ in range(2)]\n";
+        let p = plan_with(src, |d| {
+            vec![Detected {
+                range: range_of(d, "threading.Thread("),
+                what: "threading.Thread".into(),
+                external: None,
+            }]
+        });
+        assert!(p.plan.fanouts.is_empty());
+        assert_eq!(p.plan.refusals.len(), 1);
+        assert_eq!(p.plan.refusals[0].line, 3);
+        assert!(p.plan.refusals[0]
+            .reason
+            .starts_with("threading.Thread: not a shape"));
+        // A detected loop inside the worker, which the rewrite removes, does not block.
+        let src = format!(
+            "{POOL}def w(t):\n    for a in range(2):\n        dbutils.notebook.run('./child', 0, {{'t': t}})\nwith ThreadPoolExecutor(2) as ex:\n    ex.map(w, ['x'])\n"
+        );
+        let p = plan_with(&src, |d| {
+            vec![
+                Detected {
+                    range: range_of(d, "for a in range(2):"),
+                    what: "for loop".into(),
+                    external: None,
+                },
+                Detected {
+                    range: range_of(d, "ex.map(w, ['x'])"),
+                    what: "ThreadPoolExecutor.map".into(),
+                    external: None,
+                },
+            ]
+        });
+        assert!(p.plan.refusals.is_empty(), "{:?}", p.plan.refusals);
+        assert_eq!(p.plan.fanouts.len(), 1);
     }
 
     fn refusal(src: &str) -> String {
@@ -1617,6 +1994,76 @@ mod tests {
     }
 
     const POOL: &str = "from concurrent.futures import ThreadPoolExecutor\n";
+
+    #[test]
+    fn pools_without_notebook_runs_are_not_reported() {
+        let t = tempfile::tempdir().unwrap();
+        let doc = Document::load(
+            Arc::new(t.path().join("orch.py")),
+            crate::source::FileKind::SourceNotebook(crate::source::Lang::Python),
+            format!("# Databricks notebook source\n{POOL}# not a notebook fan-out\nwith ThreadPoolExecutor(4) as ex:\n    ex.map(lambda t: spark.sql(f'OPTIMIZE {{t}}'), ['a'])\nprint('done')\n"),
+        )
+        .unwrap();
+        assert!(plan_document(&doc, t.path(), "orch", &PlanOptions::default(), &[]).is_none());
+    }
+
+    #[test]
+    fn tuple_targets_bind_item_elements() {
+        let p = plan_src(
+            &format!(
+                "{POOL}jobs = [('./child', {{'x': '1'}}), ('./other', {{'x': '2'}})]\nwith ThreadPoolExecutor(2) as ex:\n    futs = [ex.submit(dbutils.notebook.run, path, 60, args) for path, args in jobs]\n"
+            ),
+            TargetShape::Auto,
+        );
+        let FanOutKind::Tasks(ts) = &p.plan.fanouts[0].kind else {
+            panic!("{:?}", p.plan)
+        };
+        assert_eq!(ts[0].parameters, vec![("x".to_string(), "1".to_string())]);
+        assert_eq!(ts[1].parameters, vec![("x".to_string(), "2".to_string())]);
+        assert!(ts[1].notebook.ends_with("other.py"));
+    }
+
+    #[test]
+    fn partial_workers_are_followed() {
+        let p = plan_src(
+            &format!(
+                "{POOL}from functools import partial\ndef run(env, table, timeout=60):\n    return dbutils.notebook.run('./child', timeout, {{'env': env, 'table': table}})\nwith ThreadPoolExecutor(3) as ex:\n    ex.map(partial(run, 'prod', timeout=120), ['a', 'b'])\n"
+            ),
+            TargetShape::Auto,
+        );
+        let FanOutKind::ForEach(fe) = &p.plan.fanouts[0].kind else {
+            panic!("{:?}", p.plan)
+        };
+        assert_eq!(fe.timeout_seconds, Some(120));
+        assert_eq!(
+            fe.parameters,
+            vec![
+                ("table".into(), ParamValue::Input),
+                ("env".into(), ParamValue::Literal("prod".into())),
+            ]
+        );
+        assert!(
+            p.edits.iter().any(|e| e.code.is_empty()),
+            "the import of partial goes too"
+        );
+    }
+
+    #[test]
+    fn sequential_comprehensions_become_for_each_with_concurrency_one() {
+        let p = plan_src(
+            "days = ['mon', 'tue']\n[dbutils.notebook.run('./child', 60, {'day': d}) for d in days]\n",
+            TargetShape::Auto,
+        );
+        assert!(p.plan.refusals.is_empty(), "{:?}", p.plan.refusals);
+        let FanOutKind::ForEach(fe) = &p.plan.fanouts[0].kind else {
+            panic!("{:?}", p.plan)
+        };
+        assert_eq!(fe.concurrency, 1);
+        assert_eq!(p.plan.fanouts[0].dispatch, "comprehension");
+        // A comprehension whose results are used later is refused.
+        let r = refusal("out = [dbutils.notebook.run('./child', 60) for d in ['a']]\nprint(len(out))\nspark.sql('x')\n");
+        assert!(!r.is_empty());
+    }
 
     #[test]
     fn results_used_later_are_refused() {

@@ -486,4 +486,14 @@ mod tests {
         let out = apply(&doc, &[e]).unwrap();
         assert_eq!(out, raw.replace("\"w = 1\\n\"", "\"w = 2\\n\""));
     }
+
+    #[test]
+    fn ipynb_string_sources_and_crlf_json_keep_their_form() {
+        let raw = "{\r\n \"cells\": [\r\n  {\"cell_type\": \"code\", \"metadata\": {}, \"source\": \"a = 1\\nb = run()\\n\"}\r\n ],\r\n \"metadata\": {},\r\n \"nbformat\": 4,\r\n \"nbformat_minor\": 5\r\n}\r\n";
+        let doc = load("a.ipynb", FileKind::Ipynb, raw);
+        let e = edit_stmt(&doc, "b = run()", &["c = 2"]);
+        let out = apply(&doc, &[e]).unwrap();
+        assert_eq!(out, raw.replace("b = run()", "c = 2"));
+        serde_json::from_str::<serde_json::Value>(&out).unwrap();
+    }
 }

@@ -450,13 +450,10 @@ impl<'a> ModuleInfo<'a> {
             }
             Expr::ListComp(lc) if lc.generators.len() == 1 && lc.generators[0].ifs.is_empty() => {
                 let g = &lc.generators[0];
-                let Expr::Name(target) = &g.target else {
-                    return Err("a comprehension with a tuple target".into());
-                };
                 let base = self.sym(&g.iter, env, d)?;
                 let (b, e) = self.base_items(base, d)?;
                 let mut env2 = env.clone();
-                env2.insert(target.id.to_string(), e);
+                bind_target(&g.target, e, &mut env2)?;
                 let elem = self.sym(&lc.elt, &env2, d)?;
                 Sym::Comp(Box::new(b), Box::new(elem))
             }
@@ -536,6 +533,28 @@ impl<'a> ModuleInfo<'a> {
             .get(usize::from(r.start())..usize::from(r.end()))
             .unwrap_or("")
             .to_string()
+    }
+}
+
+/// Bind a loop or comprehension target to the item: a name, or a tuple of names bound to the
+/// item's elements (`for path, args in jobs`).
+pub fn bind_target(target: &Expr, elem: Sym, env: &mut HashMap<String, Sym>) -> Result<(), String> {
+    match target {
+        Expr::Name(n) => {
+            env.insert(n.id.to_string(), elem);
+            Ok(())
+        }
+        Expr::Tuple(ast::ExprTuple { elts, .. }) | Expr::List(ast::ExprList { elts, .. }) => {
+            for (i, e) in elts.iter().enumerate() {
+                let part = Sym::Index(
+                    Box::new(elem.clone()),
+                    Box::new(Sym::Const(Value::from(i as i64))),
+                );
+                bind_target(e, part, env)?;
+            }
+            Ok(())
+        }
+        _ => Err("a loop target that is not a name or a tuple of names".into()),
     }
 }
 

@@ -195,8 +195,9 @@ pub fn summary(
             fx.push_str(&format!(" {fixable} fixable with `--fix`."));
         }
         if unsafe_fixable > 0 {
+            let more = if fixable > 0 { " more" } else { "" };
             fx.push_str(&format!(
-                " {unsafe_fixable} more fixable with `--fix --unsafe-fixes`."
+                " {unsafe_fixable}{more} fixable with `--fix --unsafe-fixes`."
             ));
         }
         writeln!(

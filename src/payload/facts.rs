@@ -1,1 +1,411 @@
-//! (in progress)
+//! Per-notebook payload facts, computed once per document (in parallel) for the project index:
+//! the task-value keys a notebook sets (with the value's shape and size, or dynamic), its
+//! `dbutils.notebook.exit` values, the widgets it reads and defines, `getArgument`, and its
+//! `taskValues.get(taskKey=, key=)` calls. Ranges are document ranges.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use rayon::prelude::*;
+use ruff_text_size::TextRange;
+
+use super::eval::{self, Arg, CallKind, Recorded};
+use super::value::V;
+use super::Contract;
+use crate::config::Config;
+use crate::source::Document;
+
+/// One `dbutils.jobs.taskValues.set(key, value)` call.
+#[derive(Debug, Clone)]
+pub struct TaskValueSet {
+    /// The literal key when every time the call is reached it has the same one.
+    pub key: Option<String>,
+    /// Every literal key seen (a loop over a known list sets several).
+    pub keys: Vec<String>,
+    /// The key is not a string literal in at least one observation.
+    pub key_dynamic: bool,
+    /// The key argument (for non-literal / non-string keys).
+    pub key_value: Option<V>,
+    pub key_range: Option<TextRange>,
+    /// The whole call.
+    pub range: TextRange,
+    pub func_range: TextRange,
+    /// The value, joined over every observation (dynamic when they differ).
+    pub value: Option<V>,
+    pub value_range: Option<TextRange>,
+    /// The value argument is a direct `json.dumps(...)` call.
+    pub value_is_dumps_call: bool,
+    /// Range of `x` in a direct `json.dumps(x)` value.
+    pub dumps_inner: Option<TextRange>,
+    /// Straight-line block of the call (calls sharing it both run).
+    pub block: Vec<u32>,
+    /// Reached from module code with known arguments.
+    pub reached: bool,
+}
+
+/// One `dbutils.notebook.exit(value)` call.
+#[derive(Debug, Clone)]
+pub struct NotebookExit {
+    pub range: TextRange,
+    pub value: Option<V>,
+    pub value_range: Option<TextRange>,
+}
+
+/// A widget read: `dbutils.widgets.get(name)` or `getArgument(name[, default])`.
+#[derive(Debug, Clone)]
+pub struct WidgetRead {
+    /// `None` when the name is not a literal.
+    pub name: Option<String>,
+    pub range: TextRange,
+    pub name_range: Option<TextRange>,
+    /// `getArgument(name, default)` carries its own default.
+    pub has_default: bool,
+    /// `widgets.get` or `getArgument`.
+    pub via: &'static str,
+}
+
+/// A widget definition: `dbutils.widgets.text/dropdown/combobox/multiselect(name, default)`.
+#[derive(Debug, Clone)]
+pub struct WidgetDef {
+    pub name: Option<String>,
+    pub range: TextRange,
+    pub kind: &'static str,
+    pub default: Option<V>,
+}
+
+/// One `dbutils.jobs.taskValues.get(taskKey, key, default, debugValue)` call.
+#[derive(Debug, Clone)]
+pub struct TaskValueGet {
+    pub task_key: Option<String>,
+    pub key: Option<String>,
+    pub range: TextRange,
+    pub func_range: TextRange,
+    pub task_key_range: Option<TextRange>,
+    pub key_range: Option<TextRange>,
+    pub has_default: bool,
+    pub has_debug_value: bool,
+}
+
+/// The keys a notebook sets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeySet {
+    /// Every key is known.
+    Known(BTreeSet<String>),
+    /// Some key is computed at run time: any key may be set.
+    Dynamic,
+}
+
+impl KeySet {
+    pub fn may_contain(&self, key: &str) -> bool {
+        match self {
+            KeySet::Known(s) => s.contains(key),
+            KeySet::Dynamic => true,
+        }
+    }
+}
+
+/// Payload facts of one document.
+#[derive(Debug, Clone, Default)]
+pub struct DocFacts {
+    pub sets: Vec<TaskValueSet>,
+    pub exits: Vec<NotebookExit>,
+    pub widget_reads: Vec<WidgetRead>,
+    pub widget_defs: Vec<WidgetDef>,
+    /// `dbutils.widgets.getAll()` or `getArgument()` without a name: any parameter may be read.
+    pub reads_all_widgets: bool,
+    /// A widget read whose name is not a literal.
+    pub dynamic_widget_reads: bool,
+    pub gets: Vec<TaskValueGet>,
+    /// Analysis failed (an internal error): treat the notebook as not analysable.
+    pub failed: bool,
+}
+
+impl DocFacts {
+    /// The task-value keys this notebook sets.
+    pub fn keys(&self) -> KeySet {
+        if self.failed || self.sets.iter().any(|s| s.key_dynamic) {
+            return KeySet::Dynamic;
+        }
+        KeySet::Known(
+            self.sets
+                .iter()
+                .flat_map(|s| s.keys.iter().cloned())
+                .collect(),
+        )
+    }
+
+    /// The set calls for `key`.
+    pub fn sets_of<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a TaskValueSet> + 'a {
+        self.sets
+            .iter()
+            .filter(move |s| s.keys.iter().any(|k| k == key))
+    }
+
+    /// Widget names the notebook defines (with a default value).
+    pub fn defined_widgets(&self) -> BTreeSet<&str> {
+        self.widget_defs
+            .iter()
+            .filter_map(|d| d.name.as_deref())
+            .collect()
+    }
+
+    /// Every parameter name the notebook reads or defines.
+    pub fn parameter_names(&self) -> BTreeSet<&str> {
+        let mut s = self.defined_widgets();
+        s.extend(self.widget_reads.iter().filter_map(|r| r.name.as_deref()));
+        s
+    }
+
+    /// Reads that fail without a passed parameter: `widgets.get(name)` where the notebook
+    /// defines no widget `name`, and `getArgument(name)` without default.
+    pub fn reads_without_default(&self) -> Vec<&WidgetRead> {
+        let defined = self.defined_widgets();
+        let mut seen = BTreeSet::new();
+        self.widget_reads
+            .iter()
+            .filter(|r| !r.has_default)
+            .filter(|r| r.name.as_deref().is_some_and(|n| !defined.contains(n)))
+            .filter(|r| seen.insert(r.name.clone()))
+            .collect()
+    }
+}
+
+fn str_arg(a: Option<&Arg>) -> Option<String> {
+    a.and_then(|a| match &a.value {
+        V::Str(s) => Some(s.clone()),
+        _ => None,
+    })
+}
+
+/// Build the facts of one document from its recorded calls.
+pub fn doc_facts(doc: &Document) -> DocFacts {
+    // Every recorded call names one of these; a document without any of them records nothing,
+    // so it is neither parsed nor evaluated here.
+    if !doc.mentions(&[
+        b"widgets",
+        b"taskValues",
+        b"task_values",
+        b"notebook",
+        b"getArgument",
+    ]) {
+        return DocFacts::default();
+    }
+    // Evaluate on a private copy when nothing parsed the document yet: its syntax tree is then
+    // freed here instead of staying alive for the whole run (peak memory), at the cost of a
+    // second parse by the rules that need one.
+    let copy;
+    let doc: &Document = if doc.python_is_parsed() {
+        doc
+    } else {
+        copy = doc.fresh_copy();
+        &copy
+    };
+    let Some(py) = doc.python() else {
+        return DocFacts::default();
+    };
+    let recorded = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        eval::evaluate(py, &doc.path)
+    })) {
+        Ok(r) => r,
+        Err(_) => {
+            return DocFacts {
+                failed: true,
+                ..Default::default()
+            }
+        }
+    };
+    from_records(&recorded)
+}
+
+pub fn from_records(recorded: &[Recorded]) -> DocFacts {
+    let mut f = DocFacts::default();
+    for r in recorded {
+        match r.kind {
+            CallKind::TaskValueSet => {
+                let mut keys = Vec::new();
+                let mut key_dynamic = r.truncated;
+                for i in 0..r.observations.len() {
+                    match r.arg(i, "key", 0).map(|a| &a.value) {
+                        Some(V::Str(k)) => {
+                            if !keys.contains(k) {
+                                keys.push(k.clone());
+                            }
+                        }
+                        _ => key_dynamic = true,
+                    }
+                }
+                let key = (!key_dynamic && keys.len() == 1).then(|| keys[0].clone());
+                let key_arg = r.arg(0, "key", 0);
+                let value = r.joined("value", 1);
+                f.sets.push(TaskValueSet {
+                    key,
+                    keys,
+                    key_dynamic,
+                    key_value: r.joined("key", 0).map(|x| x.0),
+                    key_range: key_arg.map(|a| a.range),
+                    range: r.range,
+                    func_range: r.func_range,
+                    value_range: value.as_ref().map(|v| v.1),
+                    value_is_dumps_call: value.as_ref().is_some_and(|v| v.2),
+                    dumps_inner: r.arg(0, "value", 1).and_then(|a| a.dumps_inner),
+                    value: value.map(|v| v.0),
+                    block: r.block.clone(),
+                    reached: r.reached,
+                });
+            }
+            CallKind::NotebookExit => {
+                let value = r.joined("value", 0);
+                f.exits.push(NotebookExit {
+                    range: r.range,
+                    value_range: value.as_ref().map(|v| v.1),
+                    value: value.map(|v| v.0),
+                });
+            }
+            CallKind::WidgetGet | CallKind::GetArgument => {
+                let via = if r.kind == CallKind::WidgetGet {
+                    "widgets.get"
+                } else {
+                    "getArgument"
+                };
+                for i in 0..r.observations.len().max(1) {
+                    let name_arg = r.arg(i, "name", 0).or_else(|| r.arg(i, "argName", 0));
+                    let name = str_arg(name_arg);
+                    if name.is_none() {
+                        f.dynamic_widget_reads = true;
+                    }
+                    let has_default = r.kind == CallKind::GetArgument
+                        && (r.arg(i, "defaultValue", 1).is_some()
+                            || r.arg(i, "default", 1).is_some());
+                    f.widget_reads.push(WidgetRead {
+                        name,
+                        range: r.range,
+                        name_range: name_arg.map(|a| a.range),
+                        has_default,
+                        via,
+                    });
+                }
+            }
+            CallKind::WidgetDefine(kind) => {
+                for i in 0..r.observations.len().max(1) {
+                    f.widget_defs.push(WidgetDef {
+                        name: str_arg(r.arg(i, "name", 0)),
+                        range: r.range,
+                        kind,
+                        default: r.arg(i, "defaultValue", 1).map(|a| a.value.clone()),
+                    });
+                }
+            }
+            CallKind::WidgetGetAll => f.reads_all_widgets = true,
+            CallKind::TaskValueGet => {
+                let tk = r.arg(0, "taskKey", 0);
+                let k = r.arg(0, "key", 1);
+                f.gets.push(TaskValueGet {
+                    task_key: str_arg(tk),
+                    key: str_arg(k),
+                    range: r.range,
+                    func_range: r.func_range,
+                    task_key_range: tk.map(|a| a.range),
+                    key_range: k.map(|a| a.range),
+                    has_default: r.arg(0, "default", 2).is_some(),
+                    // `debugValue=None` raises like a missing one.
+                    has_debug_value: r
+                        .arg(0, "debugValue", 3)
+                        .is_some_and(|a| a.value != V::None),
+                });
+            }
+        }
+    }
+    // Dedupe widget reads of the same call with the same name.
+    f.widget_reads
+        .dedup_by(|a, b| a.range == b.range && a.name == b.name);
+    f
+}
+
+/// Payload facts of the whole project.
+#[derive(Debug, Default)]
+pub struct PayloadIndex {
+    pub docs: HashMap<PathBuf, Arc<DocFacts>>,
+    /// `[task-values.<key>]` contracts, compiled (or the error loading the schema).
+    pub contracts: BTreeMap<String, Result<Arc<Contract>, String>>,
+}
+
+impl PayloadIndex {
+    pub fn build(documents: &[Arc<Document>], config: &Config) -> PayloadIndex {
+        let docs = documents
+            .par_iter()
+            .filter(|d| d.has_python())
+            .map(|d| ((*d.path).clone(), Arc::new(doc_facts(d))))
+            .collect();
+        let contracts = config
+            .task_values
+            .keys()
+            .map(|k| {
+                let c = Contract::load(config, k).and_then(|c| {
+                    c.map(Arc::new)
+                        .ok_or_else(|| format!("no contract for `{k}`"))
+                });
+                (k.clone(), c)
+            })
+            .collect();
+        PayloadIndex { docs, contracts }
+    }
+
+    pub fn get(&self, path: &std::path::Path) -> Option<&DocFacts> {
+        self.docs.get(path).map(|a| &**a)
+    }
+
+    /// The size limit for a key: its contract's `max-bytes`, else 48 KiB.
+    pub fn max_bytes(&self, key: Option<&str>) -> u64 {
+        key.and_then(|k| self.contracts.get(k))
+            .and_then(|c| c.as_ref().ok())
+            .map(|c| c.max_bytes)
+            .unwrap_or(super::TASK_VALUE_MAX_BYTES)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::python::PythonSource;
+
+    fn facts(code: &str) -> DocFacts {
+        let py = PythonSource::from_text(code);
+        from_records(&eval::evaluate(&py, std::path::Path::new("/x/nb.py")))
+    }
+
+    #[test]
+    fn keys_known_and_dynamic() {
+        let f = facts("for k in ['a', 'b']:\n    dbutils.jobs.taskValues.set(k, 1)\n");
+        assert_eq!(
+            f.keys(),
+            KeySet::Known(["a".to_string(), "b".to_string()].into_iter().collect())
+        );
+        let f = facts("dbutils.jobs.taskValues.set(f'k_{x}', 1)\n");
+        assert_eq!(f.keys(), KeySet::Dynamic);
+    }
+
+    #[test]
+    fn widgets_with_and_without_default() {
+        let f = facts(
+            "dbutils.widgets.text('env', 'dev')\nenv = dbutils.widgets.get('env')\nt = dbutils.widgets.get('table')\na = getArgument('x', 'd')\nb = getArgument('y')\n",
+        );
+        let names: Vec<_> = f
+            .reads_without_default()
+            .iter()
+            .filter_map(|r| r.name.clone())
+            .collect();
+        assert_eq!(names, vec!["table".to_string(), "y".to_string()]);
+        assert!(f.parameter_names().contains("x"));
+    }
+
+    #[test]
+    fn task_value_gets() {
+        let f =
+            facts("v = dbutils.jobs.taskValues.get(taskKey='prep', key='objs', debugValue=[])\n");
+        assert_eq!(f.gets[0].task_key.as_deref(), Some("prep"));
+        assert_eq!(f.gets[0].key.as_deref(), Some("objs"));
+        assert!(f.gets[0].has_debug_value);
+        assert!(!f.gets[0].has_default);
+    }
+}

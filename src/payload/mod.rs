@@ -15,13 +15,14 @@ use crate::config::Config;
 pub mod eval;
 pub mod facts;
 pub mod value;
+pub mod xref;
 
 /// The documented limit of one task value's JSON representation: 48 KiB.
 pub const TASK_VALUE_MAX_BYTES: u64 = 49_152;
 /// The documented limit of `for_each_task.inputs` given inline: 10,000 characters.
 pub const FOR_EACH_INLINE_MAX_CHARS: u64 = 10_000;
 /// `runs/get-output` returns only the first 5 MB of a `dbutils.notebook.exit` value.
-pub const NOTEBOOK_EXIT_MAX_BYTES: u64 = 5 * 1024 * 1024;
+pub const NOTEBOOK_EXIT_MAX_BYTES: u64 = 5_000_000;
 
 /// Severity of a payload problem.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -427,6 +428,32 @@ impl Contract {
             Some(p) => crate::source::display_path(p),
             None => format!("task-values.{}", self.key),
         }
+    }
+}
+
+/// `49153` -> `49,153`.
+pub fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A limit for messages: `49,152 bytes (48 KiB)`.
+pub fn limit_text(max: u64) -> String {
+    if max.is_multiple_of(1024) && max >= 1024 {
+        if max.is_multiple_of(1024 * 1024) {
+            format!("{} bytes ({} MiB)", thousands(max), max / (1024 * 1024))
+        } else {
+            format!("{} bytes ({} KiB)", thousands(max), max / 1024)
+        }
+    } else {
+        format!("{} bytes", thousands(max))
     }
 }
 

@@ -38,6 +38,11 @@ pub trait NotebookFacts {
     fn widgets(&self, notebook: &Path) -> Option<Vec<WidgetRead>>;
     /// The value `notebook` sets for task value `key`.
     fn task_value(&self, notebook: &Path, key: &str) -> TaskValueFact;
+    /// True when `notebook` may read widgets beyond [`Self::widgets`] (`getAll()`, a name
+    /// computed at run time): then no parameter is called unused.
+    fn reads_other_widgets(&self, _notebook: &Path) -> bool {
+        false
+    }
 }
 
 /// Knows nothing: widget checks are skipped and producer payloads are unknown.

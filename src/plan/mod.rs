@@ -309,7 +309,7 @@ pub fn plan_job(job: &PlanJob, facts: &dyn NotebookFacts, opts: &PlanOptions) ->
                 "tasks on or behind a dependency cycle never run: {}",
                 cycle
                     .iter()
-                    .map(|k| format!("`{k}`"))
+                    .map(|&i| format!("`{}`", job.tasks[i].key))
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
@@ -858,8 +858,9 @@ fn plan_for_each(
                 }
             }
         }
+        let open = local.is_some_and(|p| facts.reads_other_widgets(p));
         for k in template.keys() {
-            if !ws.iter().any(|w| &w.name == k) {
+            if !open && !ws.iter().any(|w| &w.name == k) {
                 problems.push(Problem::new(
                     Level::Info,
                     "parameter-unused",
@@ -871,7 +872,7 @@ fn plan_for_each(
         problems.push(Problem::new(
             Level::Info,
             "widgets-unknown",
-            "the child notebook could not be analysed: widgets are not checked",
+            "the child notebook is not a file of the repository, or could not be analysed: widgets are not checked",
         ));
     }
     for (k, v) in &template {
@@ -934,7 +935,11 @@ fn plan_for_each(
         if let Some(ws) = &widgets {
             for w in ws.iter().filter(|w| w.default.is_none()) {
                 if !resolved.contains_key(&w.name) && !job.parameters.contains_key(&w.name) {
-                    let at = w.line.map(|l| format!(" (line {l})")).unwrap_or_default();
+                    let at = match (w.line, notebook_of(nested)) {
+                        (Some(l), Some(nb)) => format!(" ({nb}:{l})"),
+                        (Some(l), None) => format!(" (line {l})"),
+                        _ => String::new(),
+                    };
                     ip.push(Problem::new(
                         Level::Error,
                         "widget-unset",
@@ -1106,6 +1111,7 @@ mod tests {
         ]);
         let p = plan_job(&j, &NoFacts, &PlanOptions::default());
         assert_eq!(p.cycle, ["a", "b"]);
+        assert!(p.problems[1].message.ends_with("never run: `a`, `b`"));
         assert_eq!(kinds(&p.problems), ["unknown-dependency", "cycle"]);
     }
 
@@ -1266,6 +1272,80 @@ mod tests {
         };
         let p = plan_job(&j, &NoFacts, &opts);
         assert_eq!(kinds(&p.problems), ["inputs-file"]);
+    }
+
+    #[test]
+    fn inputs_from_job_parameter_and_invalid_inputs() {
+        let child = || nb("c", "c.py", &[("x", "{{input}}")], &[]);
+        let mut j = job(vec![fe(
+            "loop",
+            "{{job.parameters.items}}",
+            Some(2),
+            child(),
+            &[],
+        )]);
+        j.parameters
+            .insert("items".into(), r#"["a","b","a"]"#.into());
+        let p = plan_job(&j, &NoFacts, &PlanOptions::default());
+        let f = &p.for_each[0];
+        assert_eq!(f.source.kind, "job-parameter");
+        assert_eq!(f.iterations.len(), 3);
+        assert_eq!(kinds(&f.iterations[2].problems), ["duplicate"]);
+
+        let j = job(vec![fe("loop", "[1, 2", Some(2), child(), &[])]);
+        let p = plan_job(&j, &NoFacts, &PlanOptions::default());
+        assert!(!p.for_each[0].expanded);
+        assert!(kinds(&p.for_each[0].problems).contains(&"inputs-invalid"));
+
+        let j = job(vec![fe("loop", r#"{"a": 1}"#, Some(2), child(), &[])]);
+        let p = plan_job(&j, &NoFacts, &PlanOptions::default());
+        assert!(p.for_each[0].problems[0]
+            .message
+            .contains("an object, not a JSON array"));
+
+        let mut t = fe("loop", "[1]", Some(2), child(), &[]);
+        if let TaskKind::ForEach {
+            inputs_not_string, ..
+        } = &mut t.kind
+        {
+            *inputs_not_string = true;
+        }
+        let p = plan_job(&job(vec![t]), &NoFacts, &PlanOptions::default());
+        assert_eq!(p.for_each[0].iterations.len(), 1);
+        assert_eq!(kinds(&p.for_each[0].problems)[0], "inputs-invalid");
+    }
+
+    #[test]
+    fn producer_sets_nothing_or_a_dynamic_value() {
+        let mk = || {
+            job(vec![
+                nb("produce", "produce.py", &[], &[]),
+                fe(
+                    "loop",
+                    "{{tasks.produce.values.items}}",
+                    Some(2),
+                    nb("c", "c.py", &[("x", "{{input}}")], &[]),
+                    &["produce"],
+                ),
+            ])
+        };
+        let mut facts = StaticFacts::default();
+        facts.analysed.insert(PathBuf::from("produce.py"));
+        let p = plan_job(&mk(), &facts, &PlanOptions::default());
+        assert!(kinds(&p.for_each[0].problems).contains(&"inputs-invalid"));
+        assert!(p.for_each[0].problems[0]
+            .message
+            .contains("never sets task value `items`"));
+        facts.task_values.insert(
+            (PathBuf::from("produce.py"), "items".into()),
+            TaskValueFact::Dynamic {
+                reason: "a Spark query".into(),
+                line: None,
+            },
+        );
+        let p = plan_job(&mk(), &facts, &PlanOptions::default());
+        assert!(p.for_each[0].problems[0].message.contains("a Spark query"));
+        assert_eq!(p.for_each[0].problems[0].level, Level::Info);
     }
 
     #[test]

@@ -172,7 +172,10 @@ pub fn text(plans: &[JobPlan]) -> String {
         for s in &j.tasks {
             let _ = writeln!(out, "{}", task_line(s));
             if let Some(fe) = &s.for_each {
-                let mut l = format!("       for each input: {} [{}", fe.task_key, fe.task_type);
+                let mut l = format!(
+                    "       each iteration runs {} [{}",
+                    fe.task_key, fe.task_type
+                );
                 if let Some(nb) = &fe.notebook {
                     let _ = write!(l, " {nb}");
                 }
@@ -182,7 +185,10 @@ pub fn text(plans: &[JobPlan]) -> String {
             }
         }
         for k in &j.cycle {
-            let _ = writeln!(out, "  --. {k} (never runs: dependency cycle)");
+            let _ = writeln!(
+                out,
+                "   -. {k} (never runs: on or behind a dependency cycle)"
+            );
         }
         for p in &j.problems {
             problem_line(&mut out, "  ", p);
@@ -202,7 +208,29 @@ pub fn text(plans: &[JobPlan]) -> String {
         plural(c.infos, "info", "infos")
     );
     if timed {
-        let _ = writeln!(out, "{MODEL_NOTE}");
+        out.push_str(&wrap(MODEL_NOTE, 100));
+    }
+    out
+}
+
+/// Wrap `s` at spaces into lines of at most `width` characters.
+fn wrap(s: &str, width: usize) -> String {
+    let mut out = String::new();
+    let mut line = String::new();
+    for word in s.split_whitespace() {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            out.push_str(&line);
+            out.push('\n');
+            line.clear();
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        out.push_str(&line);
+        out.push('\n');
     }
     out
 }
@@ -241,7 +269,19 @@ fn for_each_text(out: &mut String, f: &ForEachPlan) {
         problem_line(out, "  ", p);
     }
     if f.expanded {
+        // A problem every iteration has is printed once (the JSON keeps it per iteration).
+        let common: Vec<&Problem> = match f.iterations.split_first() {
+            Some((first, rest)) if !rest.is_empty() => first
+                .problems
+                .iter()
+                .filter(|p| rest.iter().all(|it| it.problems.contains(p)))
+                .collect(),
+            _ => Vec::new(),
+        };
         let _ = writeln!(out, "  iterations ({}):", f.iterations.len());
+        for p in &common {
+            problem_line(out, "    every iteration: ", p);
+        }
         let width = f.iterations.len().to_string().len();
         for it in &f.iterations {
             let _ = writeln!(
@@ -250,7 +290,7 @@ fn for_each_text(out: &mut String, f: &ForEachPlan) {
                 it.index,
                 params_line(&it.parameters)
             );
-            for p in &it.problems {
+            for p in it.problems.iter().filter(|p| !common.contains(p)) {
                 problem_line(out, &format!("    {:width$}    ", ""), p);
             }
         }
@@ -412,7 +452,7 @@ pub fn mermaid(plans: &[JobPlan]) -> String {
                     let conc = fe
                         .concurrency
                         .map(|c| format!("concurrency {c}"))
-                        .unwrap_or_else(|| "concurrency 1".into());
+                        .unwrap_or_else(|| "concurrency not set (1)".into());
                     let mut title = format!("for each {} → {} · {conc}", s.task_key, fe.task_key);
                     if let Some(w) = plan.and_then(|p| p.waves.as_ref()) {
                         let _ = write!(
@@ -502,6 +542,14 @@ pub fn mermaid(plans: &[JobPlan]) -> String {
                     let _ = writeln!(out, "{ind}end");
                 }
             }
+        }
+        for (i, k) in j.cycle.iter().enumerate() {
+            any_error = true;
+            let _ = writeln!(
+                out,
+                "{ind}j{jn}c{i}[\"{}<br/>never runs: dependency cycle\"]:::error",
+                mermaid_escape(k)
+            );
         }
         for s in &j.tasks {
             for d in &s.depends_on {

@@ -39,6 +39,10 @@ pub struct RunCall {
     pub arguments: Option<ExprDesc>,
     /// The `arguments` dict literal's values (key text, value), when it is a dict display.
     pub argument_items: Vec<(Option<String>, ExprDesc)>,
+    /// When the path is a loop variable: the iterable it takes its values from.
+    pub path_domain: Option<ExprDesc>,
+    /// The call unpacks `*args` / `**kwargs`: missing arguments may be in there.
+    pub has_splat: bool,
     /// The enclosing function.
     pub func: FuncId,
     /// Inside a loop or comprehension of its function.
@@ -140,6 +144,9 @@ pub struct Dispatch {
     /// When the worker is `dbutils.notebook.run` itself: the run (index into
     /// [`FileFacts::runs`]) built from the dispatch's arguments.
     pub reference_run: Option<usize>,
+    /// When the worker is a parameter of the enclosing function (a generic "run in parallel"
+    /// helper): its positional index. The callers' arguments are the real workers.
+    pub worker_param: Option<usize>,
 }
 
 /// A `for` / `while` loop or a comprehension (outermost in its function) whose body makes
@@ -202,6 +209,10 @@ pub struct JobsApiCall {
     pub what: String,
 }
 
+/// A call passing callables as positional arguments: (callee, call range, [(argument index,
+/// what the argument denotes)]).
+pub type CallableArgs = (CallRef, TextRange, Vec<(usize, Vec<CallRef>)>);
+
 /// Facts of one function.
 #[derive(Debug, Clone)]
 pub struct FuncFacts {
@@ -218,6 +229,10 @@ pub struct FuncFacts {
     pub dispatches: Vec<usize>,
     /// Calls `.result()`, `as_completed`, `wait`, `.get()`, `.join()` or returns its futures.
     pub collects: bool,
+    /// Calls that pass callables as positional arguments: (callee, call range,
+    /// [(argument index, what the argument denotes)]). Used to follow workers handed to
+    /// generic helpers (`run_parallel(run_notebook, paths)`).
+    pub callable_args: Vec<CallableArgs>,
 }
 
 /// Every orchestration fact of one file.
@@ -241,8 +256,16 @@ pub struct FileFacts {
 impl FileFacts {
     /// Extract the facts of a Python source.
     pub fn extract(py: &PythonSource) -> FileFacts {
+        Self::extract_with(py, &[])
+    }
+
+    /// Extract the facts, treating calls of the given helpers (fully qualified names such as
+    /// `lib.runner.run_notebook`, or the bare name of a `%run`-included function; config
+    /// `[orchestration] notebook-runners`) as `dbutils.notebook.run` calls.
+    pub fn extract_with(py: &PythonSource, runners: &[String]) -> FileFacts {
         let m = Model::build(py);
         let mut x = Extractor {
+            runners,
             m: &m,
             f: FileFacts::default(),
             func: MODULE_FUNC,
@@ -261,6 +284,7 @@ impl FileFacts {
                 calls: Vec::new(),
                 dispatches: Vec::new(),
                 collects: false,
+                callable_args: Vec::new(),
             });
         }
         for (i, func) in m.functions.iter().enumerate() {
@@ -296,6 +320,7 @@ struct LoopCtx<'a> {
 }
 
 struct Extractor<'m, 'a> {
+    runners: &'m [String],
     m: &'m Model<'a>,
     f: FileFacts,
     func: FuncId,
@@ -537,11 +562,11 @@ impl<'a> Extractor<'_, 'a> {
                 }
             }
         }
-        if raises {
-            return None;
-        }
         if recursion {
             return Some(SwallowKind::RecursionWithoutReturn);
+        }
+        if raises {
+            return None;
         }
         if stringify {
             return Some(SwallowKind::Stringify);
@@ -570,12 +595,11 @@ impl<'a> Extractor<'_, 'a> {
         target: Option<&'a Expr>,
         body: &'a [Stmt],
     ) {
-        let scope = self.m.functions[self.func].scope;
         if self.loop_stack.is_empty() {
             self.loop_facts = Some(LoopFacts {
                 range: self.m.py.to_doc(header),
                 kind,
-                items: iter.map(|i| self.desc(i, self.scope_for(i, scope))),
+                items: iter.map(|i| self.desc(i, self.scope(i))),
                 target: target.map(|t| self.m.py.slice(t).to_string()),
                 func: self.func,
                 runs: Vec::new(),
@@ -587,10 +611,6 @@ impl<'a> Extractor<'_, 'a> {
             l.nested += 1;
         }
         self.loop_stack.push(LoopCtx { iter });
-    }
-
-    fn scope_for(&self, e: &Expr, _default: ScopeId) -> ScopeId {
-        self.scope(e)
     }
 
     fn exit_loop(&mut self) {
@@ -742,8 +762,25 @@ impl<'a> Extractor<'_, 'a> {
             }
         }
 
-        // dbutils.notebook.run(...)
-        if let Some(p) = self.m.dbutils_path(&c.func, scope) {
+        // dbutils.notebook.run(...), or a configured runner helper.
+        let is_runner = !self.runners.is_empty()
+            && self.m.callables(&c.func, scope).iter().any(|r| match r {
+                CallRef::External { module, name } => {
+                    let q = format!("{module}.{name}");
+                    self.runners.contains(&q)
+                }
+                CallRef::Free(name) => self
+                    .runners
+                    .iter()
+                    .any(|x| x.rsplit('.').next() == Some(name.as_str())),
+                _ => false,
+            });
+        let dbutils_path = if is_runner {
+            Some(vec!["notebook".to_string(), "run".to_string()])
+        } else {
+            self.m.dbutils_path(&c.func, scope)
+        };
+        if let Some(p) = dbutils_path {
             if p.len() == 2 && p[0] == "notebook" && p[1] == "run" {
                 let args = &c.arguments;
                 let path = args.find_argument_value("path", 0);
@@ -759,6 +796,9 @@ impl<'a> Extractor<'_, 'a> {
                     argument_items: arguments
                         .map(|e| self.dict_items(e, scope))
                         .unwrap_or_default(),
+                    path_domain: path.and_then(|p| self.domain(p, scope)),
+                    has_splat: args.args.iter().any(|a| a.is_starred_expr())
+                        || args.keywords.iter().any(|k| k.arg.is_none()),
                     func: self.func,
                     in_loop: !self.loop_stack.is_empty(),
                     statement_level,
@@ -776,7 +816,35 @@ impl<'a> Extractor<'_, 'a> {
         self.jobs_api(c, scope, crange);
 
         // Synchronous call edges: the callee and callables passed as arguments.
-        for r in self.m.callables(&c.func, scope) {
+        let callees = self.m.callables(&c.func, scope);
+        let mut cargs: Vec<(usize, Vec<CallRef>)> = Vec::new();
+        for (i, a) in c.arguments.args.iter().enumerate() {
+            if a.is_starred_expr() {
+                break;
+            }
+            if matches!(
+                a,
+                Expr::Name(_) | Expr::Attribute(_) | Expr::Lambda(_) | Expr::Call(_)
+            ) {
+                let refs: Vec<CallRef> = self
+                    .m
+                    .callables(a, scope)
+                    .into_iter()
+                    .filter(|r| !matches!(r, CallRef::Free(_)))
+                    .collect();
+                if !refs.is_empty() {
+                    cargs.push((i, refs));
+                }
+            }
+        }
+        if !cargs.is_empty() {
+            for r in &callees {
+                self.f.functions[self.func]
+                    .callable_args
+                    .push((r.clone(), crange, cargs.clone()));
+            }
+        }
+        for r in callees {
             self.record_call(r, crange);
         }
         for a in c
@@ -817,6 +885,18 @@ impl<'a> Extractor<'_, 'a> {
         for k in c.arguments.keywords.iter() {
             self.expr(&k.value, false);
         }
+    }
+
+    /// The iterable a loop variable takes its values from.
+    fn domain(&self, e: &Expr, scope: ScopeId) -> Option<ExprDesc> {
+        let Expr::Name(n) = e else { return None };
+        let bs = self.m.visible(scope, n.id.as_str(), n.range.start());
+        bs.iter().find_map(|&b| match self.m.bindings[b].kind {
+            super::model::BindingKind::LoopVar(iter, target) if target.is_name_expr() => {
+                Some(self.desc(iter, self.m.bindings[b].scope))
+            }
+            _ => None,
+        })
     }
 
     fn dict_items(&self, e: &Expr, scope: ScopeId) -> Vec<(Option<String>, ExprDesc)> {
@@ -902,6 +982,11 @@ impl<'a> Extractor<'_, 'a> {
             argument_items: arguments_e
                 .map(|e| self.dict_items(e, scope))
                 .unwrap_or_default(),
+            path_domain: None,
+            has_splat: args.iter().any(|a| a.is_starred_expr())
+                || kwargs
+                    .iter()
+                    .any(|k| k.arg.is_none() && !k.value.is_dict_expr()),
             func: self.func,
             in_loop: !self.loop_stack.is_empty(),
             statement_level: false,
@@ -934,12 +1019,12 @@ impl<'a> Extractor<'_, 'a> {
         }
     }
 
-    fn enclosing_items(&self, scope: ScopeId) -> Option<ExprDesc> {
+    fn enclosing_items(&self) -> Option<ExprDesc> {
         self.loop_stack
             .iter()
             .rev()
             .find_map(|l| l.iter)
-            .map(|i| self.desc(i, self.scope(i).min(scope.max(self.scope(i)))))
+            .map(|i| self.desc(i, self.scope(i)))
     }
 
     /// Recognise a dispatch; records it and returns `Some(())`.
@@ -959,6 +1044,7 @@ impl<'a> Extractor<'_, 'a> {
             result_discarded: false,
             in_loop: !self.loop_stack.is_empty(),
             reference_run: None,
+            worker_param: None,
         };
         // Worker plus the arguments that go to it.
         let mut worker_e: Option<&'a Expr> = None;
@@ -994,7 +1080,7 @@ impl<'a> Extractor<'_, 'a> {
                             .or_else(|| args.find_argument_value("iterables", 1));
                         dd.items = it.map(|i| self.desc(i, scope));
                     } else {
-                        dd.items = self.enclosing_items(scope);
+                        dd.items = self.enclosing_items();
                         fwd_args = args.args.iter().skip(1).collect();
                         if is_apply {
                             if let Some(Expr::Tuple(t)) = args.find_argument_value("args", 1) {
@@ -1010,7 +1096,7 @@ impl<'a> Extractor<'_, 'a> {
                 let mut dd = new(DispatchKind::RunInExecutor, method);
                 worker_e = args.args.get(1);
                 fwd_args = args.args.iter().skip(2).collect();
-                dd.items = self.enclosing_items(scope);
+                dd.items = self.enclosing_items();
                 if let Some(ex) = args.args.first() {
                     if let Some(pool) = self.m.pool_of(ex, scope) {
                         let size = pool.size();
@@ -1045,7 +1131,7 @@ impl<'a> Extractor<'_, 'a> {
                             }
                         }
                     }
-                    dd.items = self.enclosing_items(scope);
+                    dd.items = self.enclosing_items();
                     d = Some(dd);
                 }
                 Some("asyncio.to_thread") => {
@@ -1053,10 +1139,36 @@ impl<'a> Extractor<'_, 'a> {
                     worker_e = args.args.first();
                     fwd_args = args.args.iter().skip(1).collect();
                     fwd_kwargs = args.keywords.iter().collect();
-                    dd.items = self.enclosing_items(scope);
+                    dd.items = self.enclosing_items();
                     d = Some(dd);
                 }
                 _ => {}
+            }
+        }
+        // A subclass of `threading.Thread` whose `run` is the worker: `Runner(nb).start()`.
+        if d.is_none() {
+            if let Some(cl) = self.m.class_of_expr(&c.func, scope) {
+                let is_thread = self.m.classes[cl].bases.iter().any(|b| {
+                    matches!(
+                        self.m.qualname(b, self.m.classes[cl].scope).as_deref(),
+                        Some("threading.Thread" | "multiprocessing.Process")
+                    )
+                });
+                if let (true, Some(run)) = (is_thread, self.m.method(cl, "run", 0)) {
+                    let mut dd = new(DispatchKind::Thread, "Thread");
+                    dd.items = self.enclosing_items();
+                    dd.call_args = args.args.iter().map(|a| self.desc(a, scope)).collect();
+                    dd.worker = Some(WorkerFacts {
+                        expr: self.desc(&c.func, scope),
+                        kind: WorkerKind::Function,
+                        refs: vec![CallRef::Func(run)],
+                    });
+                    let idx = self.f.dispatches.len();
+                    self.f.dispatches.push(dd);
+                    self.f.functions[self.func].dispatches.push(idx);
+                    self.walk_args(c);
+                    return Some(());
+                }
             }
         }
         // joblib: Parallel(n_jobs=N)(delayed(f)(x) for x in items)
@@ -1089,6 +1201,16 @@ impl<'a> Extractor<'_, 'a> {
             }
         }
         let mut d = d?;
+        if let Some(Expr::Name(n)) = worker_e {
+            d.worker_param = self
+                .m
+                .visible(scope, n.id.as_str(), n.range.start())
+                .iter()
+                .find_map(|&b| match self.m.bindings[b].kind {
+                    super::model::BindingKind::Param(f, i) if f == self.func => Some(i),
+                    _ => None,
+                });
+        }
         let wscope = worker_e.map(|w| self.scope(w)).unwrap_or(scope);
         if let Some(w) = worker_e {
             let wf = self.worker(w, wscope);

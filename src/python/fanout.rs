@@ -119,6 +119,11 @@ pub struct FanOut {
     pub retry: bool,
     /// Index of the enclosing function in the file's facts (0 = module level).
     pub func: usize,
+    /// When this fan-out is a call handing a worker to a generic helper that dispatches its
+    /// parameter (`run_parallel(run_notebook, paths)` with `def run_parallel(fn, items): ...
+    /// ex.map(fn, items)`): the file and range of the helper's dispatch. `range` is then the
+    /// call of the helper, and `pool` is set only when the helper is in the same file.
+    pub helper: Option<(Arc<PathBuf>, TextRange)>,
 }
 
 /// Every fan-out of a document that reaches `dbutils.notebook.run`: parallel dispatches first,
@@ -179,7 +184,47 @@ pub fn fan_outs(project: &Project, doc: &Document) -> Vec<FanOut> {
             in_loop: d.in_loop,
             retry: false,
             func: d.func,
+            helper: None,
         });
+    }
+    // Workers handed to generic helpers that dispatch their parameter.
+    for (fi, func) in facts.functions.iter().enumerate() {
+        for (callee, range, args) in &func.callable_args {
+            for &(j, g) in idx.resolve(di, callee) {
+                for (d, refs) in idx.helper_dispatch_args(j, g, args) {
+                    let mut sites: Vec<RunSite> = Vec::new();
+                    for r in refs {
+                        sites.extend(idx.reach_of(di, r, false));
+                    }
+                    sites.sort();
+                    sites.dedup();
+                    let (Some(hf), Some(hp)) = (idx.facts(j), project.documents.get(j)) else {
+                        continue;
+                    };
+                    if sites.is_empty() {
+                        continue;
+                    }
+                    let hd = &hf.dispatches[d];
+                    out.push(FanOut {
+                        path: doc.path.clone(),
+                        range: *range,
+                        kind: FanOutKind::Dispatch(hd.kind),
+                        method: hd.method.clone(),
+                        pool: if j == di { hd.pool.clone() } else { None },
+                        worker: None,
+                        items: None,
+                        call_args: Vec::new(),
+                        call_kwargs: Vec::new(),
+                        runs: to_runs(&sites),
+                        result_discarded: false,
+                        in_loop: false,
+                        retry: false,
+                        func: fi,
+                        helper: Some((hp.path.clone(), hd.range)),
+                    });
+                }
+            }
+        }
     }
     for l in &facts.loops {
         let mut sites: Vec<RunSite> = l
@@ -215,9 +260,19 @@ pub fn fan_outs(project: &Project, doc: &Document) -> Vec<FanOut> {
             in_loop: true,
             retry: l.retry,
             func: l.func,
+            helper: None,
         });
     }
     out
+}
+
+/// The document's index in the project and its facts (None when it has no Python facts).
+pub fn doc_facts<'p>(
+    project: &'p Project,
+    doc: &Document,
+) -> Option<(usize, &'p super::facts::FileFacts)> {
+    let &di = project.index.by_path.get(&*doc.path)?;
+    Some((di, project.index.python.facts(di)?))
 }
 
 /// Only the parallel fan-outs (ORC001).

@@ -77,3 +77,24 @@ pub fn module_candidates(from_file: &Path, module: &str, level: u32) -> Vec<Path
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notebook_and_module_candidates() {
+        let from = Path::new("/repo/notebooks/orchestrate.py");
+        let c = notebook_candidates(from, "../lib/helpers");
+        assert_eq!(c[0], PathBuf::from("/repo/lib/helpers"));
+        assert!(c.contains(&PathBuf::from("/repo/lib/helpers.py")));
+        assert!(c.contains(&PathBuf::from("/repo/lib/helpers.ipynb")));
+        assert!(notebook_candidates(from, "/Workspace/Shared/x").is_empty());
+        let m = module_candidates(from, "lib.runner", 0);
+        assert_eq!(m[0], PathBuf::from("/repo/notebooks/lib/runner.py"));
+        assert!(m.contains(&PathBuf::from("/repo/lib/runner.py")));
+        assert!(m.contains(&PathBuf::from("/repo/lib/runner/__init__.py")));
+        let r = module_candidates(Path::new("/repo/pkg/sub/mod.py"), "util", 2);
+        assert_eq!(r[0], PathBuf::from("/repo/pkg/util.py"));
+    }
+}

@@ -200,6 +200,8 @@ fn run_call(v: &Virtual, (s, e): (usize, usize)) -> RunCall {
         timeout: args.get(1).copied().map(desc),
         arguments: args.get(2).copied().map(desc),
         argument_items: Vec::new(),
+        path_domain: None,
+        has_splat: false,
         func: 0,
         in_loop: false,
         statement_level: false,
@@ -307,6 +309,7 @@ pub fn scan(doc: &Document) -> Vec<FanOut> {
             in_loop: false,
             retry: false,
             func: 0,
+            helper: None,
         });
     };
     for k in find_all(m, b"Future") {

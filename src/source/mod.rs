@@ -1,5 +1,6 @@
 //! Source documents: file text, line index, notebook cells and per-language virtual sources.
 
+pub mod imports;
 pub mod ipynb;
 pub mod nesting;
 pub mod notebook;
@@ -258,6 +259,39 @@ impl Document {
                 }
             })
             .as_ref()
+    }
+
+    /// Does the text contain any of these byte strings? A cheap early exit (SIMD substring
+    /// search, no parsing) for rules that only matter when a token appears, e.g.
+    /// `doc.mentions(&[b"notebook", b"taskValues"])`. Comments and strings count too, so a
+    /// `false` is exact and a `true` only means "look closer".
+    pub fn mentions(&self, needles: &[&[u8]]) -> bool {
+        let hay = self.text.as_bytes();
+        needles
+            .iter()
+            .any(|n| memchr::memmem::find(hay, n).is_some())
+    }
+
+    /// Has the Python of this document been parsed already (by an earlier pass)?
+    pub fn python_is_parsed(&self) -> bool {
+        self.python.get().is_some()
+    }
+
+    /// A copy of this document with an empty parse cache. The engine runs per-document rules on
+    /// such a copy when nothing parsed the document before, so the syntax tree is freed as soon
+    /// as the document's rules are done instead of living until the end of the run.
+    pub fn fresh_copy(&self) -> Document {
+        Document {
+            path: self.path.clone(),
+            kind: self.kind.clone(),
+            text: self.text.clone(),
+            lines: self.lines.clone(),
+            cells: self.cells.clone(),
+            file_lines: self.file_lines.clone(),
+            raw: self.raw.clone(),
+            max_nesting: self.max_nesting,
+            python: OnceLock::new(),
+        }
     }
 
     /// True when the document has at least one Python cell.

@@ -69,6 +69,28 @@ pub fn check(src: &[u8], limit: u32) -> Option<TooDeep> {
             continue;
         }
         let b = src[i];
+        // Fast paths for the most common bytes: blanks and the letters of a name that does not
+        // start one of the few words that matter (`not`, `await`, `yield`, `lambda`, `else`).
+        if matches!(b, b' ' | b'\t' | b'\r' | b'\x0c') {
+            i += 1;
+            continue;
+        }
+        if (b.is_ascii_alphabetic() || b == b'_' || b >= 0x80)
+            && !matches!(b, b'n' | b'a' | b'y' | b'l' | b'e')
+        {
+            // String prefixes (`r"`, `f'`, `rb"`) fall through to the general path.
+            let start = i;
+            i += 1;
+            while i < n && is_ident_continue(src[i]) {
+                i += 1;
+            }
+            if i < n && (src[i] == b'\'' || src[i] == b'"') && i - start <= 2 {
+                i = skip_string(src, i);
+            }
+            operand = true;
+            unary = 0;
+            continue;
+        }
         match b {
             b'#' => {
                 i = memchr::memchr(b'\n', &src[i..]).map_or(n, |k| i + k);
@@ -175,28 +197,24 @@ pub fn check(src: &[u8], limit: u32) -> Option<TooDeep> {
                     unary = 0;
                     continue;
                 }
-                match &src[start..i] {
-                    b"not" | b"await" | b"yield" => {
+                // Only the words that open a level matter; every other word is an operand
+                // (keywords like `and`, `for`, `in` just end up not resetting a chain, which can
+                // only overestimate).
+                let word = &src[start..i];
+                match (word.len(), word) {
+                    (3, b"not") | (5, b"await") | (5, b"yield") => {
                         unary += 1;
                         operand = false;
                     }
-                    b"lambda" => {
+                    (6, b"lambda") => {
                         tail += 1;
                         operand = false;
                     }
-                    b"else" => {
+                    (4, b"else") => {
                         let next = src[i..].iter().find(|c| !c.is_ascii_whitespace());
                         if next != Some(&b':') {
                             tail += 1;
                         }
-                        operand = false;
-                    }
-                    b"and" | b"or" | b"in" | b"is" | b"if" | b"for" | b"from" | b"return"
-                    | b"del" | b"assert" | b"async" | b"import" | b"as" | b"while" | b"with"
-                    | b"elif" | b"raise" | b"case" | b"match" | b"global" | b"nonlocal"
-                    | b"def" | b"class" => {
-                        chain = 0;
-                        unary = 0;
                         operand = false;
                     }
                     _ => {

@@ -5,12 +5,32 @@
 //! uses the AST types from `ruff_python_ast` and the mapping methods here.
 
 use ruff_python_ast::ModModule;
-use ruff_python_parser::{
-    parse_cells_unchecked, Mode, ParseError, ParseErrorType, ParseOptions, Parsed,
-};
+use ruff_python_parser::{parse_cells_unchecked, Mode, ParseError, ParseErrorType, ParseOptions};
 use ruff_text_size::{Ranged, TextRange, TextSize};
 
 use super::{Document, Lang};
+
+thread_local! {
+    static QUIET_PANICS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Run `f`, turning a panic into `Err(())` without printing the panic message (a parser panic on
+/// hostile input is reported as a finding, not as a crash on stderr).
+fn catch_quietly<R>(f: impl FnOnce() -> R) -> Result<R, ()> {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !QUIET_PANICS.with(|q| q.get()) {
+                previous(info);
+            }
+        }));
+    });
+    let was = QUIET_PANICS.with(|q| q.replace(true));
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    QUIET_PANICS.with(|q| q.set(was));
+    r.map_err(|_| ())
+}
 
 /// The Python of a document as one virtual source: the Python cells' code lines (magic prefixes
 /// removed) joined by `\n`, each cell parsed on its own (as Databricks runs them), with an offset
@@ -23,7 +43,7 @@ pub struct PythonSource {
     map: Vec<(u32, u32)>,
     /// For each parsed Python cell: (index into `Document::cells`, range in `text`).
     pub cells: Vec<(usize, TextRange)>,
-    parsed: Parsed<ModModule>,
+    parsed: ModModule,
     /// Parse errors, plus one per cell skipped because it nests too deeply.
     errors: Vec<ParseError>,
 }
@@ -67,8 +87,60 @@ impl PythonSource {
             }
         });
         let options = ParseOptions::from(Mode::Ipython);
-        let parsed = parse_cells_unchecked(&text, ranges.iter().copied(), &options);
-        let mut errors = parsed.errors().to_vec();
+        let empty = || parse_cells_unchecked("", [], &options).into_syntax();
+        // `parse_cells_unchecked` wants cells separated by exactly one `\n`: when cells were
+        // left out, parse each run of adjacent cells on its own and join the results.
+        let parse = |rs: &[TextRange]| -> Result<(ModModule, Vec<ParseError>), ()> {
+            let mut module: Option<ModModule> = None;
+            let mut errors = Vec::new();
+            let mut start = 0;
+            while start < rs.len() {
+                let mut end = start + 1;
+                while end < rs.len() && rs[end].start() == rs[end - 1].end() + TextSize::new(1) {
+                    end += 1;
+                }
+                let group = &rs[start..end];
+                let p = catch_quietly(|| {
+                    parse_cells_unchecked(&text, group.iter().copied(), &options)
+                })?;
+                errors.extend_from_slice(p.errors());
+                let m = p.into_syntax();
+                match &mut module {
+                    None => module = Some(m),
+                    Some(acc) => {
+                        acc.body.extend(m.body);
+                        acc.range = TextRange::new(acc.range.start(), m.range.end());
+                    }
+                }
+                start = end;
+            }
+            Ok((module.unwrap_or_else(empty), errors))
+        };
+        let (parsed, mut errors) = match parse(&ranges) {
+            Ok(p) => p,
+            Err(()) => {
+                // The parser panicked on some cell (it has `unreachable!`s reachable from odd
+                // input, e.g. `{)` then a line starting with `,`). Find the cells it fails on,
+                // report them, and analyse the others.
+                let mut good = Vec::with_capacity(ranges.len());
+                for r in &ranges {
+                    if parse(std::slice::from_ref(r)).is_ok() {
+                        good.push(*r);
+                    } else {
+                        skipped.push(ParseError {
+                            error: ParseErrorType::OtherError(
+                                "the Python parser failed on this cell (a parser bug triggered by invalid code); this cell is not analysed".into(),
+                            ),
+                            location: TextRange::new(
+                                r.start(),
+                                (r.start() + TextSize::new(1)).min(r.end()),
+                            ),
+                        });
+                    }
+                }
+                parse(&good).unwrap_or_else(|()| (empty(), Vec::new()))
+            }
+        };
         if !skipped.is_empty() {
             errors.extend(skipped);
             errors.sort_by_key(|e| e.location.start());
@@ -94,15 +166,11 @@ impl PythonSource {
     }
 
     pub fn module(&self) -> &ModModule {
-        self.parsed.syntax()
+        &self.parsed
     }
 
     pub fn errors(&self) -> &[ParseError] {
         &self.errors
-    }
-
-    pub fn tokens(&self) -> &ruff_python_ast::token::Tokens {
-        self.parsed.tokens()
     }
 
     /// Map a virtual offset to a document offset.
@@ -161,6 +229,43 @@ mod tests {
         assert_eq!(&doc.text[r], "x = dbutils.notebook.run(\"a\", 0)");
         let res = doc.resolve(r);
         assert_eq!((res.line, res.column, res.cell), (7, 10, Some(2)));
+    }
+
+    #[test]
+    fn parser_panic_is_a_syntax_error_of_its_cell() {
+        let src = "# Databricks notebook source\nx = 1\n\n# COMMAND ----------\n\n{)\n,\n\n# COMMAND ----------\n\ny = 2\n";
+        let doc = crate::source::notebook::parse_source_notebook(
+            Arc::new(PathBuf::from("a.py")),
+            Lang::Python,
+            src.to_string(),
+        );
+        let py = doc.python().unwrap();
+        let failed: Vec<_> = py
+            .errors()
+            .iter()
+            .filter(|e| e.error.to_string().contains("parser failed"))
+            .collect();
+        assert_eq!(failed.len(), 1);
+        assert_eq!(py.cell_of(failed[0].location.start()), Some(1));
+        // The other cells are analysed.
+        let stmts: Vec<&str> = py.module().body.iter().map(|s| py.slice(s)).collect();
+        assert_eq!(stmts, vec!["x = 1", "y = 2"]);
+    }
+
+    #[test]
+    fn a_deep_cell_between_others_is_skipped_alone() {
+        let deep = "-".repeat(1000);
+        let src = format!("# Databricks notebook source\nx = 1\n\n# COMMAND ----------\n\ny = {deep}1\n\n# COMMAND ----------\n\nz = 2\n");
+        let doc = crate::source::notebook::parse_source_notebook(
+            Arc::new(PathBuf::from("a.py")),
+            Lang::Python,
+            src,
+        );
+        let py = doc.python().unwrap();
+        assert_eq!(py.errors().len(), 1);
+        assert_eq!(py.cell_of(py.errors()[0].location.start()), Some(1));
+        let stmts: Vec<&str> = py.module().body.iter().map(|s| py.slice(s)).collect();
+        assert_eq!(stmts, vec!["x = 1", "z = 2"]);
     }
 
     #[test]

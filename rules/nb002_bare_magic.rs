@@ -1,0 +1,109 @@
+use ruff_python_ast::visitor::{walk_expr, walk_stmt, Visitor};
+use ruff_python_ast::{Expr, IpyEscapeKind, Stmt};
+use ruff_text_size::{Ranged, TextRange};
+
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::engine::DocContext;
+use crate::rules::{Rule, RuleMeta};
+use crate::source::{FileKind, Lang};
+
+pub static META: RuleMeta = RuleMeta {
+    code: "NB002",
+    name: "bare-magic",
+    severity: Severity::Warning,
+    summary: "`%pip` / `%run` / `!cmd` lines without `# MAGIC` in a source-format `.py` notebook",
+    doc: r#"## What it does
+Finds IPython magics (`%pip install`, `%run ./x`, `%sh`, `!ls`) written as plain lines in a
+Python cell of a source-format `.py` notebook (`# Databricks notebook source`), instead of a
+magic cell whose lines carry the `# MAGIC ` prefix.
+
+## Why is this bad?
+In the source format, a cell is Python unless its lines start with `# MAGIC`. A bare `%pip`
+line is a Python syntax error when the notebook runs in Databricks (and the file is not valid
+Python for any other tool either). `%run` must also be alone in its cell.
+
+## Example
+```python
+# Databricks notebook source
+%pip install requests
+```
+
+## Fix
+Put the magic in its own cell, every line prefixed:
+```python
+# COMMAND ----------
+
+# MAGIC %pip install requests
+```
+"#,
+    fixable: false,
+};
+
+pub struct BareMagic;
+
+struct Finder(Vec<(TextRange, String)>);
+
+impl<'a> Visitor<'a> for Finder {
+    fn visit_stmt(&mut self, s: &'a Stmt) {
+        if let Stmt::IpyEscapeCommand(c) = s {
+            self.0.push((c.range(), escape(c.kind, &c.value)));
+        }
+        walk_stmt(self, s);
+    }
+    fn visit_expr(&mut self, e: &'a Expr) {
+        if let Expr::IpyEscapeCommand(c) = e {
+            self.0.push((c.range(), escape(c.kind, &c.value)));
+        }
+        walk_expr(self, e);
+    }
+}
+
+fn escape(kind: IpyEscapeKind, value: &str) -> String {
+    let prefix = match kind {
+        IpyEscapeKind::Shell => "!",
+        IpyEscapeKind::ShCap => "!!",
+        IpyEscapeKind::Magic => "%",
+        IpyEscapeKind::Magic2 => "%%",
+        IpyEscapeKind::Help => "?",
+        IpyEscapeKind::Help2 => "??",
+        IpyEscapeKind::Quote => ",",
+        IpyEscapeKind::Quote2 => ";",
+        IpyEscapeKind::Paren => "/",
+    };
+    let word = value.split_whitespace().next().unwrap_or("");
+    format!("{prefix}{word}")
+}
+
+impl Rule for BareMagic {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check_document(&self, ctx: &DocContext<'_>, out: &mut Vec<Diagnostic>) {
+        if ctx.doc.kind != FileKind::SourceNotebook(Lang::Python) {
+            return;
+        }
+        let Some(py) = ctx.doc.python() else { return };
+        let mut f = Finder(Vec::new());
+        f.visit_body(&py.module().body);
+        for (range, what) in f.0 {
+            let cell = py.cell_of(range.start());
+            if cell
+                .and_then(|c| ctx.doc.cells.get(c))
+                .is_some_and(|c| c.magic)
+            {
+                continue;
+            }
+            let r = py.to_doc(range);
+            out.push(
+                Diagnostic::new(
+                    &META,
+                    ctx.doc.path.clone(),
+                    r,
+                    format!("`{what}` without `# MAGIC` in a source-format notebook: Databricks runs this line as Python"),
+                )
+                .help("put the magic in its own cell and prefix each of its lines with `# MAGIC `"),
+            );
+        }
+    }
+}
