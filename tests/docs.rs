@@ -17,6 +17,9 @@ fn rules_reference_is_up_to_date() {
     for r in bricklint::rules::all() {
         let url = bricklint::diagnostic::rule_url(r.meta().code);
         let anchor = url.rsplit('#').next().unwrap();
-        assert!(have.contains(&format!("<a id=\"{anchor}\"></a>")), "{anchor}");
+        assert!(
+            have.contains(&format!("<a id=\"{anchor}\"></a>")),
+            "{anchor}"
+        );
     }
 }
