@@ -6,17 +6,15 @@ use std::fmt::Write;
 
 use crate::rules;
 
-/// The whole `docs/rules.md` text.
-pub fn rules_markdown() -> String {
-    let mut s = String::new();
-    s.push_str("# bricklint rules\n\n");
-    s.push_str("Generated from the rule registry (`bricklint rules`, `bricklint rule CODE`); do not edit by hand.\n\n");
-    s.push_str("| code | name | severity | finds |\n|---|---|---|---|\n");
+/// The rule table (also shown in README.md), with links relative to `base`
+/// (`""` inside docs/rules.md, `"docs/rules.md"` from the README).
+pub fn rules_table(base: &str) -> String {
+    let mut s = String::from("| code | name | severity | finds |\n|---|---|---|---|\n");
     for r in rules::all() {
         let m = r.meta();
         let _ = writeln!(
             s,
-            "| [{}](#{}) | {} | {} | {} |",
+            "| [{}]({base}#{}) | {} | {} | {} |",
             m.code,
             m.code.to_ascii_lowercase(),
             m.name,
@@ -24,6 +22,15 @@ pub fn rules_markdown() -> String {
             m.summary.replace('|', "\\|")
         );
     }
+    s
+}
+
+/// The whole `docs/rules.md` text.
+pub fn rules_markdown() -> String {
+    let mut s = String::new();
+    s.push_str("# bricklint rules\n\n");
+    s.push_str("Generated from the rule registry (`bricklint rules`, `bricklint rule CODE`); do not edit by hand.\n\n");
+    s.push_str(&rules_table(""));
     for r in rules::all() {
         let m = r.meta();
         let _ = write!(

@@ -23,3 +23,13 @@ fn rules_reference_is_up_to_date() {
         );
     }
 }
+
+#[test]
+fn readme_shows_the_rule_table() {
+    let readme = std::fs::read_to_string("README.md").unwrap();
+    let table = bricklint::docs::rules_table("docs/rules.md");
+    assert!(
+        readme.contains(&table),
+        "README.md's rule table is out of date; paste the output of bricklint::docs::rules_table(\"docs/rules.md\")"
+    );
+}
