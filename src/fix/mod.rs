@@ -269,6 +269,8 @@ fn plan_pass(result: &CheckResult, unsafe_fixes: bool) -> Result<(Vec<FileChange
 /// Unified diff of one file (`--- a/path` / `+++ b/path`).
 pub fn unified_diff(path: &Path, old: Option<&str>, new: &str) -> String {
     let display = crate::source::display_path(path);
+    // Paths outside the working directory stay absolute: `a/` + `/x` would read `a//x`.
+    let display = display.strip_prefix('/').unwrap_or(&display);
     let old_name = if old.is_some() {
         format!("a/{display}")
     } else {

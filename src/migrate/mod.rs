@@ -643,18 +643,7 @@ pub fn render_plan(result: &MigrateResult) -> String {
 pub fn render_diff(result: &MigrateResult) -> String {
     let mut out = String::new();
     for c in result.changes() {
-        let p = display_path(&c.path);
-        let old = c.old.as_deref().unwrap_or("");
-        let (a, b) = match c.old {
-            Some(_) => (format!("a/{p}"), format!("b/{p}")),
-            None => ("/dev/null".to_string(), format!("b/{p}")),
-        };
-        let diff = similar::TextDiff::from_lines(old, &c.new);
-        let _ = write!(
-            out,
-            "{}",
-            diff.unified_diff().context_radius(3).header(&a, &b)
-        );
+        out.push_str(&crate::fix::unified_diff(&c.path, c.old.as_deref(), &c.new));
     }
     out
 }
