@@ -1,4 +1,4 @@
-use crate::bundle::diag;
+use crate::bundle::report_keys_on_for_each_parent;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::engine::BundleContext;
 use crate::rules::{Rule, RuleMeta};
@@ -51,27 +51,14 @@ impl Rule for ForEachSettingsMisplaced {
     }
 
     fn check_bundle(&self, ctx: &BundleContext<'_>, out: &mut Vec<Diagnostic>) {
-        for job in &ctx.bundle.jobs {
-            for task in job.all_tasks() {
-                if task.for_each_task.is_none() {
-                    continue;
-                }
-                for key in KEYS {
-                    let Some(e) = task.entry(key) else { continue };
-                    out.push(
-                        diag(
-                            &META,
-                            &e.key_loc,
-                            format!("{}.{key}", task.route),
-                            format!(
-                                "`{key}` on For Each task `{}` is not used by its iterations: it belongs on the nested task",
-                                task.key().unwrap_or("?")
-                            ),
-                        )
-                        .help(format!("move `{key}` into `for_each_task.task`")),
-                    );
-                }
-            }
-        }
+        report_keys_on_for_each_parent(
+            &META,
+            ctx.bundle,
+            KEYS,
+            |key, task| {
+                format!("`{key}` on For Each task `{task}` is not used by its iterations: it belongs on the nested task")
+            },
+            out,
+        );
     }
 }

@@ -985,6 +985,36 @@ pub fn diag(
     d
 }
 
+/// Report each of `keys` set on a For Each task itself (rather than on its nested task):
+/// one finding per key, at the key, with `message(key, task_key)` and a "move it" help.
+pub fn report_keys_on_for_each_parent(
+    meta: &'static crate::rules::RuleMeta,
+    bundle: &Bundle,
+    keys: &[&str],
+    message: impl Fn(&str, &str) -> String,
+    out: &mut Vec<Diagnostic>,
+) {
+    for job in &bundle.jobs {
+        for task in job.all_tasks() {
+            if task.for_each_task.is_none() {
+                continue;
+            }
+            for key in keys {
+                let Some(e) = task.entry(key) else { continue };
+                out.push(
+                    diag(
+                        meta,
+                        &e.key_loc,
+                        format!("{}.{key}", task.route),
+                        message(key, task.key().unwrap_or("?")),
+                    )
+                    .help(format!("move `{key}` into `for_each_task.task`")),
+                );
+            }
+        }
+    }
+}
+
 /// A diagnostic at a sub-range of a string node (a reference inside the string).
 pub fn diag_in(
     meta: &'static crate::rules::RuleMeta,
