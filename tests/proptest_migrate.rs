@@ -5,7 +5,7 @@
 //! or a variable; a worker calling `dbutils.notebook.run` with a static path (same folder or
 //! another one), a timeout and a parameter dict in varying key order; varying names, pool sizes
 //! (1 to 200) and formats (source `.py` with LF or CRLF, `.ipynb`); with or without an existing
-//! `databricks.yml` (`--init-bundle` creates it). Each case runs the migration through the
+//! `databricks.yml` (`--init-bundle` creates it); `--to auto|for-each|tasks|submit`. Each case runs the migration through the
 //! library calls `bricklint migrate --write` uses (plan with the re-check on, then write), then
 //! plans again: the second run must find nothing to do, block nothing, and a second write must
 //! leave every byte of every file as the first one left it.
@@ -116,7 +116,8 @@ fn case() -> impl Strategy<Value = Case> {
         prop_oneof![
             Just(TargetShape::Auto),
             Just(TargetShape::ForEach),
-            Just(TargetShape::Tasks)
+            Just(TargetShape::Tasks),
+            Just(TargetShape::Submit)
         ],
     );
     (names, shape)
