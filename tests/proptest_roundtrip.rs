@@ -14,7 +14,10 @@
 //! or not, MAGIC cells, titles, `.ipynb` with string or array sources, 1/2/4-space or compact
 //! JSON, escaped non-ASCII).
 //!
-//! Proptest cases: 128 per generator (3 generators), about a second in a debug build.
+//! A fourth property: a real edit of one `.ipynb` cell changes that cell's `source` value and no
+//! other byte.
+//!
+//! Proptest cases: 128 per property (4 properties), under a second in a debug build.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -348,5 +351,23 @@ proptest! {
     fn ipynb_round_trips(raw in ipynb_file()) {
         let doc = load(FileKind::Ipynb, "a.ipynb", raw);
         assert_round_trip(&doc, "generated ipynb");
+    }
+
+    /// A real edit of one cell changes that cell's `source` value and no other byte.
+    #[test]
+    fn ipynb_edit_touches_only_its_cell(raw in ipynb_file(), pick in any::<prop::sample::Index>(), add in "[ -~\u{e9}]{1,10}") {
+        let doc = load(FileKind::Ipynb, "a.ipynb", raw.clone());
+        prop_assume!(!doc.cells.is_empty());
+        let cell = &doc.cells[pick.index(doc.cells.len())];
+        let edit = Edit { path: (*doc.path).clone(), range: TextRange::empty(cell.range.end()), content: add.clone() };
+        let out = fix::write_back(&doc, &[&edit]).unwrap();
+        let spans = bricklint::source::ipynb::source_spans(&raw).unwrap();
+        let (s, e) = spans[cell.index];
+        prop_assert_eq!(&out[..s], &raw[..s]);
+        prop_assert_eq!(&out[out.len() - (raw.len() - e)..], &raw[e..]);
+        let again = load(FileKind::Ipynb, "a.ipynb", out);
+        prop_assert_eq!(again.cells.len(), doc.cells.len());
+        let expected = format!("{}{add}", &doc.text[cell.range]);
+        prop_assert_eq!(&again.text[again.cells[cell.index].range], expected.as_str());
     }
 }
