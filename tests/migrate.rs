@@ -549,4 +549,28 @@ fn submit_refuses_what_a_request_cannot_hold() {
     assert!(out.contains("exists; pass --force"), "{out}");
     let (code, out) = migrate(p.path(), &["--to", "submit", "--write", "--force", "."]);
     assert_eq!(code, 0, "{out}");
+    // Two orchestrators that would write the same request file: neither is migrated.
+    let p = project("named_function");
+    let nb = p.path().join("notebooks/orchestrate.py");
+    let text = std::fs::read_to_string(&nb).unwrap();
+    let cells: Vec<serde_json::Value> = text
+        .trim_start_matches("# Databricks notebook source\n")
+        .split("\n# COMMAND ----------\n")
+        .map(|c| serde_json::json!({"cell_type": "code", "metadata": {}, "source": c.trim()}))
+        .collect();
+    let ipynb =
+        serde_json::json!({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5});
+    std::fs::write(
+        p.path().join("notebooks/orchestrate.ipynb"),
+        ipynb.to_string(),
+    )
+    .unwrap();
+    let before = tree(p.path());
+    let (code, out) = migrate(p.path(), &["--to", "submit", "--write", "."]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("would also write notebooks/orchestrate.submit.json"),
+        "{out}"
+    );
+    assert_eq!(before, tree(p.path()));
 }

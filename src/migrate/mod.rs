@@ -183,6 +183,9 @@ pub fn plan(opts: &MigrateOptions) -> Result<MigrateResult, String> {
     result
         .outcomes
         .sort_by(|a, b| a.plan.notebook.cmp(&b.plan.notebook));
+    if opts.to == TargetShape::Submit {
+        block_shared_submit_files(&mut result);
+    }
     if opts.recheck {
         recheck(&mut result, opts);
     }
@@ -417,6 +420,24 @@ fn plan_one(
         }
     }
     Some(out)
+}
+
+/// Two notebooks of one folder with the same stem (`a.py`, `a.ipynb`) would write the same
+/// `a.submit.json`: neither is migrated.
+fn block_shared_submit_files(result: &mut MigrateResult) {
+    let mut count: HashMap<PathBuf, usize> = HashMap::new();
+    for o in result.outcomes.iter().filter(|o| !o.changes.is_empty()) {
+        *count.entry(o.plan.submit_file()).or_default() += 1;
+    }
+    for o in result.outcomes.iter_mut() {
+        let f = o.plan.submit_file();
+        if !o.changes.is_empty() && count.get(&f).copied().unwrap_or(0) > 1 {
+            o.blocked.push(format!(
+                "another notebook of this folder would also write {}; rename one of them",
+                display_path(&f)
+            ));
+        }
+    }
 }
 
 /// `--to submit`: the `runs/submit` request body beside the notebook.
