@@ -14,7 +14,8 @@ pub static META: RuleMeta = RuleMeta {
     doc: r#"## What it does
 Finds jobs where three or more top-level tasks run the same notebook with different
 `base_parameters` and the same dependencies: a fan-out written by hand (or generated) that one
-`for_each_task` expresses.
+`for_each_task` expresses. The threshold is `[orchestration] repeated-notebook-tasks` in the
+configuration (default 3).
 
 ## Why is this bad?
 Every copy must be edited when the notebook's parameters change; adding an item means adding a
@@ -39,7 +40,7 @@ task: {notebook_task: {notebook_path: ../src/load.py, base_parameters: {table: "
     fixable: false,
 };
 
-/// Smallest group reported.
+/// Smallest group reported by default (`[orchestration] repeated-notebook-tasks`).
 pub const MIN_REPEATS: usize = 3;
 
 fn params(t: &Task) -> Vec<(String, String)> {
@@ -72,6 +73,7 @@ impl Rule for RepeatedNotebookTasks {
     }
 
     fn check_bundle(&self, ctx: &BundleContext<'_>, out: &mut Vec<Diagnostic>) {
+        let min = (ctx.project.config.orchestration.repeated_notebook_tasks as usize).max(2);
         for job in &ctx.bundle.jobs {
             // (notebook, sorted deps) -> tasks
             let mut groups: BTreeMap<(String, Vec<String>), Vec<&Task>> = BTreeMap::new();
@@ -95,7 +97,7 @@ impl Rule for RepeatedNotebookTasks {
                 groups.entry((key, deps(t))).or_default().push(t);
             }
             for ((_, _), tasks) in groups {
-                if tasks.len() < MIN_REPEATS {
+                if tasks.len() < min {
                     continue;
                 }
                 let mut distinct: Vec<Vec<(String, String)>> =

@@ -9,7 +9,10 @@ project to a temporary directory, runs `bricklint migrate --write`, then checks 
   `regex` module, so jsonschema's pattern keyword is pointed at it);
 * every generated job loads with `databricks.bundles.jobs.Job.from_dict` (strict models from
   the PyPI package `databricks-bundles`);
-* every Python cell of every rewritten notebook parses (`ast.parse`).
+* every Python cell of every rewritten notebook parses (`ast.parse`);
+* with `--to submit`, every task of every `<notebook>.submit.json` request (and every For Each
+  nested task) validates against the schema's `jobs.Task` and loads with
+  `databricks.bundles.jobs.Task.from_dict`, and its notebook paths are absolute workspace paths.
 
 Usage: conformance_migrate.py BRICKLINT_BINARY [SCHEMA]
 """
@@ -28,7 +31,7 @@ import jsonschema
 import jsonschema._keywords
 import regex
 import yaml
-from databricks.bundles.jobs import Job
+from databricks.bundles.jobs import Job, Task
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIXTURES = os.path.join(ROOT, "fixtures", "migrate")
@@ -172,6 +175,59 @@ def check_project(binary, schema, name, extra_args, remove_bundle=False):
     return errors
 
 
+SUBMIT_ROOT = "/Workspace/Users/ci@example.com/project"
+
+
+def check_submit_project(binary, schema, name):
+    """`migrate --to submit --write` without a bundle: the request files conform."""
+    errors = []
+    task_schema = {
+        "$defs": schema["$defs"],
+        "$ref": "#/$defs/github.com/databricks/databricks-sdk-go/service/jobs.Task",
+    }
+    validator = jsonschema.Draft202012Validator(task_schema)
+    with tempfile.TemporaryDirectory() as tmp:
+        proj = os.path.join(tmp, name)
+        shutil.copytree(os.path.join(FIXTURES, name), proj, ignore=shutil.ignore_patterns("snapshots"))
+        os.remove(os.path.join(proj, "databricks.yml"))
+        os.mkdir(os.path.join(proj, ".git"))
+        run = subprocess.run(
+            [binary, "migrate", "--write", "--to", "submit", "--workspace-root", SUBMIT_ROOT, "."],
+            cwd=proj,
+            capture_output=True,
+            text=True,
+        )
+        if run.returncode != 0:
+            return [f"exit {run.returncode}\n{run.stdout}\n{run.stderr}"]
+        requests = glob.glob(os.path.join(proj, "**", "*.submit.json"), recursive=True)
+        if not requests:
+            return ["no request written"]
+        if os.path.exists(os.path.join(proj, "resources")):
+            errors.append("bundle resources written with --to submit")
+        for path in requests:
+            rel = os.path.relpath(path, proj)
+            with open(path) as f:
+                body = json.load(f)
+            if set(body) != {"run_name", "tasks"}:
+                errors.append(f"{rel}: keys {sorted(body)}")
+            tasks = body.get("tasks") or []
+            if not tasks or len(tasks) > 100:
+                errors.append(f"{rel}: {len(tasks)} tasks")
+            nested = [t["for_each_task"]["task"] for t in tasks if "for_each_task" in t]
+            for task in tasks + nested:
+                key = task.get("task_key")
+                for err in validator.iter_errors(task):
+                    errors.append(f"{rel}: task {key}: schema: {err.message[:300]}")
+                try:
+                    Task.from_dict(task)
+                except Exception as e:  # noqa: BLE001 - report any model error
+                    errors.append(f"{rel}: databricks-bundles Task.from_dict({key}): {type(e).__name__}: {e}")
+                nb = (task.get("notebook_task") or {}).get("notebook_path")
+                if nb is not None and not (nb.startswith(SUBMIT_ROOT + "/") and "." not in nb.rsplit("/", 1)[1]):
+                    errors.append(f"{rel}: task {key}: notebook_path {nb!r} is not a workspace path")
+    return errors
+
+
 def main():
     if len(sys.argv) < 2:
         print(__doc__)
@@ -180,14 +236,26 @@ def main():
     schema_path = sys.argv[2] if len(sys.argv) > 2 else os.path.join(ROOT, "..", "shared", "reference", "databricks", "bundle_schema.json")
     with open(schema_path) as f:
         schema = json.load(f)
-    cases = [(n, [], False) for n in sorted(os.listdir(FIXTURES)) if os.path.isdir(os.path.join(FIXTURES, n)) and n != "snapshots"]
+    names = [n for n in sorted(os.listdir(FIXTURES)) if os.path.isdir(os.path.join(FIXTURES, n)) and n != "snapshots"]
+    cases = [(n, [], False) for n in names]
     cases += [
         ("named_function", ["--init-bundle", "--compute", "existing-cluster=${var.cluster_id}"], True),
         ("lambda", ["--init-bundle", "--compute", "job-cluster=main"], True),
         ("executor_submit", ["--compute", "existing-cluster=0123-456789-abcdefgh"], False),
         ("named_function", ["--to", "tasks"], False),
     ]
+    submit_cases = [n for n in names if n not in REFUSED]
     failed = 0
+    for name in submit_cases:
+        errs = check_submit_project(binary, schema, name)
+        label = f"{name} --to submit (no bundle)"
+        if errs:
+            failed += 1
+            print(f"FAIL {label}")
+            for e in errs:
+                print(f"  {e}")
+        else:
+            print(f"ok   {label}")
     for name, args, remove in cases:
         errs = check_project(binary, schema, name, args, remove)
         label = " ".join([name, *args]) + (" (no bundle)" if remove else "")
@@ -198,7 +266,8 @@ def main():
                 print(f"  {e}")
         else:
             print(f"ok   {label}")
-    print(f"{len(cases) - failed}/{len(cases)} migrated projects conform")
+    total = len(cases) + len(submit_cases)
+    print(f"{total - failed}/{total} migrated projects conform")
     return 1 if failed else 0
 
 

@@ -65,6 +65,14 @@ pub struct Orchestration {
     /// (e.g. `"lib.runner.run_notebook"`).
     #[serde(default)]
     pub notebook_runners: Vec<String>,
+    /// JOB007: smallest number of tasks running the same notebook that is reported (values
+    /// below 2 act as 2).
+    #[serde(default = "default_repeated")]
+    pub repeated_notebook_tasks: u32,
+}
+
+fn default_repeated() -> u32 {
+    3
 }
 
 fn default_pool() -> u32 {
@@ -76,6 +84,7 @@ impl Default for Orchestration {
         Orchestration {
             max_pool_size: default_pool(),
             notebook_runners: Vec::new(),
+            repeated_notebook_tasks: default_repeated(),
         }
     }
 }
@@ -268,6 +277,7 @@ ignore = ["ORC003"]
 per-file-ignores = { "legacy/**" = ["ORC002"] }
 [orchestration]
 max-pool-size = 32
+repeated-notebook-tasks = 5
 [task-values.params]
 schema = "contracts/params.schema.json"
 max-bytes = 49152
@@ -275,6 +285,8 @@ max-bytes = 49152
         )
         .unwrap();
         assert_eq!(c.orchestration.max_pool_size, 32);
+        assert_eq!(c.orchestration.repeated_notebook_tasks, 5);
+        assert_eq!(Config::default().orchestration.repeated_notebook_tasks, 3);
         assert_eq!(c.task_values["params"].max_bytes, Some(49152));
         let py = Config::from_pyproject(
             Path::new("pyproject.toml"),

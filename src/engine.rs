@@ -53,6 +53,8 @@ pub struct CheckOptions {
     pub no_ignores: bool,
     pub force_exclude: bool,
     pub bundle_schema: Option<PathBuf>,
+    /// `--var name=value` bundle variable values, in the order given.
+    pub vars: Vec<(String, String)>,
 }
 
 /// The loaded project, shared by every rule.
@@ -415,7 +417,11 @@ pub fn load_project(
     let index = ProjectIndex::build(&documents, &config);
     phase("index");
     let target = opts.target.clone().or_else(|| config.target.clone());
-    let (bundles, bdiags) = bundle::load_all(&documents, &config, target.as_deref());
+    let load = bundle::LoadOptions::from_process(target, opts.vars.clone());
+    let (bundles, bdiags) = bundle::load_all(&documents, &config, &load);
+    if let Some(e) = bundle::usage_error(&bundles, &load) {
+        return Err(CheckError::Usage(e));
+    }
     diags.extend(bdiags);
     phase("bundles");
     let explicit = paths
@@ -492,16 +498,21 @@ pub fn run_rules(project: &Project, enabled: &[&'static dyn Rule]) -> Vec<Diagno
             })
         })
         .collect();
-    out.par_extend(project.bundles.par_iter().flat_map_iter(|b| {
-        guarded(&b.root_file, "analysing this bundle", || {
-            let ctx = BundleContext { bundle: b, project };
-            let mut v = Vec::new();
-            for r in enabled {
-                r.check_bundle(&ctx, &mut v);
-            }
-            v
-        })
-    }));
+    // The rules of a bundle run in parallel too (a project is often one big bundle).
+    out.par_extend(
+        project
+            .bundles
+            .par_iter()
+            .flat_map(|b| enabled.par_iter().map(move |r| (b, r)))
+            .flat_map_iter(|(b, r)| {
+                guarded(&b.root_file, "analysing this bundle", || {
+                    let ctx = BundleContext { bundle: b, project };
+                    let mut v = Vec::new();
+                    r.check_bundle(&ctx, &mut v);
+                    v
+                })
+            }),
+    );
     let root = Arc::new(project.root.clone());
     out.extend(guarded(&root, "analysing the project", || {
         let ctx = ProjectContext { project };

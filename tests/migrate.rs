@@ -313,3 +313,264 @@ fn to_shapes() {
     assert!(out.contains("job_cluster_key: main"), "{out}");
     assert!(out.contains("table: customers"), "{out}");
 }
+
+/// The official bundle schema's `jobs.Task` definition as a validator (a `runs/submit` task is
+/// a job task without the job-level keys), when `../shared/reference/databricks/` is there.
+fn official_task_validator() -> Option<jsonschema::Validator> {
+    let p = std::env::var_os("BRICKLINT_OFFICIAL_SCHEMA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../shared/reference/databricks/bundle_schema.json")
+        });
+    let Ok(text) = std::fs::read_to_string(&p) else {
+        eprintln!(
+            "NOTICE: {} not found; submit tasks checked structurally only",
+            p.display()
+        );
+        return None;
+    };
+    let full: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let schema = serde_json::json!({
+        "$defs": full["$defs"],
+        "$ref": "#/$defs/github.com/databricks/databricks-sdk-go/service/jobs.Task",
+    });
+    let v = jsonschema::options()
+        .with_pattern_options(jsonschema::PatternOptions::regex())
+        .build(&schema)
+        .unwrap();
+    // The validator can fail: an unknown key in a notebook task is rejected.
+    assert!(!v.is_valid(&serde_json::json!({
+        "task_key": "a",
+        "notebook_task": {"notebook_path": "/x", "bogus": 1}
+    })));
+    Some(v)
+}
+
+/// Structural checks of a `runs/submit` body (and the schema's, when available).
+fn check_submit_request(
+    name: &str,
+    v: &serde_json::Value,
+    ws_root: &str,
+    validator: Option<&jsonschema::Validator>,
+) {
+    let obj = v.as_object().unwrap();
+    assert!(
+        obj.keys().all(|k| k == "run_name" || k == "tasks"),
+        "{name}: {obj:?}"
+    );
+    assert!(v["run_name"].as_str().is_some_and(|s| !s.is_empty()));
+    let tasks = v["tasks"].as_array().unwrap();
+    assert!(!tasks.is_empty() && tasks.len() <= 100, "{name}");
+    let mut seen: Vec<&str> = Vec::new();
+    let check_notebook = |t: &serde_json::Value| {
+        let p = t["notebook_task"]["notebook_path"].as_str().unwrap();
+        assert!(p.starts_with(&format!("{ws_root}/")), "{name}: {p}");
+        assert!(!p.ends_with(".py") && !p.ends_with(".ipynb") && !p.ends_with(".sql"));
+        for (_, val) in t["notebook_task"]["base_parameters"]
+            .as_object()
+            .into_iter()
+            .flatten()
+        {
+            assert!(val.is_string(), "{name}: base_parameters are strings");
+        }
+    };
+    for t in tasks {
+        let key = t["task_key"].as_str().unwrap();
+        assert!(
+            !key.is_empty()
+                && key.len() <= 100
+                && key
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'),
+            "{name}: task_key {key}"
+        );
+        assert!(!seen.contains(&key), "{name}: duplicate task_key {key}");
+        let deps: Vec<&str> = t["depends_on"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|d| d["task_key"].as_str().unwrap())
+            .collect();
+        assert!(
+            deps.iter().all(|d| seen.contains(d)),
+            "{name}: {key} depends on a task that is not before it"
+        );
+        assert!(
+            t.get("job_cluster_key").is_none(),
+            "{name}: no job clusters in submit"
+        );
+        if let Some(fe) = t.get("for_each_task") {
+            let inputs = fe["inputs"].as_str().unwrap();
+            if let Some(r) = inputs.strip_prefix("{{tasks.") {
+                let producer = r.split('.').next().unwrap();
+                assert!(deps.contains(&producer), "{name}: {inputs} not upstream");
+            } else {
+                let items: serde_json::Value = serde_json::from_str(inputs).unwrap();
+                assert!(items.is_array(), "{name}: inputs are a JSON array");
+            }
+            let c = fe["concurrency"].as_u64().unwrap();
+            assert!((1..=100).contains(&c));
+            assert!(t.get("max_retries").is_none() && t.get("notebook_task").is_none());
+            check_notebook(&fe["task"]);
+            if let Some(val) = validator {
+                let errs: Vec<String> = val
+                    .iter_errors(&fe["task"])
+                    .map(|e| e.to_string())
+                    .collect();
+                assert!(errs.is_empty(), "{name}: nested task: {errs:?}");
+            }
+        } else {
+            check_notebook(t);
+        }
+        if let Some(val) = validator {
+            let errs: Vec<String> = val.iter_errors(t).map(|e| e.to_string()).collect();
+            assert!(errs.is_empty(), "{name}: task {key}: {errs:?}\n{t}");
+        }
+        seen.push(key);
+    }
+}
+
+const WS: &str = "/Workspace/Users/me@example.com/project";
+
+#[test]
+fn submit_diff_snapshots() {
+    for name in ["named_function", "spark_query", "tasks_waves"] {
+        let p = project(name);
+        let before = tree(p.path());
+        let (code, out) = migrate(
+            p.path(),
+            &["--to", "submit", "--workspace-root", WS, "--diff", "."],
+        );
+        snapshot(&format!("{name}_submit_diff"), &out);
+        assert_eq!(code, 1, "{name}: pending changes\n{out}");
+        assert!(out.contains(".submit.json"), "{name}: {out}");
+        assert!(!out.contains("resources/"), "{name}: no bundle YAML\n{out}");
+        assert_eq!(before, tree(p.path()), "{name}: a dry run must not write");
+    }
+}
+
+#[test]
+fn submit_writes_valid_requests_once() {
+    let validator = official_task_validator();
+    for name in MIGRATABLE {
+        let p = project(name);
+        std::fs::remove_file(p.path().join("databricks.yml")).unwrap();
+        std::fs::create_dir(p.path().join(".git")).unwrap();
+        let before = tree(p.path());
+        let (code, out) = migrate(
+            p.path(),
+            &["--to", "submit", "--workspace-root", WS, "--write", "."],
+        );
+        assert_eq!(code, 0, "{name}: --write (no bundle needed)\n{out}");
+        let after = tree(p.path());
+        let new: Vec<&PathBuf> = after.keys().filter(|k| !before.contains_key(*k)).collect();
+        assert!(
+            !new.is_empty()
+                && new
+                    .iter()
+                    .all(|k| k.to_string_lossy().ends_with(".submit.json")),
+            "{name}: only request files are created: {new:?}"
+        );
+        for k in new {
+            let v: serde_json::Value = serde_json::from_slice(&after[k]).unwrap();
+            check_submit_request(name, &v, WS, validator.as_ref());
+            // A task-value input is set by the rewritten orchestrator.
+            for t in v["tasks"].as_array().unwrap() {
+                let inputs = t["for_each_task"]["inputs"].as_str().unwrap_or("");
+                if let Some(r) = inputs.strip_prefix("{{tasks.") {
+                    let key = r.trim_end_matches("}}").rsplit('.').next().unwrap();
+                    let nb_text: String = after
+                        .iter()
+                        .filter(|(p, _)| !p.to_string_lossy().ends_with(".json"))
+                        .map(|(_, b)| String::from_utf8_lossy(b).into_owned())
+                        .collect();
+                    assert!(
+                        nb_text.contains(&format!("taskValues.set(key=\\\"{key}\\\""))
+                            || nb_text.contains(&format!("taskValues.set(key=\"{key}\"")),
+                        "{name}: nobody sets {key}"
+                    );
+                }
+            }
+        }
+        // Twice equals once.
+        let (code, out) = migrate(
+            p.path(),
+            &["--to", "submit", "--workspace-root", WS, "--write", "."],
+        );
+        assert_eq!(code, 0, "{name}: second --write\n{out}");
+        assert!(out.contains("Nothing to migrate"), "{name}: {out}");
+        assert_eq!(after, tree(p.path()), "{name}: second run changed files");
+    }
+}
+
+#[test]
+fn submit_refuses_what_a_request_cannot_hold() {
+    let p = project("named_function");
+    for (args, msg) in [
+        (
+            vec!["--to", "submit", "--compute", "job-cluster=main", "."],
+            "no job clusters",
+        ),
+        (
+            vec![
+                "--to",
+                "submit",
+                "--compute",
+                "existing-cluster=${var.cluster_id}",
+                ".",
+            ],
+            "bundle variable",
+        ),
+        (
+            vec!["--to", "submit", "--workspace-root", "Shared/x", "."],
+            "absolute",
+        ),
+    ] {
+        let out = Command::cargo_bin("bricklint")
+            .unwrap()
+            .current_dir(p.path())
+            .arg("migrate")
+            .args(&args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(msg), "{args:?}: {err}");
+    }
+    // Without --workspace-root the plan says which folder the paths assume; an existing
+    // request file needs --force.
+    let (code, out) = migrate(p.path(), &["--to", "submit", "."]);
+    assert_eq!(code, 1);
+    assert!(out.contains("pass --workspace-root"), "{out}");
+    std::fs::write(p.path().join("notebooks/orchestrate.submit.json"), "{}\n").unwrap();
+    let (code, out) = migrate(p.path(), &["--to", "submit", "--write", "."]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("exists; pass --force"), "{out}");
+    let (code, out) = migrate(p.path(), &["--to", "submit", "--write", "--force", "."]);
+    assert_eq!(code, 0, "{out}");
+    // Two orchestrators that would write the same request file: neither is migrated.
+    let p = project("named_function");
+    let nb = p.path().join("notebooks/orchestrate.py");
+    let text = std::fs::read_to_string(&nb).unwrap();
+    let cells: Vec<serde_json::Value> = text
+        .trim_start_matches("# Databricks notebook source\n")
+        .split("\n# COMMAND ----------\n")
+        .map(|c| serde_json::json!({"cell_type": "code", "metadata": {}, "source": c.trim()}))
+        .collect();
+    let ipynb =
+        serde_json::json!({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5});
+    std::fs::write(
+        p.path().join("notebooks/orchestrate.ipynb"),
+        ipynb.to_string(),
+    )
+    .unwrap();
+    let before = tree(p.path());
+    let (code, out) = migrate(p.path(), &["--to", "submit", "--write", "."]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("would also write notebooks/orchestrate.submit.json"),
+        "{out}"
+    );
+    assert_eq!(before, tree(p.path()));
+}

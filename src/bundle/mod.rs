@@ -11,7 +11,10 @@
 //! 3. the selected target (`--target`, else the one marked `default: true`, else the only one)
 //!    is merged on top, then job `tasks` are merged by `task_key`, `job_clusters` by
 //!    `job_cluster_key` and `parameters` by `name`, as the CLI's `MergeJobTasks` & co. do;
-//! 4. variables are resolved (target value, else default) and `${var.x}`, `${variables.x.value}`,
+//! 4. variables are resolved with the CLI's precedence (`--var name=value`, then the
+//!    `BUNDLE_VAR_<name>` environment variable, then
+//!    `.databricks/bundle/<target>/variable-overrides.json`, then the target's value, then the
+//!    default; `lookup` variables have no value offline) and `${var.x}`, `${variables.x.value}`,
 //!    `${bundle.target}` and `${bundle.name}` are substituted; a pure `${var.x}` keeps the
 //!    variable's type (an integer stays an integer).
 //!
@@ -21,7 +24,8 @@
 //! in [`schema`].
 //!
 //! Load problems are returned as diagnostics: SCH002 (YAML that does not parse or breaks an
-//! input limit) and SCH001 (bad `include:` entries, an unknown `--target`).
+//! input limit) and SCH001 (bad `include:` entries). An unknown `--target` is a usage error
+//! ([`Bundle::target_error`]), as in the CLI.
 
 pub mod graph;
 pub mod model;
@@ -61,10 +65,141 @@ pub struct Variable {
     pub name: String,
     /// Where it is declared (the key under `variables:`).
     pub key_loc: Loc,
-    /// The value used for the selected target (target override, else default), after
+    /// The value used for the selected target (see [`VarSource`] for the precedence), after
     /// resolving references to other variables. `None` when it has no value offline
     /// (`lookup`, or no default).
     pub value: Option<Node>,
+    /// Where the value comes from.
+    pub source: VarSource,
+}
+
+/// Where a variable's value comes from, highest precedence first (the CLI's order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VarSource {
+    /// `--var name=value`.
+    Flag,
+    /// The `BUNDLE_VAR_<name>` environment variable.
+    Env,
+    /// `.databricks/bundle/<target>/variable-overrides.json`.
+    OverridesFile,
+    /// `targets.<target>.variables`.
+    Target,
+    /// The variable's `default`.
+    Default,
+    /// No value offline: a `lookup` (resolved by the CLI against the workspace) or no default.
+    Unknown,
+}
+
+/// How to load bundles: the target and variable values given from outside the YAML.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// `--target` (else the target marked `default: true`).
+    pub target: Option<String>,
+    /// `--var name=value` assignments, in the order given (a later one wins).
+    pub vars: Vec<(String, String)>,
+    /// `BUNDLE_VAR_<name>` values (name, value).
+    pub env_vars: Vec<(String, String)>,
+}
+
+impl LoadOptions {
+    /// Options for `target` and `--var` values, with the `BUNDLE_VAR_*` variables of this
+    /// process's environment.
+    pub fn from_process(target: Option<String>, vars: Vec<(String, String)>) -> Self {
+        LoadOptions {
+            target,
+            vars,
+            env_vars: std::env::vars()
+                .filter_map(|(k, v)| Some((k.strip_prefix("BUNDLE_VAR_")?.to_string(), v)))
+                .collect(),
+        }
+    }
+}
+
+/// Parse `--var` flag values as the Databricks CLI does: each is a comma-separated list of
+/// `name=value` assignments (a value with a comma is written in double quotes, as in CSV:
+/// `--var '"tags=a,b"'`).
+pub fn parse_var_flags(flags: &[String]) -> Result<Vec<(String, String)>, String> {
+    let mut out = Vec::new();
+    for flag in flags {
+        for item in split_csv(flag) {
+            match item.split_once('=') {
+                Some((name, value)) if !name.trim().is_empty() => {
+                    out.push((name.trim().to_string(), value.to_string()))
+                }
+                _ => {
+                    return Err(format!(
+                    "unexpected --var value `{item}`: expected `name=value` (several as `a=1,b=2`)"
+                ))
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The usage error of a load, if any: an unknown `--target` (with the defined targets), or a
+/// `--var` naming a variable that no loaded bundle declares (the CLI stops on both).
+pub fn usage_error(bundles: &[Bundle], opts: &LoadOptions) -> Option<String> {
+    if let Some(e) = bundles.iter().find_map(|b| b.target_error.clone()) {
+        return Some(e);
+    }
+    for (name, _) in &opts.vars {
+        if bundles.is_empty() || bundles.iter().any(|b| b.variables.contains_key(name)) {
+            continue;
+        }
+        let declared: Vec<String> = bundles
+            .iter()
+            .flat_map(|b| b.variables.keys())
+            .map(|k| format!("`{k}`"))
+            .collect();
+        return Some(format!(
+            "--var {name}: variable `{name}` is not declared in the bundle ({})",
+            if declared.is_empty() {
+                "it declares no variables".to_string()
+            } else {
+                format!("declared: {}", declared.join(", "))
+            }
+        ));
+    }
+    // The CLI rejects complex variables on the command line.
+    for (name, _) in &opts.vars {
+        for b in bundles {
+            let complex = b
+                .config
+                .as_ref()
+                .and_then(|c| c.get_path(&["variables", name, "type"]))
+                .and_then(Node::as_str)
+                == Some("complex");
+            if complex {
+                return Some(format!(
+                    "--var {name}: `{name}` is a complex variable; complex variables cannot be set with --var"
+                ));
+            }
+        }
+    }
+    None
+}
+
+/// Split one CSV record (what pflag's string-slice flags accept): commas separate fields,
+/// double quotes protect commas, `""` inside quotes is a quote.
+fn split_csv(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                cur.push('"');
+                chars.next();
+            }
+            '"' => quoted = !quoted,
+            ',' if !quoted => out.push(std::mem::take(&mut cur)),
+            _ => cur.push(c),
+        }
+    }
+    out.push(cur);
+    out
 }
 
 /// A `task_key` (or `job_cluster_key`, parameter `name`) defined twice in one layer of the
@@ -94,6 +229,8 @@ pub struct Bundle {
     pub target: Option<String>,
     /// Names of all targets, in order.
     pub targets: Vec<String>,
+    /// Set when the requested `--target` is not defined (a usage error: the CLI stops there).
+    pub target_error: Option<String>,
     /// The merged configuration for the selected target, variables resolved (`targets:` removed).
     /// `None` when the root file does not parse.
     pub config: Option<Node>,
@@ -105,6 +242,8 @@ pub struct Bundle {
     pub duplicates: Vec<DuplicateKey>,
     /// The sync root: the bundle root, widened by `sync.paths` to their common ancestor.
     pub sync_root: PathBuf,
+    /// Files known to exist or not (notebook paths are resolved by several rules).
+    file_cache: std::sync::Mutex<HashMap<PathBuf, bool>>,
 }
 
 impl Bundle {
@@ -161,6 +300,24 @@ impl Bundle {
         }
     }
 
+    /// Whether `path` is a file (cached for the bundle's lifetime).
+    pub fn is_file(&self, path: &Path) -> bool {
+        if let Some(&known) = self
+            .file_cache
+            .lock()
+            .ok()
+            .and_then(|c| c.get(path).copied())
+            .as_ref()
+        {
+            return known;
+        }
+        let exists = path.is_file();
+        if let Ok(mut c) = self.file_cache.lock() {
+            c.insert(path.to_path_buf(), exists);
+        }
+        exists
+    }
+
     /// Resolve a job task's `notebook_path` to a file (see [`model::resolve_notebook`]).
     pub fn resolve_notebook(&self, job: &Job, task: &Task) -> model::NotebookRef {
         model::resolve_notebook(self, job, task)
@@ -179,7 +336,7 @@ fn sch002() -> &'static crate::rules::RuleMeta {
 pub fn load_all(
     documents: &[Arc<Document>],
     config: &Config,
-    target: Option<&str>,
+    opts: &LoadOptions,
 ) -> (Vec<Bundle>, Vec<Diagnostic>) {
     let by_path: HashMap<&Path, &Arc<Document>> =
         documents.iter().map(|d| (d.path.as_path(), d)).collect();
@@ -198,7 +355,7 @@ pub fn load_all(
                     Arc::from(d.text.as_str()),
                     &|p: &Path| by_path.get(p).map(|d| Arc::from(d.text.as_str())),
                     config,
-                    target,
+                    opts,
                     &mut diags,
                 );
                 (b, diags)
@@ -221,9 +378,10 @@ pub fn load_bundle(
     root_text: Arc<str>,
     loaded: &(dyn Fn(&Path) -> Option<Arc<str>> + Sync),
     config: &Config,
-    target: Option<&str>,
+    opts: &LoadOptions,
     diags: &mut Vec<Diagnostic>,
 ) -> Bundle {
+    let target = opts.target.as_deref();
     let root = root_file
         .parent()
         .map(Path::to_path_buf)
@@ -234,11 +392,13 @@ pub fn load_bundle(
         files: Vec::new(),
         target: None,
         targets: Vec::new(),
+        target_error: None,
         config: None,
         variables: BTreeMap::new(),
         jobs: Vec::new(),
         duplicates: Vec::new(),
         sync_root: root.clone(),
+        file_cache: Default::default(),
     };
     let root_tree = parse_file(&root_file, &root_text, config, diags);
     bundle.files.push(BundleFile {
@@ -342,28 +502,16 @@ pub fn load_bundle(
             Some(t) => match ts.iter().find(|e| e.key == t) {
                 Some(e) => Some(e),
                 None => {
-                    let at = merged
-                        .entry("targets")
-                        .or_else(|| merged.entry("environments"))
-                        .map(|e| e.key_loc.range)
-                        .unwrap_or_default();
-                    diags.push(
-                        Diagnostic::new(
-                            sch001(),
-                            root_file.clone(),
-                            at,
-                            format!(
-                                "target `{t}` is not defined in this bundle (targets: {})",
-                                bundle
-                                    .targets
-                                    .iter()
-                                    .map(|t| format!("`{t}`"))
-                                    .collect::<Vec<_>>()
-                                    .join(", ")
-                            ),
-                        )
-                        .route("targets"),
-                    );
+                    bundle.target_error = Some(format!(
+                        "{}: target `{t}` is not defined; defined targets: {}",
+                        crate::source::display_path(&root_file),
+                        bundle
+                            .targets
+                            .iter()
+                            .map(|t| format!("`{t}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ));
                     None
                 }
             },
@@ -377,11 +525,9 @@ pub fn load_bundle(
             target_node = Some(e.value.clone());
         }
     } else if let Some(t) = target {
-        diags.push(Diagnostic::new(
-            sch001(),
-            root_file.clone(),
-            TextRange::default(),
-            format!("target `{t}` is not defined: this bundle has no `targets:`"),
+        bundle.target_error = Some(format!(
+            "{}: target `{t}` is not defined: this bundle has no `targets:`",
+            crate::source::display_path(&root_file)
         ));
     }
     if let Value::Map(m) = &mut merged.value {
@@ -417,7 +563,19 @@ pub fn load_bundle(
     merge_keyed_lists(&mut merged);
 
     // Variables.
-    bundle.variables = resolve_variables(&merged, &target_vars);
+    let overrides_file = bundle
+        .target
+        .as_deref()
+        .and_then(|t| read_overrides_file(&root, t));
+    bundle.variables = resolve_variables(
+        &merged,
+        &target_vars,
+        &Overrides {
+            flags: &opts.vars,
+            env: &opts.env_vars,
+            file: overrides_file.as_ref(),
+        },
+    );
     let ctx = SubstCtx {
         vars: &bundle.variables,
         target: bundle.target.as_deref(),
@@ -426,7 +584,7 @@ pub fn load_bundle(
             .and_then(Node::as_str)
             .map(str::to_string),
     };
-    substitute(&mut merged, &ctx, 0);
+    substitute(&mut merged, &ctx);
 
     bundle.sync_root = sync_root(&root, &merged);
     bundle.jobs = model::build_jobs(&merged);
@@ -701,13 +859,25 @@ fn jobs_mut(tree: &mut Node) -> Option<&mut Vec<Entry>> {
 
 fn merge_keyed_lists(tree: &mut Node) {
     let Some(jobs) = jobs_mut(tree) else { return };
-    for job in jobs.iter_mut() {
-        let Value::Map(fields) = &mut job.value.value else {
-            continue;
-        };
-        let fields = Arc::make_mut(fields);
+    use rayon::prelude::*;
+    jobs.par_iter_mut().for_each(|job| {
         for (list, key) in KEYED_LISTS {
-            let Some(e) = fields.iter_mut().find(|e| e.key == *list) else {
+            // Most lists have no repeated key: leave them (and the job) shared and untouched.
+            let Some(items) = job.value.get(list).and_then(Node::as_seq) else {
+                continue;
+            };
+            let mut seen = std::collections::HashSet::new();
+            let repeated = items
+                .iter()
+                .filter_map(|i| i.get(key).and_then(Node::scalar_text))
+                .any(|k| !seen.insert(k));
+            if !repeated {
+                continue;
+            }
+            let Value::Map(fields) = &mut job.value.value else {
+                continue;
+            };
+            let Some(e) = Arc::make_mut(fields).iter_mut().find(|e| e.key == *list) else {
                 continue;
             };
             let Value::Seq(items) = &mut e.value.value else {
@@ -717,20 +887,20 @@ fn merge_keyed_lists(tree: &mut Node) {
             let mut out: Vec<Node> = Vec::with_capacity(items.len());
             let mut index: HashMap<String, usize> = HashMap::new();
             for item in items.drain(..) {
-                let k = item.get(key).and_then(Node::scalar_text);
-                match k.and_then(|k| index.get(&k).copied().map(|i| (k, i))) {
-                    Some((_, i)) => merge(&mut out[i], item),
-                    None => {
-                        if let Some(k) = item.get(key).and_then(Node::scalar_text) {
+                match item.get(key).and_then(Node::scalar_text) {
+                    Some(k) => match index.get(&k) {
+                        Some(&i) => merge(&mut out[i], item),
+                        None => {
                             index.insert(k, out.len());
+                            out.push(item);
                         }
-                        out.push(item);
-                    }
+                    },
+                    None => out.push(item),
                 }
             }
             *items = out;
         }
-    }
+    });
 }
 
 fn collect_duplicates(tree: &Node, out: &mut Vec<DuplicateKey>) {
@@ -764,15 +934,91 @@ fn collect_duplicates(tree: &Node, out: &mut Vec<DuplicateKey>) {
     }
 }
 
-fn resolve_variables(tree: &Node, target_vars: &[Entry]) -> BTreeMap<String, Variable> {
+/// Variable values given from outside the YAML files.
+struct Overrides<'a> {
+    flags: &'a [(String, String)],
+    env: &'a [(String, String)],
+    file: Option<&'a serde_json::Map<String, serde_json::Value>>,
+}
+
+/// `.databricks/bundle/<target>/variable-overrides.json` (written by `databricks bundle`
+/// commands for the target), if present and a JSON object.
+fn read_overrides_file(
+    root: &Path,
+    target: &str,
+) -> Option<serde_json::Map<String, serde_json::Value>> {
+    let p = root
+        .join(".databricks")
+        .join("bundle")
+        .join(target)
+        .join("variable-overrides.json");
+    let text = std::fs::read_to_string(p).ok()?;
+    match serde_json::from_str(&text).ok()? {
+        serde_json::Value::Object(m) => Some(m),
+        _ => None,
+    }
+}
+
+/// A value given on the command line or in the environment: a string, typed like a YAML
+/// scalar when it reads as an integer, a number or a boolean (the CLI converts such strings
+/// to the field's type).
+fn external_value(text: &str, at: &Loc) -> Node {
+    let numeric = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '-' | '+' | '.' | 'e' | 'E'));
+    let value = match (text.parse::<i64>(), text.parse::<f64>()) {
+        (Ok(i), _) => Value::Int(i),
+        (_, Ok(f)) if numeric && f.is_finite() => Value::Float(f),
+        _ => match text {
+            "true" => Value::Bool(true),
+            "false" => Value::Bool(false),
+            _ => Value::Str(text.to_string()),
+        },
+    };
+    Node::new(value, at.clone())
+}
+
+fn json_node(v: &serde_json::Value, at: &Loc) -> Node {
+    use serde_json::Value as J;
+    let value = match v {
+        J::Null => Value::Null,
+        J::Bool(b) => Value::Bool(*b),
+        J::Number(n) => match n.as_i64() {
+            Some(i) => Value::Int(i),
+            None => Value::Float(n.as_f64().unwrap_or_default()),
+        },
+        J::String(s) => Value::Str(s.clone()),
+        J::Array(a) => Value::Seq(Arc::new(a.iter().map(|x| json_node(x, at)).collect())),
+        J::Object(m) => Value::Map(Arc::new(
+            m.iter()
+                .map(|(k, x)| Entry {
+                    key: k.clone(),
+                    key_loc: at.clone(),
+                    value: json_node(x, at),
+                })
+                .collect(),
+        )),
+    };
+    Node::new(value, at.clone())
+}
+
+fn resolve_variables(
+    tree: &Node,
+    target_vars: &[Entry],
+    over: &Overrides<'_>,
+) -> BTreeMap<String, Variable> {
     let mut vars = BTreeMap::new();
     let Some(decl) = tree.get("variables").and_then(Node::as_map) else {
         return vars;
     };
     for e in decl {
+        let is_lookup = e.value.get("lookup").is_some();
+        let complex = e.value.get("type").and_then(Node::as_str) == Some("complex");
+        let mut source = VarSource::Default;
         let mut value = match &e.value.value {
             Value::Map(_) => {
-                if e.value.get("lookup").is_some() {
+                if is_lookup {
                     None
                 } else {
                     e.value.get("default").cloned()
@@ -788,14 +1034,34 @@ fn resolve_variables(tree: &Node, target_vars: &[Entry]) -> BTreeMap<String, Var
                     o.value.get("default").cloned()
                 }
                 Value::Map(_) if o.value.get("lookup").is_some() => None,
-                Value::Map(_) if e.value.get("type").and_then(Node::as_str) != Some("complex") => {
-                    None
-                }
+                Value::Map(_) if !complex => None,
                 _ => Some(o.value.clone()),
             };
             if ov.is_some() || o.value.get("lookup").is_some() {
                 value = ov;
+                source = VarSource::Target;
             }
+        }
+        // Values from outside the YAML, lowest precedence first. The location of such a value
+        // is the variable's declaration (there is no YAML text for it).
+        let at = &e.key_loc;
+        if let Some(v) = over.file.and_then(|m| m.get(&e.key)) {
+            value = Some(json_node(v, at));
+            source = VarSource::OverridesFile;
+        }
+        // The CLI rejects complex variables set from the environment or the command line.
+        if !complex {
+            if let Some((_, v)) = over.env.iter().rev().find(|(k, _)| *k == e.key) {
+                value = Some(external_value(v, at));
+                source = VarSource::Env;
+            }
+            if let Some((_, v)) = over.flags.iter().rev().find(|(k, _)| *k == e.key) {
+                value = Some(external_value(v, at));
+                source = VarSource::Flag;
+            }
+        }
+        if value.is_none() {
+            source = VarSource::Unknown;
         }
         vars.insert(
             e.key.clone(),
@@ -803,6 +1069,7 @@ fn resolve_variables(tree: &Node, target_vars: &[Entry]) -> BTreeMap<String, Var
                 name: e.key.clone(),
                 key_loc: e.key_loc.clone(),
                 value,
+                source,
             },
         );
     }
@@ -817,9 +1084,10 @@ fn resolve_variables(tree: &Node, target_vars: &[Entry]) -> BTreeMap<String, Var
         let mut changed = false;
         for v in vars.values_mut() {
             if let Some(n) = &mut v.value {
-                let before = format!("{:?}", n.value);
-                substitute(n, &ctx, 0);
-                changed |= before != format!("{:?}", n.value);
+                if let Some(new) = substituted(n, &ctx, 0) {
+                    changed |= !same_value(&new, n);
+                    *n = new;
+                }
             }
         }
         if !changed {
@@ -827,6 +1095,29 @@ fn resolve_variables(tree: &Node, target_vars: &[Entry]) -> BTreeMap<String, Var
         }
     }
     vars
+}
+
+/// Structural equality of two values (locations ignored).
+fn same_value(a: &Node, b: &Node) -> bool {
+    match (&a.value, &b.value) {
+        (Value::Null, Value::Null) => true,
+        (Value::Bool(x), Value::Bool(y)) => x == y,
+        (Value::Int(x), Value::Int(y)) => x == y,
+        (Value::Float(x), Value::Float(y)) => x == y,
+        (Value::Str(x), Value::Str(y)) => x == y,
+        (Value::Seq(x), Value::Seq(y)) => {
+            Arc::ptr_eq(x, y)
+                || (x.len() == y.len() && x.iter().zip(y.iter()).all(|(a, b)| same_value(a, b)))
+        }
+        (Value::Map(x), Value::Map(y)) => {
+            Arc::ptr_eq(x, y)
+                || (x.len() == y.len()
+                    && x.iter()
+                        .zip(y.iter())
+                        .all(|(a, b)| a.key == b.key && same_value(&a.value, &b.value)))
+        }
+        _ => false,
+    }
 }
 
 struct SubstCtx<'a> {
@@ -860,64 +1151,104 @@ impl SubstCtx<'_> {
     }
 }
 
-fn substitute(node: &mut Node, ctx: &SubstCtx<'_>, depth: usize) {
-    if depth > 200 {
-        return;
-    }
-    match &mut node.value {
-        Value::Str(s) => {
-            if !s.contains("${") {
-                return;
-            }
-            let items = refs::parse_interpolations(s);
-            if items.len() == 1 && items[0].range == (0..s.len()) && items[0].syntax_error.is_none()
-            {
-                if let Some(v) = ctx.lookup(&items[0]) {
-                    // A pure reference takes the variable's value and type; the location stays
-                    // at the reference.
-                    node.value = v.value;
-                }
-                return;
-            }
-            let mut out = String::with_capacity(s.len());
-            let mut last = 0;
-            for i in &items {
-                if i.syntax_error.is_some() {
-                    continue;
-                }
-                if let Some(text) = ctx.lookup(i).and_then(|v| v.scalar_text()) {
-                    out.push_str(&s[last..i.range.start]);
-                    out.push_str(&text);
-                    last = i.range.end;
-                }
-            }
-            if last > 0 {
-                out.push_str(&s[last..]);
-                *s = out;
-            }
-        }
-        // Only subtrees holding a `${` are written to (they are shared with the file trees).
-        Value::Seq(items) if items.iter().any(has_interpolation) => {
-            for n in Arc::make_mut(items) {
-                substitute(n, ctx, depth + 1);
-            }
-        }
-        Value::Map(entries) if entries.iter().any(|e| has_interpolation(&e.value)) => {
-            for e in Arc::make_mut(entries) {
-                substitute(&mut e.value, ctx, depth + 1);
-            }
-        }
-        _ => {}
+/// Substitute `${ }` references in a tree in place.
+fn substitute(node: &mut Node, ctx: &SubstCtx<'_>) {
+    if let Some(n) = substituted(node, ctx, 0) {
+        *node = n;
     }
 }
 
-fn has_interpolation(node: &Node) -> bool {
-    match &node.value {
-        Value::Str(s) => s.contains("${"),
-        Value::Seq(items) => items.iter().any(has_interpolation),
-        Value::Map(entries) => entries.iter().any(|e| has_interpolation(&e.value)),
-        _ => false,
+/// The node with its `${ }` references substituted, or `None` when nothing changes. One pass;
+/// unchanged subtrees stay shared (they are shared with the file trees), and wide mappings
+/// (the jobs of a big bundle) are processed in parallel.
+fn substituted(node: &Node, ctx: &SubstCtx<'_>, depth: usize) -> Option<Node> {
+    if depth > 200 {
+        return None;
     }
+    let value = match &node.value {
+        Value::Str(s) => substituted_str(s, ctx)?,
+        Value::Seq(items) => {
+            let new: Vec<Option<Node>> = items
+                .iter()
+                .map(|n| substituted(n, ctx, depth + 1))
+                .collect();
+            if new.iter().all(Option::is_none) {
+                return None;
+            }
+            Value::Seq(Arc::new(
+                items
+                    .iter()
+                    .zip(new)
+                    .map(|(old, new)| new.unwrap_or_else(|| old.clone()))
+                    .collect(),
+            ))
+        }
+        Value::Map(entries) => {
+            let new: Vec<Option<Node>> = if entries.len() >= 16 {
+                use rayon::prelude::*;
+                entries
+                    .par_iter()
+                    .map(|e| substituted(&e.value, ctx, depth + 1))
+                    .collect()
+            } else {
+                entries
+                    .iter()
+                    .map(|e| substituted(&e.value, ctx, depth + 1))
+                    .collect()
+            };
+            if new.iter().all(Option::is_none) {
+                return None;
+            }
+            Value::Map(Arc::new(
+                entries
+                    .iter()
+                    .zip(new)
+                    .map(|(old, new)| match new {
+                        Some(value) => Entry {
+                            key: old.key.clone(),
+                            key_loc: old.key_loc.clone(),
+                            value,
+                        },
+                        None => old.clone(),
+                    })
+                    .collect(),
+            ))
+        }
+        _ => return None,
+    };
+    Some(Node {
+        value,
+        loc: node.loc.clone(),
+    })
+}
+
+/// A string with its references substituted (`None`: unchanged). A pure reference takes the
+/// variable's value and type; the location stays at the reference.
+fn substituted_str(s: &str, ctx: &SubstCtx<'_>) -> Option<Value> {
+    if !s.contains("${") {
+        return None;
+    }
+    let items = refs::parse_interpolations(s);
+    if items.len() == 1 && items[0].range == (0..s.len()) && items[0].syntax_error.is_none() {
+        return ctx.lookup(&items[0]).map(|v| v.value);
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut last = 0;
+    for i in &items {
+        if i.syntax_error.is_some() {
+            continue;
+        }
+        if let Some(text) = ctx.lookup(i).and_then(|v| v.scalar_text()) {
+            out.push_str(&s[last..i.range.start]);
+            out.push_str(&text);
+            last = i.range.end;
+        }
+    }
+    if last == 0 {
+        return None;
+    }
+    out.push_str(&s[last..]);
+    Some(Value::Str(out))
 }
 
 fn sync_root(root: &Path, tree: &Node) -> PathBuf {

@@ -81,6 +81,9 @@ pub struct NotebookTask {
     pub base_parameters: Vec<Entry>,
     /// `source`: `WORKSPACE` or `GIT`.
     pub source: Option<Node>,
+    /// Where `notebook_path` leads, computed on first use ([`resolve_notebook`]; several
+    /// rules ask for every task).
+    pub(crate) resolved: std::sync::OnceLock<NotebookRef>,
 }
 
 /// `for_each_task`.
@@ -240,6 +243,7 @@ fn build_task(node: &Node, route: String, nested: bool, depth: usize) -> Task {
             .map(<[Entry]>::to_vec)
             .unwrap_or_default(),
         source: nb.get("source").cloned(),
+        resolved: std::sync::OnceLock::new(),
     });
     let for_each_task = node.entry("for_each_task").map(|fe| {
         let fr = format!("{route}.for_each_task");
@@ -279,7 +283,8 @@ pub fn build_jobs(config: &Node) -> Vec<Job> {
     else {
         return Vec::new();
     };
-    jobs.iter()
+    use rayon::prelude::*;
+    jobs.par_iter()
         .filter(|e| e.value.as_map().is_some())
         .map(|e| {
             let route = format!("resources.jobs.{}", e.key);
@@ -352,6 +357,13 @@ pub fn resolve_notebook(bundle: &Bundle, job: &Job, task: &Task) -> NotebookRef 
     let Some(nb) = &task.notebook_task else {
         return NotebookRef::None;
     };
+    // The job, the task and the bundle's sync root do not change after loading.
+    nb.resolved
+        .get_or_init(|| resolve_uncached(bundle, job, nb))
+        .clone()
+}
+
+fn resolve_uncached(bundle: &Bundle, job: &Job, nb: &NotebookTask) -> NotebookRef {
     let Some(node) = &nb.notebook_path else {
         return NotebookRef::None;
     };
@@ -378,7 +390,7 @@ pub fn resolve_notebook(bundle: &Bundle, job: &Job, task: &Task) -> NotebookRef 
     if !abs.starts_with(&bundle.sync_root) {
         return NotebookRef::OutsideSyncRoot(abs);
     }
-    if abs.is_file() {
+    if bundle.is_file(&abs) {
         return NotebookRef::Local(abs);
     }
     let with_extension = NOTEBOOK_EXTENSIONS.iter().find_map(|ext| {
@@ -386,7 +398,7 @@ pub fn resolve_notebook(bundle: &Bundle, job: &Job, task: &Task) -> NotebookRef 
         s.push(".");
         s.push(ext);
         let p = PathBuf::from(s);
-        p.is_file().then_some(p)
+        bundle.is_file(&p).then_some(p)
     });
     NotebookRef::Missing {
         path: abs,

@@ -20,7 +20,10 @@ fn load(dir: &Path, target: Option<&str>) -> (Bundle, Vec<Diagnostic>) {
         Arc::from(text.as_str()),
         &|_| None,
         &Config::default(),
-        target,
+        &LoadOptions {
+            target: target.map(str::to_string),
+            ..Default::default()
+        },
         &mut diags,
     );
     (b, diags)
@@ -110,10 +113,15 @@ fn target_overrides_merge_tasks_by_key_and_keep_locations() {
     let j = b.job("j").unwrap();
     assert_eq!(j.tasks[0].get("max_retries").unwrap().as_i64(), Some(1));
     assert_eq!(j.tasks.len(), 2);
-    // An unknown target is reported.
-    let (_, diags) = load(d.path(), Some("staging"));
+    // An unknown target is a usage error naming the defined targets, not a finding.
+    let (b, diags) = load(d.path(), Some("staging"));
+    let e = b.target_error.as_deref().unwrap_or_default();
     assert!(
-        diags.iter().any(|x| x.message.contains("`staging`")),
+        e.contains("`staging`") && e.contains("`dev`, `prod`"),
+        "{e}"
+    );
+    assert!(
+        !diags.iter().any(|x| x.message.contains("staging")),
         "{diags:?}"
     );
 }
@@ -132,6 +140,105 @@ fn variables_keep_their_type_in_pure_references() {
     assert_eq!(j.name.as_ref().unwrap().as_str(), Some("job-dev-x-prod"));
     let u = &j.tasks[0].notebook_task.as_ref().unwrap().base_parameters[0].value;
     assert_eq!(u.as_str(), Some("${var.undefined}"));
+}
+
+fn load_with(dir: &Path, opts: LoadOptions) -> Bundle {
+    let root = dir.join("databricks.yml");
+    let text = std::fs::read_to_string(&root).unwrap();
+    let mut diags = Vec::new();
+    load_bundle(
+        Arc::new(root),
+        Arc::from(text.as_str()),
+        &|_| None,
+        &Config::default(),
+        &opts,
+        &mut diags,
+    )
+}
+
+fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
+    v.iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+}
+
+#[test]
+fn variable_precedence_is_flag_env_overrides_file_target_default() {
+    let d = tempfile::tempdir().unwrap();
+    write(
+        d.path(),
+        "databricks.yml",
+        "bundle: {name: b}
+variables:
+  a: {default: 1}
+  b: {default: 1}
+  c: {default: 1}
+  e: {default: 1}
+  f: {default: 1}
+  wh:
+    lookup: {warehouse: Shared}
+  obj: {type: complex, default: {k: v}}
+targets:
+  dev:
+    default: true
+    variables:
+      a: 2
+      b: 2
+      c: 2
+      e: 2
+resources:
+  jobs:
+    j:
+      max_concurrent_runs: ${var.a}
+      name: ${var.f}-${var.wh}
+",
+    );
+    write(
+        d.path(),
+        ".databricks/bundle/dev/variable-overrides.json",
+        r#"{"a": 3, "b": 3, "c": 3, "obj": {"k": "file"}}"#,
+    );
+    let b = load_with(
+        d.path(),
+        LoadOptions {
+            target: None,
+            vars: pairs(&[("a", "9"), ("a", "5")]),
+            env_vars: pairs(&[("a", "4"), ("b", "4"), ("obj", "x")]),
+        },
+    );
+    let v = |n: &str| {
+        let x = &b.variables[n];
+        (x.value.as_ref().map(|v| v.to_json().to_string()), x.source)
+    };
+    // --var (the last one given) > BUNDLE_VAR_ > variable-overrides.json > target > default.
+    assert_eq!(v("a"), (Some("5".into()), VarSource::Flag));
+    assert_eq!(v("b"), (Some("4".into()), VarSource::Env));
+    assert_eq!(v("c"), (Some("3".into()), VarSource::OverridesFile));
+    assert_eq!(v("e"), (Some("2".into()), VarSource::Target));
+    assert_eq!(v("f"), (Some("1".into()), VarSource::Default));
+    // A lookup has no value offline; a complex variable ignores the environment.
+    assert_eq!(v("wh"), (None, VarSource::Unknown));
+    assert_eq!(
+        v("obj"),
+        (Some(r#"{"k":"file"}"#.into()), VarSource::OverridesFile)
+    );
+    // The flag value is typed like a YAML scalar in a pure reference; an unknown (lookup)
+    // value stays a reference.
+    let j = b.job("j").unwrap();
+    assert_eq!(j.node.get("max_concurrent_runs").unwrap().as_i64(), Some(5));
+    assert_eq!(j.name.as_ref().unwrap().as_str(), Some("1-${var.wh}"));
+}
+
+#[test]
+fn var_flags_accept_comma_lists_and_quotes() {
+    let v = parse_var_flags(&["a=1,b=x=y".into(), "\"c=1,2\"".into(), "d=".into()]).unwrap();
+    assert_eq!(
+        v,
+        pairs(&[("a", "1"), ("b", "x=y"), ("c", "1,2"), ("d", "")])
+    );
+    let e = parse_var_flags(&["novalue".into()]).unwrap_err();
+    assert!(e.contains("`novalue`"), "{e}");
+    assert!(parse_var_flags(&["=1".into()]).is_err());
 }
 
 #[test]

@@ -1,5 +1,7 @@
 //! A YAML tree where every node keeps its file and byte span, parsed with serde-saphyr
-//! (anchors, aliases and `<<` merge keys expanded by the parser, budgets enforced).
+//! (anchors, aliases and `<<` merge keys expanded by the parser, budgets enforced). The tree is
+//! built directly by serde seeds reading serde-saphyr's span protocol, without an intermediate
+//! `Spanned<T>` tree.
 //!
 //! Nodes reached through an alias or a merge key remember both places: [`Loc::range`] is where
 //! the value is *used* (the `*alias` / `<<: *anchor` site) and [`Loc::defined`] where it is
@@ -10,8 +12,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use ruff_text_size::{TextRange, TextSize};
-use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde_saphyr::Spanned;
+use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use crate::config::Limits;
 
@@ -199,134 +200,255 @@ pub struct ParseError {
     pub limit: bool,
 }
 
-// ---- deserialization into a spanned tree ----
+// ---- deserialization straight into the spanned tree ----
 
-enum RawKey {
-    Str(String),
+/// serde-saphyr's location protocol: a newtype struct of this name is answered with a map
+/// `{marker, value, referenced, defined}` (what its `Spanned<T>` reads). Reading that map with
+/// seeds builds [`Node`]s directly, with no intermediate `Spanned<T>` tree to convert.
+const SPANNED_NEWTYPE: &str = "__yaml_spanned";
+const SPANNED_MARKER: &str = "__serde_saphyr_private_spanned";
+
+#[derive(Clone, Copy)]
+struct Ctx<'a> {
+    file: &'a Arc<PathBuf>,
+    text: &'a str,
 }
 
-impl<'de> Deserialize<'de> for RawKey {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct KeyVisitor;
-        impl<'de> Visitor<'de> for KeyVisitor {
-            type Value = RawKey;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a scalar mapping key")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawKey, E> {
-                Ok(RawKey::Str(v.to_string()))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<RawKey, E> {
-                Ok(RawKey::Str(v))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<RawKey, E> {
-                Ok(RawKey::Str(v.to_string()))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<RawKey, E> {
-                Ok(RawKey::Str(v.to_string()))
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<RawKey, E> {
-                Ok(RawKey::Str(v.to_string()))
-            }
-            fn visit_bool<E: de::Error>(self, v: bool) -> Result<RawKey, E> {
-                Ok(RawKey::Str(v.to_string()))
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<RawKey, E> {
-                Ok(RawKey::Str("null".into()))
-            }
-            fn visit_none<E: de::Error>(self) -> Result<RawKey, E> {
-                Ok(RawKey::Str("null".into()))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, _a: A) -> Result<RawKey, A::Error> {
-                Err(de::Error::custom(
-                    "a mapping used as a key (an unquoted `{{ ... }}` is a YAML flow mapping: quote it, e.g. \"{{input}}\")",
-                ))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, _a: A) -> Result<RawKey, A::Error> {
-                Err(de::Error::custom("a list used as a mapping key"))
-            }
-        }
-        d.deserialize_any(KeyVisitor)
+/// What a spanned wrapper holds: a node's value or a mapping key.
+#[derive(Clone, Copy)]
+enum Want {
+    Node,
+    Key,
+}
+
+enum Read {
+    Node(Node),
+    Key(String, Loc),
+}
+
+/// Reads one spanned item (a node, or a mapping key).
+#[derive(Clone, Copy)]
+struct SpannedSeed<'a>(Ctx<'a>, Want);
+
+impl<'de> DeserializeSeed<'de> for SpannedSeed<'_> {
+    type Value = Read;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Read, D::Error> {
+        d.deserialize_newtype_struct(SPANNED_NEWTYPE, self)
     }
 }
 
-enum Raw {
-    Null,
-    Bool(bool),
-    Int(i64),
-    Float(f64),
-    Str(String),
-    Seq(Vec<Spanned<Raw>>),
-    Map(Vec<(Spanned<RawKey>, Spanned<Raw>)>),
+impl<'de> Visitor<'de> for SpannedSeed<'_> {
+    type Value = Read;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a YAML node")
+    }
+    fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<Read, D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Read, A::Error> {
+        // The fixed order serde-saphyr yields: marker, value, referenced, defined.
+        if map.next_key::<FieldName>()?.map(|m| m.0) != Some(true) {
+            return Err(de::Error::custom(
+                "internal: serde-saphyr did not report a location",
+            ));
+        }
+        map.next_value::<de::IgnoredAny>()?;
+        map.next_key::<de::IgnoredAny>()?;
+        let value = match self.1 {
+            Want::Node => Ok(map.next_value_seed(ValueSeed(self.0))?),
+            Want::Key => Err(map.next_value_seed(KeySeed)?),
+        };
+        map.next_key::<de::IgnoredAny>()?;
+        let referenced: serde_saphyr::Location = map.next_value()?;
+        map.next_key::<de::IgnoredAny>()?;
+        let defined: serde_saphyr::Location = map.next_value()?;
+        while map.next_key::<de::IgnoredAny>()?.is_some() {
+            map.next_value::<de::IgnoredAny>()?;
+        }
+        let loc = loc_of(self.0.file, self.0.text, &referenced, &defined);
+        Ok(match value {
+            Ok(value) => {
+                let mut node = Node { value, loc };
+                // Collections get a span from their first to their last child.
+                widen_collection(&mut node);
+                Read::Node(node)
+            }
+            Err(key) => Read::Key(key, loc),
+        })
+    }
 }
 
-impl<'de> Deserialize<'de> for Raw {
+impl SpannedSeed<'_> {
+    fn node<'de, A: SeqAccess<'de>>(self, a: &mut A) -> Result<Option<Node>, A::Error> {
+        match a.next_element_seed(self)? {
+            Some(Read::Node(n)) => Ok(Some(n)),
+            Some(Read::Key(..)) => Err(de::Error::custom("internal: key read as a node")),
+            None => Ok(None),
+        }
+    }
+}
+
+/// A field name of the spanned map: `true` for serde-saphyr's marker.
+struct FieldName(bool);
+
+impl<'de> Deserialize<'de> for FieldName {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct RawVisitor;
-        impl<'de> Visitor<'de> for RawVisitor {
-            type Value = Raw;
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = FieldName;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("any YAML value")
+                f.write_str("a field name")
             }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Raw, E> {
-                Ok(Raw::Str(v.to_string()))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<Raw, E> {
-                Ok(Raw::Str(v))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Raw, E> {
-                Ok(Raw::Int(v))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Raw, E> {
-                Ok(i64::try_from(v)
-                    .map(Raw::Int)
-                    .unwrap_or(Raw::Float(v as f64)))
-            }
-            fn visit_i128<E: de::Error>(self, v: i128) -> Result<Raw, E> {
-                Ok(i64::try_from(v)
-                    .map(Raw::Int)
-                    .unwrap_or(Raw::Float(v as f64)))
-            }
-            fn visit_u128<E: de::Error>(self, v: u128) -> Result<Raw, E> {
-                Ok(i64::try_from(v)
-                    .map(Raw::Int)
-                    .unwrap_or(Raw::Float(v as f64)))
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Raw, E> {
-                Ok(Raw::Float(v))
-            }
-            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Raw, E> {
-                Ok(Raw::Bool(v))
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Raw, E> {
-                Ok(Raw::Null)
-            }
-            fn visit_none<E: de::Error>(self) -> Result<Raw, E> {
-                Ok(Raw::Null)
-            }
-            fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<Raw, D2::Error> {
-                Raw::deserialize(d)
-            }
-            fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Raw, E> {
-                Ok(Raw::Str(String::from_utf8_lossy(v).into_owned()))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Raw, A::Error> {
-                let mut v = Vec::new();
-                while let Some(x) = a.next_element::<Spanned<Raw>>()? {
-                    v.push(x);
-                }
-                Ok(Raw::Seq(v))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Raw, A::Error> {
-                let mut v = Vec::new();
-                while let Some(k) = a.next_key::<Spanned<RawKey>>()? {
-                    let x = a.next_value::<Spanned<Raw>>()?;
-                    v.push((k, x));
-                }
-                Ok(Raw::Map(v))
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<FieldName, E> {
+                Ok(FieldName(v == SPANNED_MARKER))
             }
         }
-        d.deserialize_any(RawVisitor)
+        d.deserialize_identifier(V)
+    }
+}
+
+/// A mapping key as text.
+struct KeySeed;
+
+impl<'de> DeserializeSeed<'de> for KeySeed {
+    type Value = String;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<String, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed {
+    type Value = String;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a scalar mapping key")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
+        Ok(v.to_string())
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<String, E> {
+        Ok(v)
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<String, E> {
+        Ok(v.to_string())
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<String, E> {
+        Ok(v.to_string())
+    }
+    fn visit_i128<E: de::Error>(self, v: i128) -> Result<String, E> {
+        Ok(v.to_string())
+    }
+    fn visit_u128<E: de::Error>(self, v: u128) -> Result<String, E> {
+        Ok(v.to_string())
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<String, E> {
+        Ok(v.to_string())
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<String, E> {
+        Ok(v.to_string())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<String, E> {
+        Ok("null".into())
+    }
+    fn visit_none<E: de::Error>(self) -> Result<String, E> {
+        Ok("null".into())
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<String, D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, _a: A) -> Result<String, A::Error> {
+        Err(de::Error::custom(
+            "a mapping used as a key (an unquoted `{{ ... }}` is a YAML flow mapping: quote it, e.g. \"{{input}}\")",
+        ))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, _a: A) -> Result<String, A::Error> {
+        Err(de::Error::custom("a list used as a mapping key"))
+    }
+}
+
+/// A node's value (its children read as spanned nodes).
+#[derive(Clone, Copy)]
+struct ValueSeed<'a>(Ctx<'a>);
+
+impl<'de> DeserializeSeed<'de> for ValueSeed<'_> {
+    type Value = Value;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ValueSeed<'_> {
+    type Value = Value;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any YAML value")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::Str(v.to_string()))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Value, E> {
+        Ok(Value::Str(v))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::Int(v))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
+        Ok(i64::try_from(v)
+            .map(Value::Int)
+            .unwrap_or(Value::Float(v as f64)))
+    }
+    fn visit_i128<E: de::Error>(self, v: i128) -> Result<Value, E> {
+        Ok(i64::try_from(v)
+            .map(Value::Int)
+            .unwrap_or(Value::Float(v as f64)))
+    }
+    fn visit_u128<E: de::Error>(self, v: u128) -> Result<Value, E> {
+        Ok(i64::try_from(v)
+            .map(Value::Int)
+            .unwrap_or(Value::Float(v as f64)))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::Float(v))
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Value, E> {
+        Ok(Value::Str(String::from_utf8_lossy(v).into_owned()))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Value, A::Error> {
+        let seed = SpannedSeed(self.0, Want::Node);
+        let mut v = Vec::with_capacity(a.size_hint().unwrap_or(0).min(1024));
+        while let Some(x) = seed.node(&mut a)? {
+            v.push(x);
+        }
+        Ok(Value::Seq(Arc::new(v)))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Value, A::Error> {
+        let kseed = SpannedSeed(self.0, Want::Key);
+        let vseed = SpannedSeed(self.0, Want::Node);
+        let mut v = Vec::with_capacity(a.size_hint().unwrap_or(0).min(1024));
+        while let Some(k) = a.next_key_seed(kseed)? {
+            let Read::Key(key, key_loc) = k else {
+                return Err(de::Error::custom("internal: node read as a key"));
+            };
+            let Read::Node(value) = a.next_value_seed(vseed)? else {
+                return Err(de::Error::custom("internal: key read as a node"));
+            };
+            v.push(Entry {
+                key,
+                key_loc,
+                value,
+            });
+        }
+        Ok(Value::Map(Arc::new(v)))
     }
 }
 
@@ -379,38 +501,6 @@ fn loc_of(
     }
 }
 
-fn convert(file: &Arc<PathBuf>, text: &str, raw: Spanned<Raw>) -> Node {
-    let loc = loc_of(file, text, &raw.referenced, &raw.defined);
-    let value = match raw.value {
-        Raw::Null => Value::Null,
-        Raw::Bool(b) => Value::Bool(b),
-        Raw::Int(i) => Value::Int(i),
-        Raw::Float(f) => Value::Float(f),
-        Raw::Str(s) => Value::Str(s),
-        Raw::Seq(items) => Value::Seq(Arc::new(
-            items.into_iter().map(|x| convert(file, text, x)).collect(),
-        )),
-        Raw::Map(entries) => Value::Map(Arc::new(
-            entries
-                .into_iter()
-                .map(|(k, v)| {
-                    let key_loc = loc_of(file, text, &k.referenced, &k.defined);
-                    let RawKey::Str(key) = k.value;
-                    Entry {
-                        key,
-                        key_loc,
-                        value: convert(file, text, v),
-                    }
-                })
-                .collect(),
-        )),
-    };
-    let mut node = Node { value, loc };
-    // Collections get a span from their first to their last child (same file, no aliases).
-    widen_collection(&mut node);
-    node
-}
-
 fn widen_collection(node: &mut Node) {
     if !node.loc.range.is_empty() || node.loc.defined.is_some() {
         return;
@@ -455,8 +545,16 @@ pub fn parse(file: &Arc<PathBuf>, text: &str, limits: &Limits) -> Result<Node, P
         // strings (task keys, variable names).
         strict_booleans: true,
     };
-    match serde_saphyr::from_str_with_options::<Spanned<Raw>>(text, options) {
-        Ok(raw) => Ok(convert(file, text, raw)),
+    let seed = SpannedSeed(Ctx { file, text }, Want::Node);
+    match serde_saphyr::with_deserializer_from_str_with_options(text, options, |de| {
+        seed.deserialize(de)
+    }) {
+        Ok(Read::Node(node)) => Ok(node),
+        Ok(Read::Key(..)) => Err(ParseError {
+            message: "internal: the document was read as a key".into(),
+            range: TextRange::default(),
+            limit: false,
+        }),
         Err(e) => {
             let full = e.to_string();
             let loc = e.location();

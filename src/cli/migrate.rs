@@ -12,9 +12,14 @@ use crate::migrate::{self, Compute, MigrateOptions, TargetShape};
 pub struct MigrateArgs {
     /// Notebooks or directories to migrate (default: the current directory).
     pub paths: Vec<PathBuf>,
-    /// Shape to migrate to: For Each, one task per object, or chosen per fan-out.
+    /// Shape to migrate to: For Each, one task per object, chosen per fan-out, or a one-time
+    /// Jobs API runs/submit request (`<notebook>.submit.json`) instead of bundle YAML.
     #[arg(long, value_enum, default_value_t = TargetShape::Auto)]
     pub to: TargetShape,
+    /// With `--to submit`: the workspace folder the project is deployed to, for the notebook
+    /// paths of the request (default: /Workspace/Shared/<project folder name>).
+    #[arg(long, value_name = "PATH")]
+    pub workspace_root: Option<String>,
     /// Write the changes (otherwise only the plan and the diff are printed).
     #[arg(long)]
     pub write: bool,
@@ -53,6 +58,7 @@ pub fn run_migrate(args: MigrateArgs) -> ExitCode {
         init_bundle: args.init_bundle,
         config,
         recheck: true,
+        workspace_root: args.workspace_root.clone(),
     };
     let result = match migrate::plan(&opts) {
         Ok(r) => r,

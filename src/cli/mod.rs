@@ -106,6 +106,10 @@ pub struct CheckArgs {
     /// Bundle target whose overrides apply.
     #[arg(long, short = 't')]
     pub target: Option<String>,
+    /// Bundle variable value, `name=value` (repeatable; `a=1,b=2` sets several). Wins over
+    /// `BUNDLE_VAR_<name>`, target values and defaults, as in the Databricks CLI.
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    pub vars: Vec<String>,
     /// With explicit files: report only their findings (files, default) or the whole bundle's.
     #[arg(long, value_enum, default_value_t = ReportScope::Files)]
     pub report_scope: ReportScope,
@@ -172,7 +176,15 @@ pub fn run_check(args: CheckArgs) -> ExitCode {
             .as_ref()
             .map(|p| config.resolve_path(p))
     });
+    let vars = match crate::bundle::parse_var_flags(&args.vars) {
+        Ok(v) => v,
+        Err(e) => {
+            eprint_error(e);
+            return ExitCode::from(2);
+        }
+    };
     let opts = CheckOptions {
+        vars,
         paths: args.paths.clone(),
         config,
         select: args.select.clone(),

@@ -19,7 +19,6 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use ruff_text_size::TextRange;
-use serde_json::Value;
 
 use crate::diagnostic::{Applicability, Edit, Fix};
 use crate::engine::{CheckOptions, CheckResult};
@@ -114,11 +113,9 @@ pub fn apply_edits(text: &str, edits: &[&Edit]) -> Result<String, String> {
 }
 
 /// The new `.ipynb` JSON after applying edits to its document text. Each edit must lie inside one
-/// cell; the changed cells' `source` is rewritten, everything else is kept.
+/// cell; the changed cells' `source` values are re-encoded in place, every other byte is kept.
 pub fn ipynb_write_back(doc: &Document, edits: &[&Edit]) -> Result<String, String> {
     let raw = doc.raw.as_deref().ok_or("notebook JSON is not available")?;
-    let mut root: Value =
-        serde_json::from_str(raw).map_err(|e| format!("invalid notebook JSON: {e}"))?;
     let mut per_cell: BTreeMap<usize, Vec<&Edit>> = BTreeMap::new();
     for e in edits {
         let cell = doc
@@ -133,10 +130,7 @@ pub fn ipynb_write_back(doc: &Document, edits: &[&Edit]) -> Result<String, Strin
             })?;
         per_cell.entry(cell.index).or_default().push(e);
     }
-    let cells = root
-        .get_mut("cells")
-        .and_then(Value::as_array_mut)
-        .ok_or("invalid notebook: no \"cells\" array")?;
+    let mut sources = Vec::with_capacity(per_cell.len());
     for (index, edits) in per_cell {
         let cell = &doc.cells[index];
         let shifted: Vec<Edit> = edits
@@ -148,51 +142,20 @@ pub fn ipynb_write_back(doc: &Document, edits: &[&Edit]) -> Result<String, Strin
             })
             .collect();
         let refs: Vec<&Edit> = shifted.iter().collect();
-        let mut new_src = apply_edits(&doc.text[cell.range], &refs)?;
-        let json_cell = cells
-            .get_mut(index)
-            .and_then(Value::as_object_mut)
-            .ok_or("notebook cells changed")?;
-        let old = json_cell.get("source").cloned().unwrap_or(Value::Null);
-        let old_text = match &old {
-            Value::String(s) => s.clone(),
-            Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
-            _ => String::new(),
-        };
-        if old_text.ends_with('\n') {
-            new_src.push('\n');
-        }
-        let value = if old.is_string() {
-            Value::String(new_src)
-        } else {
-            Value::Array(
-                new_src
-                    .split_inclusive('\n')
-                    .map(|l| Value::String(l.to_string()))
-                    .collect(),
-            )
-        };
-        json_cell.insert("source".into(), value);
+        sources.push((index, apply_edits(&doc.text[cell.range], &refs)?));
     }
-    // Keep the file's indentation (Jupyter writes 1 space) and final newline.
-    let indent: String = raw
-        .split('\n')
-        .nth(1)
-        .map(|l| l.chars().take_while(|c| *c == ' ' || *c == '\t').collect())
-        .unwrap_or_else(|| " ".into());
-    let mut out = Vec::with_capacity(raw.len() + 64);
-    if raw.contains('\n') {
-        let fmt = serde_json::ser::PrettyFormatter::with_indent(indent.as_bytes());
-        let mut ser = serde_json::Serializer::with_formatter(&mut out, fmt);
-        serde::Serialize::serialize(&root, &mut ser).map_err(|e| e.to_string())?;
+    crate::source::ipynb::patch_sources(raw, &sources)
+}
+
+/// The new contents of a loaded file after edits in its document text: the text itself for
+/// source files, the notebook JSON with the edited cells' `source` patched for `.ipynb`. With no
+/// edits (or edits that change nothing) the file's bytes come back unchanged.
+pub fn write_back(doc: &Document, edits: &[&Edit]) -> Result<String, String> {
+    if doc.kind == FileKind::Ipynb {
+        ipynb_write_back(doc, edits)
     } else {
-        serde_json::to_writer(&mut out, &root).map_err(|e| e.to_string())?;
+        apply_edits(&doc.text, edits)
     }
-    let mut s = String::from_utf8(out).map_err(|e| e.to_string())?;
-    if raw.ends_with('\n') {
-        s.push('\n');
-    }
-    Ok(s)
 }
 
 /// Write `content` to `path` atomically (see [`crate::fsutil::atomic_write`]), creating missing
@@ -245,7 +208,7 @@ fn plan_pass(result: &CheckResult, unsafe_fixes: bool) -> Result<(Vec<FileChange
                         doc.display_path()
                     ));
                 }
-                ipynb_write_back(doc, &edits)?
+                write_back(doc, &edits)?
             }
             Some(doc) => {
                 if on_disk.as_deref() != Some(doc.text.as_str()) {
@@ -254,7 +217,7 @@ fn plan_pass(result: &CheckResult, unsafe_fixes: bool) -> Result<(Vec<FileChange
                         doc.display_path()
                     ));
                 }
-                apply_edits(&doc.text, &edits)?
+                write_back(doc, &edits)?
             }
             // A file the run did not load (a fix that creates or edits another file).
             None => apply_edits(on_disk.as_deref().unwrap_or(""), &edits)?,
@@ -336,6 +299,7 @@ pub fn apply_fixes(
 mod tests {
     use super::*;
     use ruff_text_size::TextSize;
+    use serde_json::Value;
     use std::sync::Arc;
 
     fn edit(path: &str, s: u32, e: u32, content: &str) -> Edit {

@@ -10,6 +10,7 @@ pub mod names;
 pub mod plan;
 pub mod planner;
 pub mod rewrite;
+pub mod submit;
 pub mod sym;
 pub mod yaml;
 
@@ -34,6 +35,9 @@ pub struct MigrateOptions {
     pub config: Config,
     /// Re-check the result with the engine before writing (on by default in the CLI).
     pub recheck: bool,
+    /// `--to submit`: the workspace folder the project is deployed to (notebook paths);
+    /// default `/Workspace/Shared/<project folder name>`.
+    pub workspace_root: Option<String>,
 }
 
 /// One file the migration creates or changes.
@@ -64,6 +68,8 @@ impl NotebookOutcome {
 
 #[derive(Debug, Default)]
 pub struct MigrateResult {
+    /// The target shape the plan was made for.
+    pub to: TargetShape,
     pub outcomes: Vec<NotebookOutcome>,
     /// Files that could not be loaded (skipped; reported with the plan).
     pub errors: Vec<String>,
@@ -91,6 +97,18 @@ fn is_candidate_doc(doc: &Document) -> bool {
 
 /// Plan the migration of every notebook under `opts.paths`; nothing is written.
 pub fn plan(opts: &MigrateOptions) -> Result<MigrateResult, String> {
+    if opts.to == TargetShape::Submit {
+        submit::check_compute(&opts.compute)?;
+        if let Some(ws) = opts
+            .workspace_root
+            .as_deref()
+            .filter(|w| !w.starts_with('/'))
+        {
+            return Err(format!(
+                "--workspace-root `{ws}`: a workspace path is absolute (`/Workspace/...`)"
+            ));
+        }
+    }
     // The engine loads the given paths widened to their bundles (helpers and children are
     // context); only notebooks under the given paths are migrated.
     let copts = crate::engine::CheckOptions {
@@ -100,7 +118,10 @@ pub fn plan(opts: &MigrateOptions) -> Result<MigrateResult, String> {
     };
     let (project, load_diags, roots) =
         crate::engine::load_project(&copts).map_err(|e| e.to_string())?;
-    let mut result = MigrateResult::default();
+    let mut result = MigrateResult {
+        to: opts.to,
+        ..Default::default()
+    };
     let under_roots = |p: &Path| roots.iter().any(|r| p.starts_with(r));
     for dg in &load_diags {
         if under_roots(&dg.path) {
@@ -162,6 +183,9 @@ pub fn plan(opts: &MigrateOptions) -> Result<MigrateResult, String> {
     result
         .outcomes
         .sort_by(|a, b| a.plan.notebook.cmp(&b.plan.notebook));
+    if opts.to == TargetShape::Submit {
+        block_shared_submit_files(&mut result);
+    }
     if opts.recheck {
         recheck(&mut result, opts);
     }
@@ -314,7 +338,8 @@ fn plan_one(
     if out.plan.fanouts.is_empty() {
         return Some(out);
     }
-    if existing_root.is_none() && !opts.init_bundle {
+    let submit = opts.to == TargetShape::Submit;
+    if existing_root.is_none() && !opts.init_bundle && !submit {
         out.blocked.push(format!(
             "no databricks.yml in {} or above; pass --init-bundle to create one",
             display_path(root)
@@ -350,6 +375,10 @@ fn plan_one(
         Err(e) => out
             .blocked
             .push(format!("cannot rewrite the notebook: {e}")),
+    }
+    if submit {
+        submit_request_change(&mut out, root, opts);
+        return Some(out);
     }
     // The job resource.
     let res = out.plan.resource_file();
@@ -391,6 +420,57 @@ fn plan_one(
         }
     }
     Some(out)
+}
+
+/// Two notebooks of one folder with the same stem (`a.py`, `a.ipynb`) would write the same
+/// `a.submit.json`: neither is migrated.
+fn block_shared_submit_files(result: &mut MigrateResult) {
+    let mut count: HashMap<PathBuf, usize> = HashMap::new();
+    for o in result.outcomes.iter().filter(|o| !o.changes.is_empty()) {
+        *count.entry(o.plan.submit_file()).or_default() += 1;
+    }
+    for o in result.outcomes.iter_mut() {
+        let f = o.plan.submit_file();
+        if !o.changes.is_empty() && count.get(&f).copied().unwrap_or(0) > 1 {
+            o.blocked.push(format!(
+                "another notebook of this folder would also write {}; rename one of them",
+                display_path(&f)
+            ));
+        }
+    }
+}
+
+/// `--to submit`: the `runs/submit` request body beside the notebook.
+fn submit_request_change(out: &mut NotebookOutcome, root: &Path, opts: &MigrateOptions) {
+    let file = out.plan.submit_file();
+    let ws = opts
+        .workspace_root
+        .clone()
+        .unwrap_or_else(|| submit::default_workspace_root(root));
+    if opts.workspace_root.is_none() {
+        if let Some(f) = out.plan.fanouts.first_mut() {
+            f.notes.push(format!(
+                "notebook paths assume the project folder is {ws} in the workspace; pass --workspace-root to change it"
+            ));
+        }
+    }
+    match submit::submit_json(&out.plan, &opts.compute, &ws, root) {
+        Ok(json) => {
+            let old = std::fs::read_to_string(&file).ok();
+            if old.is_some() && !opts.force {
+                out.blocked.push(format!(
+                    "{} exists; pass --force to overwrite it",
+                    display_path(&file)
+                ));
+            }
+            out.changes.push(FileChange {
+                path: file,
+                old,
+                new: json,
+            });
+        }
+        Err(e) => out.blocked.push(e),
+    }
 }
 
 /// Does the bundle's `include` list match the resource file?
@@ -554,6 +634,11 @@ fn check_copy(
 /// The plan as text (what `migrate` prints).
 pub fn render_plan(result: &MigrateResult) -> String {
     let mut out = String::new();
+    let what = if result.to == TargetShape::Submit {
+        "run"
+    } else {
+        "job"
+    };
     for o in &result.outcomes {
         let nb = display_path(&o.plan.notebook);
         for r in &o.plan.refusals {
@@ -585,12 +670,12 @@ pub fn render_plan(result: &MigrateResult) -> String {
                     };
                     let _ = writeln!(
                         out,
-                        "{nb}:{}: {} -> For Each task `{}` in job `{}` ({})",
+                        "{nb}:{}: {} -> For Each task `{}` in {what} `{}` ({})",
                         f.line,
                         f.dispatch,
                         fe.task_key,
                         o.plan.job_key,
-                        display_path(&o.plan.resource_file())
+                        display_path(&o.plan.output_file(result.to))
                     );
                     let _ = writeln!(out, "  child notebook: {}", display_path(&fe.child));
                     let _ = writeln!(out, "  inputs: {inputs}");
@@ -605,12 +690,12 @@ pub fn render_plan(result: &MigrateResult) -> String {
                 plan::FanOutKind::Tasks(ts) => {
                     let _ = writeln!(
                         out,
-                        "{nb}:{}: {} -> {} tasks in job `{}` ({})",
+                        "{nb}:{}: {} -> {} tasks in {what} `{}` ({})",
                         f.line,
                         f.dispatch,
                         ts.len(),
                         o.plan.job_key,
-                        display_path(&o.plan.resource_file())
+                        display_path(&o.plan.output_file(result.to))
                     );
                     for t in ts {
                         let _ = writeln!(
@@ -702,6 +787,7 @@ mod tests {
         // A For Each nested in a For Each and a concurrency over 100: the engine must object.
         let bad_yaml = "resources:\n  jobs:\n    a:\n      name: a\n      tasks:\n        - task_key: t\n          for_each_task:\n            inputs: '[1]'\n            concurrency: 500\n            task:\n              task_key: u\n              notebook_task:\n                notebook_path: ../a.py\n";
         let mut result = MigrateResult {
+            to: TargetShape::Auto,
             outcomes: vec![NotebookOutcome {
                 plan,
                 changes: vec![

@@ -19,6 +19,9 @@ pub enum TargetShape {
     /// Only one task per object (a static list is required).
     #[value(alias = "jobs")]
     Tasks,
+    /// A one-time Jobs API `runs/submit` request body (`<notebook>.submit.json` beside the
+    /// notebook) instead of bundle YAML; For Each or per-object tasks are chosen as with `auto`.
+    Submit,
 }
 
 /// `--compute`: where the generated notebook tasks run.
@@ -200,6 +203,25 @@ impl NotebookPlan {
         self.bundle_root
             .join("resources")
             .join(format!("{}.job.yml", self.job_key))
+    }
+
+    /// `<notebook stem>.submit.json` beside the notebook (`--to submit`).
+    pub fn submit_file(&self) -> PathBuf {
+        let stem = self
+            .notebook
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("notebook");
+        self.notebook.with_file_name(format!("{stem}.submit.json"))
+    }
+
+    /// The file that defines the generated job or run for a target shape.
+    pub fn output_file(&self, to: TargetShape) -> PathBuf {
+        if to == TargetShape::Submit {
+            self.submit_file()
+        } else {
+            self.resource_file()
+        }
     }
 }
 

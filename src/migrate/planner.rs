@@ -1040,7 +1040,18 @@ pub fn plan_document(
             keep_producer: false,
         });
     }
-    match rewrite_plan(&planner, &mut site_plans, job_key) {
+    let announce = match opts.to {
+        TargetShape::Submit => {
+            let stem = doc
+                .path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or("notebook");
+            format!("run `{job_key}` ({{}}) now runs this fan-out: {stem}.submit.json")
+        }
+        _ => format!("job `{job_key}` ({{}}) now runs this fan-out: resources/{job_key}.job.yml"),
+    };
+    match rewrite_plan(&planner, &mut site_plans, &announce) {
         Ok((edits, _))
             if !pending_unmatched.is_empty() && {
                 let removed: Vec<TextRange> = edits.iter().map(|e| e.range).collect();
@@ -1534,7 +1545,7 @@ fn plan_site(
             }
             false
         }
-        TargetShape::Auto => path_per_item,
+        TargetShape::Auto | TargetShape::Submit => path_per_item,
     };
     if want_tasks {
         let Some(vals) = &values else {
@@ -1740,10 +1751,11 @@ fn merge_runs(runs: &[RunCall]) -> Result<RunCall, String> {
 }
 
 /// Decide the statement edits; refuse when the rewrite would change what the notebook does.
+/// `announce` is the comment left where a fan-out was, with `{}` for the tasks that replace it.
 fn rewrite_plan(
     p: &Planner<'_>,
     sites: &mut [SitePlan],
-    job_key: &str,
+    announce: &str,
 ) -> Result<(Vec<StmtEdit>, bool), (u32, String)> {
     let body = p.body;
     let py = p.doc.python().expect("python");
@@ -1860,8 +1872,8 @@ fn rewrite_plan(
         let code = match sites.iter().find(|s| s.top == i) {
             Some(s) if replaced.contains(&i) => {
                 let mut c = vec![format!(
-                    "# bricklint migrate: job `{job_key}` ({}) now runs this fan-out: resources/{job_key}.job.yml",
-                    rel(s)
+                    "# bricklint migrate: {}",
+                    announce.replacen("{}", &rel(s), 1)
                 )];
                 c.extend(s.producer.iter().cloned());
                 c

@@ -4,7 +4,7 @@
 
 use ruff_text_size::{TextRange, TextSize};
 
-use crate::source::{Document, FileKind};
+use crate::source::{ipynb, Document, FileKind};
 
 /// One edit in document coordinates: `range` covers whole lines (from a line start to just after
 /// a line end); `code` is the replacement Python, one entry per line, without magic prefixes or
@@ -118,11 +118,7 @@ pub fn apply(doc: &Document, edits: &[(LineEdit, TextSize)]) -> Result<String, S
         .collect();
     touched.sort_unstable();
     touched.dedup();
-    // New cell ranges: shift by the length deltas of the edits before each cell.
-    let root: serde_json::Value =
-        serde_json::from_str(raw).map_err(|e| format!("invalid notebook JSON: {e}"))?;
-    let spans = source_spans(raw).ok_or_else(|| "cannot locate cell sources".to_string())?;
-    let mut patches: Vec<(usize, usize, String)> = Vec::new();
+    let mut sources: Vec<(usize, String)> = Vec::new();
     for idx in touched {
         let cell = &doc.cells[idx];
         let cell_edits: Vec<(LineEdit, TextSize)> = edits
@@ -132,31 +128,9 @@ pub fn apply(doc: &Document, edits: &[(LineEdit, TextSize)]) -> Result<String, S
             })
             .cloned()
             .collect();
-        let new_src_text = cell_text_after(doc, cell.range, &cell_edits);
-        let orig = &root["cells"][idx]["source"];
-        let orig_text = match orig {
-            serde_json::Value::String(s) => s.clone(),
-            serde_json::Value::Array(a) => a.iter().filter_map(|v| v.as_str()).collect(),
-            _ => String::new(),
-        };
-        let mut src = new_src_text;
-        if orig_text.ends_with('\n') && !src.ends_with('\n') {
-            src.push('\n');
-        }
-        let Some(&(s, e)) = spans.get(idx) else {
-            return Err(format!("cannot locate the source of cell {}", idx + 1));
-        };
-        patches.push((s, e, encode_source(raw, s, e, &src)));
+        sources.push((idx, cell_text_after(doc, cell.range, &cell_edits)));
     }
-    let mut out = String::with_capacity(raw.len());
-    let mut pos = 0;
-    for (s, e, text) in patches {
-        out.push_str(&raw[pos..s]);
-        out.push_str(&text);
-        pos = e;
-    }
-    out.push_str(&raw[pos..]);
-    Ok(out)
+    ipynb::patch_sources(raw, &sources)
 }
 
 /// The text of one cell after its edits (the cell's joining `\n` is included while editing,
@@ -173,187 +147,6 @@ fn cell_text_after(doc: &Document, cell: TextRange, edits: &[(LineEdit, TextSize
         t.pop();
     }
     t
-}
-
-/// Encode a cell source like the original value: a string stays a string; an array keeps its
-/// element indentation, one element per line.
-fn encode_source(raw: &str, s: usize, e: usize, src: &str) -> String {
-    let orig = &raw[s..e];
-    let enc = |x: &str| serde_json::to_string(x).unwrap_or_else(|_| "\"\"".into());
-    if orig.starts_with('"') {
-        return enc(src);
-    }
-    let nl = if raw.contains("\r\n") { "\r\n" } else { "\n" };
-    let mut lines: Vec<&str> = src.split_inclusive('\n').collect();
-    if src.is_empty() {
-        lines.clear();
-    }
-    if lines.is_empty() {
-        return "[]".into();
-    }
-    // Indentation of the first element and of the closing bracket.
-    let inner = &orig[1..orig.len().saturating_sub(1)];
-    let elem_indent = inner
-        .find('"')
-        .map(|q| {
-            let before = &inner[..q];
-            before.rsplit('\n').next().unwrap_or("").to_string()
-        })
-        .filter(|w| w.chars().all(|c| c == ' ' || c == '\t'));
-    let close_indent = inner
-        .rsplit('\n')
-        .next()
-        .filter(|w| w.chars().all(|c| c == ' ' || c == '\t'))
-        .map(str::to_string);
-    let line_start = raw[..s].rfind('\n').map(|i| i + 1).unwrap_or(0);
-    let key_indent: String = raw[line_start..s]
-        .chars()
-        .take_while(|c| *c == ' ' || *c == '\t')
-        .collect();
-    let multi_line = inner.contains('\n') || inner.trim().is_empty();
-    if !multi_line {
-        let parts: Vec<String> = lines.iter().map(|l| enc(l)).collect();
-        return format!("[{}]", parts.join(", "));
-    }
-    let elem_indent = elem_indent.unwrap_or_else(|| format!("{key_indent} "));
-    let close_indent = close_indent.unwrap_or(key_indent);
-    let mut out = String::from("[");
-    for (i, l) in lines.iter().enumerate() {
-        out.push_str(nl);
-        out.push_str(&elem_indent);
-        out.push_str(&enc(l));
-        if i + 1 < lines.len() {
-            out.push(',');
-        }
-    }
-    out.push_str(nl);
-    out.push_str(&close_indent);
-    out.push(']');
-    out
-}
-
-/// Byte spans of `cells[i].source` values in the raw JSON, in cell order.
-pub fn source_spans(raw: &str) -> Option<Vec<(usize, usize)>> {
-    let b = raw.as_bytes();
-    let mut p = JsonPos { b, i: 0 };
-    p.ws();
-    let mut out = Vec::new();
-    p.object(|p, key| {
-        if key == "cells" {
-            p.array(|p| {
-                let mut span = None;
-                p.object(|p, k| {
-                    if k == "source" {
-                        let s = p.i;
-                        p.skip_value()?;
-                        span = Some((s, p.i));
-                        Some(())
-                    } else {
-                        p.skip_value()
-                    }
-                })?;
-                out.push(span.unwrap_or((0, 0)));
-                Some(())
-            })
-        } else {
-            p.skip_value()
-        }
-    })?;
-    Some(out)
-}
-
-struct JsonPos<'a> {
-    b: &'a [u8],
-    i: usize,
-}
-
-impl JsonPos<'_> {
-    fn ws(&mut self) {
-        while matches!(self.b.get(self.i), Some(b' ' | b'\t' | b'\r' | b'\n')) {
-            self.i += 1;
-        }
-    }
-    fn string(&mut self) -> Option<String> {
-        let s = self.i;
-        if self.b.get(self.i) != Some(&b'"') {
-            return None;
-        }
-        self.i += 1;
-        loop {
-            match self.b.get(self.i)? {
-                b'\\' => self.i += 2,
-                b'"' => {
-                    self.i += 1;
-                    break;
-                }
-                _ => self.i += 1,
-            }
-        }
-        serde_json::from_slice(&self.b[s..self.i]).ok()
-    }
-    fn object(&mut self, mut f: impl FnMut(&mut Self, &str) -> Option<()>) -> Option<()> {
-        self.ws();
-        if self.b.get(self.i) != Some(&b'{') {
-            return None;
-        }
-        self.i += 1;
-        loop {
-            self.ws();
-            match self.b.get(self.i)? {
-                b'}' => {
-                    self.i += 1;
-                    return Some(());
-                }
-                b',' => self.i += 1,
-                b'"' => {
-                    let k = self.string()?;
-                    self.ws();
-                    if self.b.get(self.i) != Some(&b':') {
-                        return None;
-                    }
-                    self.i += 1;
-                    self.ws();
-                    f(self, &k)?;
-                }
-                _ => return None,
-            }
-        }
-    }
-    fn array(&mut self, mut f: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
-        self.ws();
-        if self.b.get(self.i) != Some(&b'[') {
-            return None;
-        }
-        self.i += 1;
-        loop {
-            self.ws();
-            match self.b.get(self.i)? {
-                b']' => {
-                    self.i += 1;
-                    return Some(());
-                }
-                b',' => self.i += 1,
-                _ => f(self)?,
-            }
-        }
-    }
-    fn skip_value(&mut self) -> Option<()> {
-        self.ws();
-        match self.b.get(self.i)? {
-            b'{' => self.object(|p, _| p.skip_value()),
-            b'[' => self.array(|p| p.skip_value()),
-            b'"' => self.string().map(|_| ()),
-            _ => {
-                while let Some(c) = self.b.get(self.i) {
-                    if matches!(c, b',' | b'}' | b']' | b' ' | b'\t' | b'\r' | b'\n') {
-                        break;
-                    }
-                    self.i += 1;
-                }
-                Some(())
-            }
-        }
-    }
 }
 
 /// Is document line `line` (0-based) blank code (only whitespace after any magic prefix)?
@@ -473,7 +266,7 @@ mod tests {
     fn ipynb_only_the_touched_cell_changes() {
         let raw = "{\n \"cells\": [\n  {\n   \"cell_type\": \"code\",\n   \"metadata\": {\"a\": 1},\n   \"outputs\": [{\"text\": \"hi\"}],\n   \"source\": [\n    \"x = 1\\n\",\n    \"y = run()\\n\",\n    \"z = 2\"\n   ]\n  },\n  {\n   \"cell_type\": \"code\",\n   \"metadata\": {},\n   \"source\": \"w = 1\\n\"\n  }\n ],\n \"metadata\": {},\n \"nbformat\": 4,\n \"nbformat_minor\": 0\n}\n";
         let doc = load("a.ipynb", FileKind::Ipynb, raw);
-        assert_eq!(source_spans(raw).unwrap().len(), 2);
+        assert_eq!(ipynb::source_spans(raw).unwrap().len(), 2);
         let e = edit_stmt(&doc, "y = run()", &["# gone", "v = 0"]);
         let out = apply(&doc, &[e]).unwrap();
         let expected = raw.replace(

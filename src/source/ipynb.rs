@@ -324,6 +324,252 @@ impl Scanner<'_> {
     }
 }
 
+/// The notebook JSON with new texts for some cells' `source` (cell index, full source text):
+/// only those values are re-encoded, in the form they had (a string stays a string, an array
+/// keeps its layout); every other byte of the file is kept. A cell whose text is unchanged keeps
+/// its bytes too.
+pub fn patch_sources(raw: &str, sources: &[(usize, String)]) -> Result<String, String> {
+    if sources.is_empty() {
+        return Ok(raw.to_string());
+    }
+    let spans = source_spans(raw).ok_or_else(|| "cannot locate cell sources".to_string())?;
+    let mut patches: Vec<(usize, usize, String)> = Vec::new();
+    for (idx, text) in sources {
+        let Some(&(s, e)) = spans.get(*idx).filter(|(s, e)| e > s) else {
+            return Err(format!("cannot locate the source of cell {}", idx + 1));
+        };
+        let orig: Value =
+            serde_json::from_str(&raw[s..e]).map_err(|e| format!("invalid notebook JSON: {e}"))?;
+        // The loader drops one final `\n` of every cell source: put it back.
+        let mut src = text.clone();
+        if source_text(Some(&orig)).ends_with('\n') {
+            src.push('\n');
+        }
+        patches.push((s, e, encode_source(raw, s, e, &src)));
+    }
+    patches.sort_by_key(|p| p.0);
+    let mut out = String::with_capacity(raw.len());
+    let mut pos = 0;
+    for (s, e, text) in patches {
+        if s < pos {
+            return Err("two edits of the same notebook cell".into());
+        }
+        out.push_str(&raw[pos..s]);
+        out.push_str(&text);
+        pos = e;
+    }
+    out.push_str(&raw[pos..]);
+    Ok(out)
+}
+
+/// Encode a cell source like the original value: a string stays a string; an array keeps its
+/// element indentation, one element per line.
+pub fn encode_source(raw: &str, s: usize, e: usize, src: &str) -> String {
+    let orig = &raw[s..e];
+    // Unchanged: keep the bytes (escapes, element splits, layout).
+    if serde_json::from_str::<Value>(orig).ok().is_some_and(|v| {
+        matches!(v, Value::String(_) | Value::Array(_)) && source_text(Some(&v)) == src
+    }) {
+        return orig.to_string();
+    }
+    // A file written with only ASCII (Python's `ensure_ascii`) stays ASCII.
+    let ascii = raw.is_ascii();
+    let enc = |x: &str| encode_json_string(x, ascii);
+    if orig.starts_with('"') {
+        return enc(src);
+    }
+    let nl = if raw.contains("\r\n") { "\r\n" } else { "\n" };
+    let mut lines: Vec<&str> = src.split_inclusive('\n').collect();
+    if src.is_empty() {
+        lines.clear();
+    }
+    if lines.is_empty() {
+        return "[]".into();
+    }
+    // Indentation of the first element and of the closing bracket.
+    let inner = &orig[1..orig.len().saturating_sub(1)];
+    let elem_indent = inner
+        .find('"')
+        .map(|q| {
+            let before = &inner[..q];
+            before.rsplit('\n').next().unwrap_or("").to_string()
+        })
+        .filter(|w| w.chars().all(|c| c == ' ' || c == '\t'));
+    let close_indent = inner
+        .rsplit('\n')
+        .next()
+        .filter(|w| w.chars().all(|c| c == ' ' || c == '\t'))
+        .map(str::to_string);
+    let line_start = raw[..s].rfind('\n').map(|i| i + 1).unwrap_or(0);
+    let key_indent: String = raw[line_start..s]
+        .chars()
+        .take_while(|c| *c == ' ' || *c == '\t')
+        .collect();
+    let multi_line = inner.contains('\n') || inner.trim().is_empty();
+    if !multi_line {
+        let parts: Vec<String> = lines.iter().map(|l| enc(l)).collect();
+        return format!("[{}]", parts.join(", "));
+    }
+    let elem_indent = elem_indent.unwrap_or_else(|| format!("{key_indent} "));
+    let close_indent = close_indent.unwrap_or(key_indent);
+    let mut out = String::from("[");
+    for (i, l) in lines.iter().enumerate() {
+        out.push_str(nl);
+        out.push_str(&elem_indent);
+        out.push_str(&enc(l));
+        if i + 1 < lines.len() {
+            out.push(',');
+        }
+    }
+    out.push_str(nl);
+    out.push_str(&close_indent);
+    out.push(']');
+    out
+}
+
+/// Byte spans of `cells[i].source` values in the raw JSON, in cell order.
+pub fn source_spans(raw: &str) -> Option<Vec<(usize, usize)>> {
+    let b = raw.as_bytes();
+    let mut p = JsonPos { b, i: 0 };
+    p.ws();
+    let mut out = Vec::new();
+    p.object(|p, key| {
+        if key == "cells" {
+            p.array(|p| {
+                let mut span = None;
+                p.object(|p, k| {
+                    if k == "source" {
+                        let s = p.i;
+                        p.skip_value()?;
+                        span = Some((s, p.i));
+                        Some(())
+                    } else {
+                        p.skip_value()
+                    }
+                })?;
+                out.push(span.unwrap_or((0, 0)));
+                Some(())
+            })
+        } else {
+            p.skip_value()
+        }
+    })?;
+    Some(out)
+}
+
+struct JsonPos<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl JsonPos<'_> {
+    fn ws(&mut self) {
+        while matches!(self.b.get(self.i), Some(b' ' | b'\t' | b'\r' | b'\n')) {
+            self.i += 1;
+        }
+    }
+    fn string(&mut self) -> Option<String> {
+        let s = self.i;
+        if self.b.get(self.i) != Some(&b'"') {
+            return None;
+        }
+        self.i += 1;
+        loop {
+            match self.b.get(self.i)? {
+                b'\\' => self.i += 2,
+                b'"' => {
+                    self.i += 1;
+                    break;
+                }
+                _ => self.i += 1,
+            }
+        }
+        serde_json::from_slice(&self.b[s..self.i]).ok()
+    }
+    fn object(&mut self, mut f: impl FnMut(&mut Self, &str) -> Option<()>) -> Option<()> {
+        self.ws();
+        if self.b.get(self.i) != Some(&b'{') {
+            return None;
+        }
+        self.i += 1;
+        loop {
+            self.ws();
+            match self.b.get(self.i)? {
+                b'}' => {
+                    self.i += 1;
+                    return Some(());
+                }
+                b',' => self.i += 1,
+                b'"' => {
+                    let k = self.string()?;
+                    self.ws();
+                    if self.b.get(self.i) != Some(&b':') {
+                        return None;
+                    }
+                    self.i += 1;
+                    self.ws();
+                    f(self, &k)?;
+                }
+                _ => return None,
+            }
+        }
+    }
+    fn array(&mut self, mut f: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        self.ws();
+        if self.b.get(self.i) != Some(&b'[') {
+            return None;
+        }
+        self.i += 1;
+        loop {
+            self.ws();
+            match self.b.get(self.i)? {
+                b']' => {
+                    self.i += 1;
+                    return Some(());
+                }
+                b',' => self.i += 1,
+                _ => f(self)?,
+            }
+        }
+    }
+    fn skip_value(&mut self) -> Option<()> {
+        self.ws();
+        match self.b.get(self.i)? {
+            b'{' => self.object(|p, _| p.skip_value()),
+            b'[' => self.array(|p| p.skip_value()),
+            b'"' => self.string().map(|_| ()),
+            _ => {
+                while let Some(c) = self.b.get(self.i) {
+                    if matches!(c, b',' | b'}' | b']' | b' ' | b'\t' | b'\r' | b'\n') {
+                        break;
+                    }
+                    self.i += 1;
+                }
+                Some(())
+            }
+        }
+    }
+}
+
+/// A JSON string literal; with `ascii`, non-ASCII characters are `\\uXXXX` escapes.
+fn encode_json_string(x: &str, ascii: bool) -> String {
+    let s = serde_json::to_string(x).unwrap_or_else(|_| "\"\"".into());
+    if !ascii || s.is_ascii() {
+        return s;
+    }
+    let mut out = String::with_capacity(s.len() + 16);
+    for c in s.chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            for u in c.encode_utf16(&mut [0; 2]) {
+                out.push_str(&format!("\\u{u:04x}"));
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -380,5 +626,22 @@ mod tests {
         let err =
             parse_ipynb(Arc::new(PathBuf::from("n.ipynb")), NB[..40].to_string()).unwrap_err();
         assert!(err.message.contains("line 4 column 22"), "{}", err.message);
+    }
+
+    #[test]
+    fn patched_sources_keep_the_file_style() {
+        let raw = "{\"cells\": [{\"source\": [\"a = \\\"\\u00e9\\\"\\n\", \"b\"]}, {\"source\": \"c\\n\"}]}";
+        // Unchanged text: the value keeps its bytes (escapes, element splits).
+        assert_eq!(
+            patch_sources(raw, &[(0, "a = \"\u{e9}\"\nb".into())]).unwrap(),
+            raw
+        );
+        // Changed: an ASCII-only file stays ASCII; a final newline stays.
+        let out = patch_sources(raw, &[(0, "\u{e9}".into()), (1, "d".into())]).unwrap();
+        assert_eq!(
+            out,
+            "{\"cells\": [{\"source\": [\"\\u00e9\"]}, {\"source\": \"d\\n\"}]}"
+        );
+        assert!(patch_sources(raw, &[(5, "x".into())]).is_err());
     }
 }
