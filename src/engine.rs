@@ -373,10 +373,14 @@ pub fn load_project(
         documents.extend(more.into_iter().filter_map(|(d, _)| d.map(Arc::new)));
         documents.sort_by(|a, b| a.path.cmp(&b.path));
     }
-    let index = ProjectIndex::build(&documents, &config);
     let target = opts.target.clone().or_else(|| config.target.clone());
     let load = bundle::LoadOptions::from_process(target, opts.vars.clone());
-    let (bundles, bdiags) = bundle::load_all(&documents, &config, &load);
+    // The project index (notebooks) and the bundles (YAML) are independent: build them side by
+    // side.
+    let (index, (bundles, bdiags)) = rayon::join(
+        || ProjectIndex::build(&documents, &config),
+        || bundle::load_all(&documents, &config, &load),
+    );
     if let Some(e) = bundle::usage_error(&bundles, &load) {
         return Err(CheckError::Usage(e));
     }
