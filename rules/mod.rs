@@ -68,6 +68,13 @@ pub trait Rule: Sync + Send {
     fn meta(&self) -> &'static RuleMeta;
     /// Every loaded source document (notebooks of all formats, Python modules, Scala files).
     fn check_document(&self, _ctx: &DocContext<'_>, _out: &mut Vec<Diagnostic>) {}
+    /// Does this rule need `doc`'s syntax tree? The engine parses a document only when the
+    /// orchestration index, a command-line path or an enabled rule needs it (most files of a
+    /// repository have nothing for bricklint and are never parsed). Answer from a cheap scan
+    /// (`doc.mentions`), never by parsing.
+    fn wants_parse(&self, _doc: &crate::source::Document) -> bool {
+        false
+    }
     /// Every bundle (root `databricks.yml` with includes, merged for the selected target).
     fn check_bundle(&self, _ctx: &BundleContext<'_>, _out: &mut Vec<Diagnostic>) {}
     /// Once per run, with the whole project (cross-file checks that are not per bundle).

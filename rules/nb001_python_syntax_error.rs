@@ -11,6 +11,16 @@ pub static META: RuleMeta = RuleMeta {
 Reports Python cells (and plain Python modules) that do not parse. Each notebook cell is parsed
 on its own, as Databricks runs it, with IPython magics (`%pip`, `!ls`) allowed.
 
+Which files are parsed (`syntax-check` in the config):
+- `"analyzed"` (the default): every file named on the command line (what pre-commit passes), and,
+  in a directory scan, every notebook or module bricklint parses for its own analysis: it runs
+  notebooks or calls the Jobs API (or `%run`s / imports a file that does), sets task values,
+  calls `notebook.exit`, holds an IPython escape or a `bricklint:` comment. A notebook with none
+  of these is never parsed (a byte search decides), which keeps large repositories fast; its
+  syntax errors are left to the Python tooling that checks every file (ruff, pyright).
+- `"all"`: every Python cell of every file. Naming the rule, `--select NB001` or
+  `--extend-select python-syntax-error` (not a prefix such as `NB` or `ALL`), does the same.
+
 ## Why is this bad?
 A cell that does not parse fails when the notebook runs, and bricklint cannot analyse it: every
 other rule is blind to the code of that cell.
@@ -36,6 +46,9 @@ impl Rule for PythonSyntaxError {
     }
 
     fn check_document(&self, ctx: &DocContext<'_>, out: &mut Vec<Diagnostic>) {
+        if !ctx.analysed {
+            return;
+        }
         let Some(py) = ctx.doc.python() else { return };
         // One diagnostic per cell: later errors in the same cell are usually follow-ups.
         let mut seen_cells = Vec::new();

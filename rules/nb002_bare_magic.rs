@@ -5,7 +5,7 @@ use ruff_text_size::{Ranged, TextRange};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::engine::DocContext;
 use crate::rules::{Rule, RuleMeta};
-use crate::source::{FileKind, Lang};
+use crate::source::{Document, FileKind, Lang};
 
 pub static META: RuleMeta = RuleMeta {
     code: "NB002",
@@ -40,6 +40,29 @@ Put the magic in its own cell, every line prefixed:
 };
 
 pub struct BareMagic;
+
+/// A cheap line scan before any parsing: can a Python cell that is not `# MAGIC` hold an IPython
+/// escape? Escapes start a logical line (`%pip`, `!ls`, `?x`, `,f a`, `;f a`, `/f a`), end one
+/// (`x?`), or follow an assignment (`x = !ls`, `y = %time f()`). `false` is exact; `true` means
+/// "parse and look".
+fn may_have_escape(doc: &Document) -> bool {
+    doc.cells
+        .iter()
+        .filter(|c| c.lang == Lang::Python && !c.magic)
+        .any(|c| {
+            doc.text[c.range].lines().any(|line| {
+                let t = line.trim();
+                if t.starts_with(['%', '!', '?', ',', ';', '/']) || t.ends_with('?') {
+                    return true;
+                }
+                let b = t.as_bytes();
+                memchr::memchr_iter(b'=', b).any(|i| {
+                    let rest = t[i + 1..].trim_start();
+                    (rest.starts_with('%') || rest.starts_with('!')) && !rest.starts_with("!=")
+                })
+            })
+        })
+}
 
 struct Finder(Vec<(TextRange, String)>);
 
@@ -79,8 +102,15 @@ impl Rule for BareMagic {
         &META
     }
 
+    fn wants_parse(&self, doc: &Document) -> bool {
+        doc.kind == FileKind::SourceNotebook(Lang::Python) && may_have_escape(doc)
+    }
+
     fn check_document(&self, ctx: &DocContext<'_>, out: &mut Vec<Diagnostic>) {
-        if ctx.doc.kind != FileKind::SourceNotebook(Lang::Python) {
+        if ctx.doc.kind != FileKind::SourceNotebook(Lang::Python)
+            || !ctx.analysed
+            || !may_have_escape(ctx.doc)
+        {
             return;
         }
         let Some(py) = ctx.doc.python() else { return };

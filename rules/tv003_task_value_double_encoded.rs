@@ -81,8 +81,12 @@ impl Rule for TaskValueDoubleEncoded {
         &META
     }
 
+    fn wants_parse(&self, doc: &crate::source::Document) -> bool {
+        crate::payload::facts::writes_task_values(doc)
+    }
+
     fn check_document(&self, ctx: &DocContext<'_>, out: &mut Vec<Diagnostic>) {
-        let Some(facts) = ctx.project.index.payload.get(&ctx.doc.path) else {
+        let Some(facts) = ctx.project.index.payload.task_values_of(ctx.doc) else {
             return;
         };
         for s in &facts.sets {

@@ -30,11 +30,29 @@ pub struct Config {
     pub task_values: BTreeMap<String, TaskValueContract>,
     #[serde(default)]
     pub limits: Limits,
+    /// NB001 scope: `"analyzed"` (default) reports syntax errors in the notebooks bricklint
+    /// analyses; `"all"` parses every Python cell of every file.
+    #[serde(default)]
+    pub syntax_check: SyntaxCheck,
     /// Directory the config file was found in (paths in it are relative to this).
     #[serde(skip)]
     pub root: Option<PathBuf>,
     #[serde(skip)]
     pub source: Option<PathBuf>,
+}
+
+/// Which Python cells NB001 (python-syntax-error) checks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SyntaxCheck {
+    /// Files named on the command line, and every file with something for bricklint to analyse
+    /// (notebook runs, task values, Jobs API calls, suppressions, IPython escapes, files they
+    /// `%run` or import). Files with none of these are not parsed at all.
+    #[default]
+    #[serde(alias = "analysed")]
+    Analyzed,
+    /// Every Python cell of every file.
+    All,
 }
 
 #[derive(Debug, Clone, Deserialize)]

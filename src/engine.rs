@@ -67,17 +67,55 @@ pub struct Project {
     pub bundles: Vec<Bundle>,
     pub config: Config,
     pub options: CheckOptions,
+    /// Files named on the command line (always analysed in full).
+    pub explicit: HashSet<PathBuf>,
 }
+
+/// Tokens that make a document worth parsing for its own findings even when no orchestration
+/// fact points at it: suppression comments (BL001 needs the findings they cover).
+const ANALYSE_TOKENS: &[&[u8]] = &[b"bricklint:"];
 
 impl Project {
     pub fn document(&self, path: &Path) -> Option<&Arc<Document>> {
         self.index.by_path.get(path).map(|&i| &self.documents[i])
+    }
+
+    /// Every Python cell is parsed: `syntax-check = "all"`, or NB001 selected by its code or
+    /// name (not through a prefix or `ALL`).
+    pub fn syntax_check_all(&self) -> bool {
+        let named = |l: &[String]| {
+            l.iter().any(|s| {
+                s.eq_ignore_ascii_case("NB001") || s.eq_ignore_ascii_case("python-syntax-error")
+            })
+        };
+        self.config.syntax_check == crate::config::SyntaxCheck::All
+            || named(self.options.select.as_deref().unwrap_or_default())
+            || named(&self.options.extend_select)
+            || named(self.config.select.as_deref().unwrap_or_default())
+            || named(&self.config.extend_select)
+    }
+
+    /// Is document `i` analysed in full (parsed, NB001 reported)? Files named on the command
+    /// line are; so is every file the orchestration index parsed (it mentions notebook runs or
+    /// the Jobs API, or `%run`s / imports one that does), and every file an enabled rule asks
+    /// for ([`Rule::wants_parse`]). Everything else is only scanned: with nothing for bricklint
+    /// to find, it is never parsed, which is most of a typical repository.
+    pub fn is_analysed(&self, i: usize, enabled: &[&'static dyn Rule], full: bool) -> bool {
+        let doc = &self.documents[i];
+        full || self.index.python.facts.get(i).is_some_and(|f| f.is_some())
+            || self.explicit.contains(doc.path.as_path())
+            || doc.mentions(ANALYSE_TOKENS)
+            || enabled.iter().any(|r| r.wants_parse(doc))
     }
 }
 
 pub struct DocContext<'a> {
     pub doc: &'a Document,
     pub project: &'a Project,
+    /// Is this document analysed in full (see [`Project::is_analysed`])? When not, its syntax
+    /// tree must not be built: rules that read `doc.python()` return early unless their
+    /// [`Rule::wants_parse`] asked for it.
+    pub analysed: bool,
 }
 
 pub struct BundleContext<'a> {
@@ -347,6 +385,7 @@ pub fn load_project(
         }
     }
     files.sort();
+    phase("discover");
     let loaded: Vec<(Option<Document>, Vec<Diagnostic>)> = files
         .par_iter()
         .map(|(f, explicit)| load_file(f, &config, *explicit))
@@ -361,6 +400,7 @@ pub fn load_project(
     }
     // Context: `%run` targets and local imports that were not given (pre-commit passes only
     // the changed files), so cross-file orchestration analysis still sees the helpers.
+    phase("load");
     for _ in 0..4 {
         let missing = crate::index::missing_context(&documents);
         if missing.is_empty() {
@@ -373,6 +413,7 @@ pub fn load_project(
         documents.extend(more.into_iter().filter_map(|(d, _)| d.map(Arc::new)));
         documents.sort_by(|a, b| a.path.cmp(&b.path));
     }
+    phase("context");
     let target = opts.target.clone().or_else(|| config.target.clone());
     let load = bundle::LoadOptions::from_process(target, opts.vars.clone());
     // The project index (notebooks) and the bundles (YAML) are independent: build them side by
@@ -385,6 +426,13 @@ pub fn load_project(
         return Err(CheckError::Usage(e));
     }
     diags.extend(bdiags);
+    phase("index+bundles");
+    let explicit = paths
+        .iter()
+        .filter(|p| p.is_file())
+        .filter(|p| !(opts.force_exclude && discover::is_excluded(&excludes, p, &cwd)))
+        .cloned()
+        .collect();
     let project = Project {
         root: cwd,
         documents,
@@ -392,30 +440,59 @@ pub fn load_project(
         bundles,
         config,
         options: opts.clone(),
+        explicit,
     };
     Ok((project, diags, report_roots))
 }
 
+/// `BRICKLINT_PROFILE=1`: print the time of each phase of `check` to stderr.
+pub fn phase(name: &str) {
+    use std::sync::Mutex;
+    use std::time::Instant;
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    static LAST: Mutex<Option<Instant>> = Mutex::new(None);
+    if !*ON.get_or_init(|| std::env::var_os("BRICKLINT_PROFILE").is_some_and(|v| v != "0")) {
+        return;
+    }
+    let now = Instant::now();
+    if let Ok(mut last) = LAST.lock() {
+        if let Some(t) = *last {
+            eprintln!(
+                "bricklint profile: {name:<10} {:>8.1} ms",
+                (now - t).as_secs_f64() * 1e3
+            );
+        }
+        *last = Some(now);
+    }
+}
+
 /// Run every enabled rule over a loaded project; returns raw diagnostics (unsuppressed).
 pub fn run_rules(project: &Project, enabled: &[&'static dyn Rule]) -> Vec<Diagnostic> {
+    let full = project.syntax_check_all();
     let mut out: Vec<Diagnostic> = project
         .documents
         .par_iter()
-        .filter(|d| !d.kind.is_yaml())
-        .flat_map_iter(|doc| {
+        .enumerate()
+        .filter(|(_, d)| !d.kind.is_yaml())
+        .flat_map_iter(|(i, doc)| {
             guarded(&doc.path, "analysing this file", || {
+                let analysed = doc.has_python() && project.is_analysed(i, enabled, full);
                 // When no earlier pass parsed this document, its rules run on a private copy
                 // whose syntax tree is freed right after them: peak memory stays at a few trees
                 // per thread instead of one per file. (A rule that needs another document's tree
                 // still gets it, parsed and kept, through `project`.)
                 let copy;
-                let doc: &Document = if doc.has_python() && !doc.python_is_parsed() {
+                let doc: &Document = if analysed && !doc.python_is_parsed() {
                     copy = doc.fresh_copy();
                     &copy
                 } else {
                     doc
                 };
-                let ctx = DocContext { doc, project };
+                let ctx = DocContext {
+                    doc,
+                    project,
+                    analysed,
+                };
                 let mut v = Vec::new();
                 for r in enabled {
                     r.check_document(&ctx, &mut v);
@@ -484,6 +561,7 @@ fn check_inner(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
     ignore.extend(opts.ignore.iter().cloned());
     let selection = Selection::new(select.as_deref(), &extend, &ignore)?;
     let per_file = per_file_ignores(&opts.config)?;
+    phase("start");
 
     let (project, load_diags, report_roots) = load_project(opts)?;
     let enabled: Vec<&'static dyn Rule> = rules::all()
@@ -492,6 +570,7 @@ fn check_inner(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
         .filter(|r| selection.is_enabled(r.meta().code))
         .collect();
     let mut diags = run_rules(&project, &enabled);
+    phase("rules");
     diags.extend(
         load_diags
             .into_iter()
@@ -540,6 +619,7 @@ fn check_inner(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
     });
     messages.dedup_by(|a, b| a.code == b.code && a.span == b.span && a.message == b.message);
     let files = project.documents.len();
+    phase("report");
     Ok(CheckResult {
         messages,
         files,

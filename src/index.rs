@@ -84,7 +84,9 @@ const NEEDLE: &[u8] = b"notebook";
 pub fn mentions_notebook(text: &[u8]) -> bool {
     memchr::memmem::find_iter(text, NEEDLE)
         .any(|i| !text[i + NEEDLE.len()..].starts_with(b" source"))
-        || memchr::memmem::find(text, b"jobs").is_some()
+        // `dbutils.jobs.taskValues` is not the Jobs API.
+        || memchr::memmem::find_iter(text, b"jobs")
+            .any(|i| !text[i + 4..].starts_with(b".taskValues"))
 }
 
 fn is_python_doc(d: &Document) -> bool {
@@ -271,7 +273,13 @@ impl PythonIndex {
                 if !is_python_doc(d) {
                     return (false, Vec::new(), Vec::new());
                 }
-                let mentions = mentions_notebook(d.text.as_bytes());
+                // A configured runner (`[orchestration] notebook-runners`) counts as a mention
+                // of its own name.
+                let mentions = mentions_notebook(d.text.as_bytes())
+                    || runners.iter().any(|r| {
+                        let short = r.rsplit('.').next().unwrap_or(r);
+                        !short.is_empty() && d.mentions(&[short.as_bytes()])
+                    });
                 let known = |p: &Path| by_path.contains_key(p);
                 let includes: Vec<usize> = d
                     .cells
@@ -290,6 +298,7 @@ impl PythonIndex {
                 (mentions, includes, imports)
             })
             .collect();
+        crate::engine::phase("ix:edges");
         // Step 2: relevance (transitive mention through includes and imports).
         let mut relevant: Vec<Option<bool>> = vec![None; n];
         for start in 0..n {
@@ -330,6 +339,7 @@ impl PythonIndex {
                 Some(Arc::new(f))
             })
             .collect();
+        crate::engine::phase("ix:facts");
         let (run_includes, imports): (Vec<_>, Vec<_>) =
             step1.into_iter().map(|(_, inc, imp)| (inc, imp)).unzip();
         let mut idx = PythonIndex {
@@ -346,6 +356,7 @@ impl PythonIndex {
             .map(|i| idx.resolve_all(documents, by_path, i))
             .collect();
         idx.fixpoint();
+        crate::engine::phase("ix:link");
         idx
     }
 

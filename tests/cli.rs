@@ -372,7 +372,7 @@ fn junit_has_a_testcase_per_file_and_a_failure_per_finding() {
 fn gitlab_issues(dir: &Path) -> Vec<Value> {
     let mut c = Command::cargo_bin("bricklint").unwrap();
     c.current_dir(dir)
-        .args(["check", ".", "--output-format", "gitlab"]);
+        .args(["check", "nb.py", "--output-format", "gitlab"]);
     let v: Value = serde_json::from_slice(&c.output().unwrap().stdout).unwrap();
     v.as_array().unwrap().clone()
 }
@@ -619,6 +619,11 @@ fn copy_dir(from: &Path, to: &Path) {
 fn diff_and_fix_without_fixable_findings_change_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     copy_dir(&fixtures().join("findings"), tmp.path());
+    std::fs::write(
+        tmp.path().join("bricklint.toml"),
+        "syntax-check = \"all\"\n",
+    )
+    .unwrap();
     let before = std::fs::read_to_string(tmp.path().join("broken.py")).unwrap();
     let mut c = Command::cargo_bin("bricklint").unwrap();
     c.current_dir(tmp.path())
@@ -664,9 +669,63 @@ fn explicit_files_report_only_their_findings_but_see_the_bundle() {
     ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("notebooks/broken.py"));
-    // ... or with the bundle scope.
+    // ... or with the bundle scope, when every notebook's syntax is checked.
+    std::fs::write(
+        tmp.path().join("bricklint.toml"),
+        "syntax-check = \"all\"\n",
+    )
+    .unwrap();
     let out = run(&["--report-scope", "bundle", "notebooks/list_tables.py"]);
     assert_eq!(out.status.code(), Some(1));
+}
+
+/// A directory scan parses the notebooks bricklint has something to analyse in; a syntax error
+/// elsewhere is reported for files named on the command line, with NB001 selected by name, or
+/// with `syntax-check = "all"`.
+#[test]
+fn directory_scans_parse_what_they_analyse() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(
+        tmp.path().join("plain.py"),
+        "# Databricks notebook source\ndef f(:\n    pass\n",
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let mut c = Command::cargo_bin("bricklint").unwrap();
+        c.current_dir(tmp.path())
+            .args(["check", "--output-format", "concise"])
+            .args(args);
+        let out = c.output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+        )
+    };
+    assert_eq!(run(&["."]).0, Some(0));
+    let (code, out) = run(&["plain.py"]);
+    assert_eq!(code, Some(1));
+    assert!(out.contains("plain.py:2:7: NB001"), "{out}");
+    assert_eq!(run(&[".", "--extend-select", "NB001"]).0, Some(1));
+    assert_eq!(run(&[".", "--select", "python-syntax-error"]).0, Some(1));
+    // A prefix does not name the rule: `NB` keeps the default scope.
+    assert_eq!(run(&[".", "--select", "NB"]).0, Some(0));
+    // A notebook with something to analyse is parsed, and its syntax errors reported.
+    std::fs::write(
+        tmp.path().join("driver.py"),
+        "# Databricks notebook source\ndbutils.notebook.run(\"./plain\", 60)\n\n# COMMAND ----------\n\nx = (1,\n",
+    )
+    .unwrap();
+    let (code, out) = run(&["."]);
+    assert_eq!(code, Some(1));
+    assert!(out.contains("driver.py:6:"), "{out}");
+    assert!(!out.contains("plain.py"), "{out}");
+    std::fs::write(
+        tmp.path().join("bricklint.toml"),
+        "syntax-check = \"all\"\n",
+    )
+    .unwrap();
+    let (_, out) = run(&["."]);
+    assert!(out.contains("plain.py:2:7: NB001"), "{out}");
 }
 
 #[test]

@@ -391,8 +391,10 @@ mod tests {
 
     /// Check a directory and give the first finding a fix that closes the bracket at `at`.
     fn checked_with_fix(dir: &Path, app: Applicability, at: &str) -> (CheckOptions, CheckResult) {
+        // NB001 named: every Python cell of the directory is parsed (`syntax-check`).
         let opts = CheckOptions {
             paths: vec![dir.to_path_buf()],
+            select: Some(vec!["NB001".into()]),
             ..Default::default()
         };
         let mut result = crate::engine::check(&opts).unwrap();

@@ -5,9 +5,8 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
-use rayon::prelude::*;
 use ruff_text_size::TextRange;
 
 use super::eval::{self, Arg, CallKind, Recorded};
@@ -178,29 +177,132 @@ fn str_arg(a: Option<&Arg>) -> Option<String> {
     })
 }
 
+/// Every recorded call names one of these; a document without any of them records nothing,
+/// so it is neither parsed nor evaluated.
+const PAYLOAD_TOKENS: &[&[u8]] = &[
+    b"widgets",
+    b"taskValues",
+    b"task_values",
+    b"notebook",
+    b"getArgument",
+];
+
 /// Build the facts of one document from its recorded calls.
+///
+/// A document nothing parsed yet is first evaluated on its payload cells alone (the cells that
+/// mention `dbutils`, widgets, task values or notebooks: usually a few lines of a long notebook).
+/// When every recorded call is reached from module code with fully known arguments, those facts
+/// are exact and the rest of the notebook is never parsed. Otherwise the whole document is
+/// evaluated on a private copy, so its syntax tree is freed here instead of staying alive for
+/// the whole run (peak memory).
 pub fn doc_facts(doc: &Document) -> DocFacts {
-    // Every recorded call names one of these; a document without any of them records nothing,
-    // so it is neither parsed nor evaluated here.
-    if !doc.mentions(&[
-        b"widgets",
-        b"taskValues",
-        b"task_values",
-        b"notebook",
-        b"getArgument",
-    ]) {
+    if !doc.mentions(PAYLOAD_TOKENS) {
         return DocFacts::default();
     }
-    // Evaluate on a private copy when nothing parsed the document yet: its syntax tree is then
-    // freed here instead of staying alive for the whole run (peak memory), at the cost of a
-    // second parse by the rules that need one.
-    let copy;
-    let doc: &Document = if doc.python_is_parsed() {
-        doc
-    } else {
-        copy = doc.fresh_copy();
-        &copy
+    if doc.python_is_parsed() {
+        return eval_facts(doc);
+    }
+    if doc.cells.len() > 1 {
+        let keep = |cell: &str| {
+            let b = cell.as_bytes();
+            PAYLOAD_TOKENS
+                .iter()
+                .chain([&b"dbutils"[..]].iter())
+                .any(|t| memchr::memmem::find(b, t).is_some())
+        };
+        let py = crate::source::python::PythonSource::build_cells(doc, &keep);
+        if let Ok(Some(recorded)) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let recorded = eval::evaluate(&py, &doc.path);
+            let calls = direct_calls(&py)?;
+            let mut seen: Vec<TextRange> = recorded.iter().map(|r| r.range).collect();
+            seen.sort_by_key(|r| (r.start(), r.end()));
+            seen.dedup();
+            (calls == seen.len() && recorded.iter().all(self_contained)).then_some(recorded)
+        })) {
+            return from_records(&recorded);
+        }
+    }
+    eval_facts(&doc.fresh_copy())
+}
+
+/// Segments that make a dotted name a payload object (`dbutils`, `dbutils.widgets`, ...).
+const PAYLOAD_NAMES: &[&str] = &[
+    "dbutils",
+    "widgets",
+    "taskValues",
+    "task_values",
+    "notebook",
+    "getArgument",
+    "jobs",
+];
+
+/// The number of calls in `py` made directly on a dotted payload name
+/// (`dbutils.widgets.get(...)`, `getArgument(...)`), or `None` when a payload name is used any
+/// other way (`w = dbutils.widgets`, `helper(dbutils)`): then calls elsewhere may go through it,
+/// and the cells left out can matter.
+fn direct_calls(py: &crate::source::python::PythonSource) -> Option<usize> {
+    use ruff_python_ast::visitor::{walk_expr, Visitor};
+    use ruff_python_ast::Expr;
+    /// `Some(mentions a payload name)` for a dotted name, `None` for any other expression.
+    fn dotted(e: &Expr) -> Option<bool> {
+        match e {
+            Expr::Name(n) => Some(PAYLOAD_NAMES.contains(&n.id.as_str())),
+            Expr::Attribute(a) => {
+                dotted(&a.value).map(|m| m || PAYLOAD_NAMES.contains(&a.attr.as_str()))
+            }
+            _ => None,
+        }
+    }
+    struct Calls {
+        n: usize,
+        escaped: bool,
+    }
+    impl<'a> Visitor<'a> for Calls {
+        fn visit_expr(&mut self, e: &'a Expr) {
+            if self.escaped {
+                return;
+            }
+            match e {
+                Expr::Call(c) if dotted(&c.func) == Some(true) => {
+                    self.n += 1;
+                    self.visit_arguments(&c.arguments);
+                }
+                Expr::Name(_) | Expr::Attribute(_) if dotted(e) == Some(true) => {
+                    self.escaped = true;
+                }
+                _ => walk_expr(self, e),
+            }
+        }
+    }
+    let mut v = Calls {
+        n: 0,
+        escaped: false,
     };
+    v.visit_body(&py.module().body);
+    (!v.escaped).then_some(v.n)
+}
+
+/// A call whose facts cannot depend on the cells left out: reached from module code, every
+/// observation kept, every argument a fully known value.
+fn self_contained(r: &Recorded) -> bool {
+    r.reached
+        && !r.truncated
+        && r.observations
+            .iter()
+            .all(|obs| obs.iter().all(|a| known(&a.value)))
+}
+
+fn known(v: &V) -> bool {
+    match v {
+        V::None | V::Bool(_) | V::Int(_) | V::Float(_) | V::Str(_) => true,
+        V::List(items) => items.iter().all(known),
+        V::Dict(items) => items.iter().all(|(k, v)| known(k) && known(v)),
+        V::Dumped { inner, text, .. } => text.is_some() && known(inner),
+        V::Obj(_) | V::File(_) | V::DataFrame(_) | V::Dynamic { .. } => false,
+    }
+}
+
+fn eval_facts(doc: &Document) -> DocFacts {
     let Some(py) = doc.python() else {
         return DocFacts::default();
     };
@@ -322,20 +424,52 @@ pub fn from_records(recorded: &[Recorded]) -> DocFacts {
     f
 }
 
-/// Payload facts of the whole project.
+/// Payload facts of the whole project, computed lazily: a document's facts are evaluated the
+/// first time a rule (or `plan`) asks for them, so notebooks nobody asks about are never parsed
+/// for payloads.
 #[derive(Debug, Default)]
 pub struct PayloadIndex {
-    pub docs: HashMap<PathBuf, Arc<DocFacts>>,
+    slots: HashMap<PathBuf, Slot>,
     /// `[task-values.<key>]` contracts, compiled (or the error loading the schema).
     pub contracts: BTreeMap<String, Result<Arc<Contract>, String>>,
 }
 
+#[derive(Debug)]
+struct Slot {
+    doc: Arc<Document>,
+    facts: OnceLock<Arc<DocFacts>>,
+}
+
+/// Tokens of the calls that make a notebook a task-value producer or consumer, or a
+/// `notebook.exit` caller: what the TV rules look at.
+const TASK_VALUE_TOKENS: &[&[u8]] = &[b"taskValues", b"task_values", b"exit"];
+
+/// Can `doc` set or get a task value, or call `notebook.exit`? (A byte search: `false` is exact.)
+pub fn mentions_task_values(doc: &Document) -> bool {
+    doc.has_python() && doc.mentions(TASK_VALUE_TOKENS)
+}
+
+/// Does `doc` write a task value or call `notebook.exit` (what the TV rules report on)? Such a
+/// document is analysed in full (parsed, NB001 reported); one that only reads task values or
+/// widgets is evaluated on its payload cells alone (see [`doc_facts`]).
+pub fn writes_task_values(doc: &Document) -> bool {
+    doc.has_python() && doc.mentions(&[b"taskValues.set", b"task_values.set", b"exit("])
+}
+
 impl PayloadIndex {
     pub fn build(documents: &[Arc<Document>], config: &Config) -> PayloadIndex {
-        let docs = documents
-            .par_iter()
+        let slots = documents
+            .iter()
             .filter(|d| d.has_python())
-            .map(|d| ((*d.path).clone(), Arc::new(doc_facts(d))))
+            .map(|d| {
+                (
+                    (*d.path).clone(),
+                    Slot {
+                        doc: d.clone(),
+                        facts: OnceLock::new(),
+                    },
+                )
+            })
             .collect();
         let contracts = config
             .task_values
@@ -348,11 +482,29 @@ impl PayloadIndex {
                 (k.clone(), c)
             })
             .collect();
-        PayloadIndex { docs, contracts }
+        PayloadIndex { slots, contracts }
     }
 
+    /// The payload facts of a Python document (evaluated on first use).
     pub fn get(&self, path: &std::path::Path) -> Option<&DocFacts> {
-        self.docs.get(path).map(|a| &**a)
+        let s = self.slots.get(path)?;
+        Some(s.facts.get_or_init(|| Arc::new(doc_facts(&s.doc))))
+    }
+
+    /// The payload facts of `doc`, evaluated with `doc` itself when they are not known yet (a
+    /// rule's document whose syntax tree is already parsed is not parsed again).
+    pub fn get_for(&self, doc: &Document) -> Option<&DocFacts> {
+        let s = self.slots.get(doc.path.as_path())?;
+        Some(s.facts.get_or_init(|| Arc::new(doc_facts(doc))))
+    }
+
+    /// The facts the TV rules check on `doc`: `None` (nothing to check, nothing parsed) when
+    /// the document mentions no task-value call and no `exit`.
+    pub fn task_values_of(&self, doc: &Document) -> Option<&DocFacts> {
+        if !mentions_task_values(doc) {
+            return None;
+        }
+        self.get_for(doc)
     }
 
     /// The size limit for a key: its contract's `max-bytes`, else 48 KiB.

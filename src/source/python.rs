@@ -50,6 +50,17 @@ pub struct PythonSource {
 
 impl PythonSource {
     pub fn build(doc: &Document) -> Self {
+        Self::build_filtered(doc, None)
+    }
+
+    /// Like [`PythonSource::build`], but only the Python cells whose text `keep` accepts are
+    /// parsed (the others are left out of the syntax tree, as if empty). Offsets and cell
+    /// numbers stay those of the whole document.
+    pub fn build_cells(doc: &Document, keep: &dyn Fn(&str) -> bool) -> Self {
+        Self::build_filtered(doc, Some(keep))
+    }
+
+    fn build_filtered(doc: &Document, keep: Option<&dyn Fn(&str) -> bool>) -> Self {
         let mut text = String::with_capacity(doc.text.len());
         let mut map = Vec::new();
         let mut ranges = Vec::new();
@@ -71,6 +82,9 @@ impl PythonSource {
         }
         // Cells nested deeper than the limit are not parsed (see `nesting`): their syntax tree
         // could overflow the stack of whoever walks or drops it.
+        if let Some(keep) = keep {
+            ranges.retain(|r| keep(&text[*r]));
+        }
         let mut skipped = Vec::new();
         ranges.retain(|r| match super::nesting::check(text[*r].as_bytes(), doc.max_nesting) {
             None => true,
