@@ -1,5 +1,5 @@
 use crate::bundle::refs::{self, RefTarget};
-use crate::bundle::{diag, diag_in, walk_strings};
+use crate::bundle::{diag, diag_in, walk_refs};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::engine::BundleContext;
 use crate::rules::{Rule, RuleMeta};
@@ -50,8 +50,8 @@ impl Rule for ForEachInputUnused {
         let b = ctx.bundle;
         for job in &b.jobs {
             // `{{input}}` outside the nested task of a For Each.
-            let mut route = job.route.clone();
-            walk_strings(&job.node, &mut route, &mut |node, route| {
+            let route = job.route.clone();
+            walk_refs(&job.node, &route, &mut |node, route| {
                 let Some(s) = node.as_str() else { return };
                 if !s.contains("{{")
                     || route.contains(".for_each_task.task")
@@ -81,8 +81,8 @@ impl Rule for ForEachInputUnused {
                     .filter(|s| !s.contains("{{") && !s.contains("${"))
                     .and_then(|s| serde_json::from_str::<Vec<serde_json::Value>>(s).ok());
                 let mut used = false;
-                let mut route = nested.route.clone();
-                walk_strings(&nested.node, &mut route, &mut |node, route| {
+                let route = nested.route.clone();
+                walk_refs(&nested.node, &route, &mut |node, route| {
                     let Some(s) = node.as_str() else { return };
                     if !s.contains("{{") || route.contains(".for_each_task.task.for_each_task") {
                         return;

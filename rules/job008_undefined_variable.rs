@@ -1,4 +1,4 @@
-use crate::bundle::{diag_in, refs, walk_strings};
+use crate::bundle::{diag_in, refs, walk_refs};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::engine::BundleContext;
 use crate::rules::{Rule, RuleMeta};
@@ -55,8 +55,8 @@ impl Rule for UndefinedVariable {
         let declared: Vec<&str> = b.variables.keys().map(String::as_str).collect();
         for f in &b.files {
             let Some(tree) = &f.tree else { continue };
-            let mut route = String::new();
-            walk_strings(tree, &mut route, &mut |node, route| {
+            let route = String::new();
+            walk_refs(tree, &route, &mut |node, route| {
                 let Some(s) = node.as_str() else { return };
                 if !s.contains("${") {
                     return;

@@ -1,5 +1,5 @@
 use crate::bundle::refs::{self, RefTarget};
-use crate::bundle::{diag_in, walk_strings, Job, Node};
+use crate::bundle::{diag_in, walk_refs, Job, Node};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::engine::BundleContext;
 use crate::rules::{Rule, RuleMeta};
@@ -72,8 +72,8 @@ impl Rule for DynamicReferenceInvalid {
         for job in &b.jobs {
             let keys: Vec<&str> = job.all_tasks().iter().filter_map(|t| t.key()).collect();
             let params = job_parameter_names(job);
-            let mut route = job.route.clone();
-            walk_strings(&job.node, &mut route, &mut |node, route| {
+            let route = job.route.clone();
+            walk_refs(&job.node, &route, &mut |node, route| {
                 let Some(s) = node.as_str() else { return };
                 if !s.contains("{{") || route.ends_with(".for_each_task.inputs") {
                     return;

@@ -1,6 +1,6 @@
 use std::collections::HashSet;
 
-use crate::bundle::{diag_in, refs, walk_strings};
+use crate::bundle::{diag_in, refs, walk_refs};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::engine::BundleContext;
 use crate::payload::facts::KeySet;
@@ -84,8 +84,8 @@ impl Rule for TaskValueReferenceUnresolved {
                 let Some(me) = task.key() else { continue };
                 let upstream = graph.upstream(me);
                 // 1. {{tasks.t.values.k}} in the task's YAML (nested task included).
-                let mut route = task.route.clone();
-                walk_strings(&task.node, &mut route, &mut |node, route| {
+                let route = task.route.clone();
+                walk_refs(&task.node, &route, &mut |node, route| {
                     let Some(s) = node.as_str() else { return };
                     if !s.contains("{{") {
                         return;

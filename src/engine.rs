@@ -411,16 +411,19 @@ pub fn load_project(
         documents.sort_by(|a, b| a.path.cmp(&b.path));
     }
     phase("context");
-    let index = ProjectIndex::build(&documents, &config);
-    phase("index");
     let target = opts.target.clone().or_else(|| config.target.clone());
     let load = bundle::LoadOptions::from_process(target, opts.vars.clone());
-    let (bundles, bdiags) = bundle::load_all(&documents, &config, &load);
+    // The project index (notebooks) and the bundles (YAML) are independent: build them side by
+    // side.
+    let (index, (bundles, bdiags)) = rayon::join(
+        || ProjectIndex::build(&documents, &config),
+        || bundle::load_all(&documents, &config, &load),
+    );
     if let Some(e) = bundle::usage_error(&bundles, &load) {
         return Err(CheckError::Usage(e));
     }
     diags.extend(bdiags);
-    phase("bundles");
+    phase("index+bundles");
     let explicit = paths
         .iter()
         .filter(|p| p.is_file())

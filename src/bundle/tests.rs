@@ -400,3 +400,36 @@ fn a_resource_defined_in_two_files_is_reported() {
     );
     assert!(diags[0].path.ends_with("r/a.yml"));
 }
+
+#[test]
+fn walk_refs_visits_reference_strings_with_the_routes_of_walk_strings() {
+    let d = tempfile::tempdir().unwrap();
+    write(
+        d.path(),
+        "databricks.yml",
+        "bundle: {name: b}\nresources:\n  jobs:\n    j:\n      name: plain\n      tasks:\n        - task_key: t\n          notebook_task:\n            notebook_path: ./nb.py\n            base_parameters: {a: \"{{job.id}}\", b: x, c: \"${bundle.name}-{{job.run_id}}\"}\n          libraries: [{pypi: {package: \"pkg==${var.v}\"}}]\n",
+    );
+    let (b, _) = load(d.path(), None);
+    let tree = b.config.as_ref().unwrap();
+    let mut all = Vec::new();
+    let mut route = String::from("x");
+    walk_strings(tree, &mut route, &mut |n, r| {
+        let s = n.as_str().unwrap();
+        if s.contains("{{") || s.contains("${") {
+            all.push((r.to_string(), s.to_string()));
+        }
+    });
+    let mut refs = Vec::new();
+    walk_refs(tree, "x", &mut |n, r| {
+        refs.push((r.to_string(), n.as_str().unwrap().to_string()))
+    });
+    assert_eq!(refs, all);
+    assert_eq!(
+        refs.iter().map(|(r, _)| r.as_str()).collect::<Vec<_>>(),
+        [
+            "x.resources.jobs.j.tasks[0].notebook_task.base_parameters.a",
+            "x.resources.jobs.j.tasks[0].notebook_task.base_parameters.c",
+            "x.resources.jobs.j.tasks[0].libraries[0].pypi.package",
+        ]
+    );
+}

@@ -212,6 +212,9 @@ const SPANNED_MARKER: &str = "__serde_saphyr_private_spanned";
 struct Ctx<'a> {
     file: &'a Arc<PathBuf>,
     text: &'a str,
+    /// False when the text has no alias or merge key: then every value is defined where it is
+    /// used, and the second location is not read.
+    defined_differs: bool,
 }
 
 /// What a spanned wrapper holds: a node's value or a mapping key.
@@ -260,12 +263,16 @@ impl<'de> Visitor<'de> for SpannedSeed<'_> {
         };
         map.next_key::<de::IgnoredAny>()?;
         let referenced: serde_saphyr::Location = map.next_value()?;
-        map.next_key::<de::IgnoredAny>()?;
-        let defined: serde_saphyr::Location = map.next_value()?;
-        while map.next_key::<de::IgnoredAny>()?.is_some() {
-            map.next_value::<de::IgnoredAny>()?;
-        }
-        let loc = loc_of(self.0.file, self.0.text, &referenced, &defined);
+        let loc = if self.0.defined_differs {
+            map.next_key::<de::IgnoredAny>()?;
+            let defined: serde_saphyr::Location = map.next_value()?;
+            loc_of(self.0.file, self.0.text, &referenced, &defined)
+        } else {
+            Loc::new(
+                self.0.file.clone(),
+                loc_range(self.0.text, &referenced).unwrap_or_default(),
+            )
+        };
         Ok(match value {
             Ok(value) => {
                 let mut node = Node { value, loc };
@@ -545,7 +552,12 @@ pub fn parse(file: &Arc<PathBuf>, text: &str, limits: &Limits) -> Result<Node, P
         // strings (task keys, variable names).
         strict_booleans: true,
     };
-    let seed = SpannedSeed(Ctx { file, text }, Want::Node);
+    let ctx = Ctx {
+        file,
+        text,
+        defined_differs: text.contains('*') || text.contains("<<"),
+    };
+    let seed = SpannedSeed(ctx, Want::Node);
     match serde_saphyr::with_deserializer_from_str_with_options(text, options, |de| {
         seed.deserialize(de)
     }) {
