@@ -71,10 +71,6 @@ pub struct Project {
     pub explicit: HashSet<PathBuf>,
 }
 
-/// Tokens that make a document worth parsing for its own findings even when no orchestration
-/// fact points at it: suppression comments (BL001 needs the findings they cover).
-const ANALYSE_TOKENS: &[&[u8]] = &[b"bricklint:"];
-
 impl Project {
     pub fn document(&self, path: &Path) -> Option<&Arc<Document>> {
         self.index.by_path.get(path).map(|&i| &self.documents[i])
@@ -96,7 +92,8 @@ impl Project {
     }
 
     /// Is document `i` analysed in full (parsed, NB001 reported)? Files named on the command
-    /// line are; so is every file the orchestration index parsed (it mentions notebook runs or
+    /// line are; so are files with a suppression comment (BL001 needs the findings it covers),
+    /// and every file the orchestration index parsed (it mentions notebook runs or
     /// the Jobs API, or `%run`s / imports one that does), and every file an enabled rule asks
     /// for ([`Rule::wants_parse`]). Everything else is only scanned: with nothing for bricklint
     /// to find, it is never parsed, which is most of a typical repository.
@@ -104,7 +101,7 @@ impl Project {
         let doc = &self.documents[i];
         full || self.index.python.facts.get(i).is_some_and(|f| f.is_some())
             || self.explicit.contains(doc.path.as_path())
-            || doc.mentions(ANALYSE_TOKENS)
+            || doc.has(crate::source::Token::Suppression)
             || enabled.iter().any(|r| r.wants_parse(doc))
     }
 }
@@ -585,7 +582,7 @@ fn check_inner(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
     // Documents with suppression comments but no findings still need BL001.
     if !opts.no_ignores {
         for doc in &project.documents {
-            if memchr::memmem::find(doc.text.as_bytes(), b"bricklint:").is_some() {
+            if doc.has(crate::source::Token::Suppression) {
                 by_file.entry(doc.path.clone()).or_default();
             }
         }

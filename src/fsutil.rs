@@ -246,3 +246,55 @@ mod tests {
         assert!(parse_faults("").is_empty());
     }
 }
+
+/// Answers "is this a file?" for many candidate paths (module and `%run` resolution probe a
+/// dozen per import) from one `read_dir` per directory instead of one `stat` per candidate.
+/// Meant for one pass: it does not see files created after a directory was listed.
+#[derive(Default)]
+pub struct DirCache {
+    dirs: std::sync::Mutex<
+        std::collections::HashMap<
+            std::path::PathBuf,
+            Option<std::sync::Arc<std::collections::HashSet<std::ffi::OsString>>>,
+        >,
+    >,
+}
+
+impl DirCache {
+    pub fn is_file(&self, path: &Path) -> bool {
+        let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+            return path.is_file();
+        };
+        let listing = {
+            let Ok(mut dirs) = self.dirs.lock() else {
+                return path.is_file();
+            };
+            dirs.entry(dir.to_path_buf())
+                .or_insert_with(|| list_files(dir))
+                .clone()
+        };
+        listing.is_some_and(|files| files.contains(name))
+    }
+}
+
+/// Names of the regular files of a directory (symbolic links to files included).
+fn list_files(dir: &Path) -> Option<std::sync::Arc<std::collections::HashSet<std::ffi::OsString>>> {
+    let entries = std::fs::read_dir(if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    })
+    .ok()?;
+    let mut names = std::collections::HashSet::new();
+    for e in entries.flatten() {
+        let is_file = match e.file_type() {
+            Ok(t) if t.is_file() => true,
+            Ok(t) if t.is_symlink() => e.path().is_file(),
+            _ => false,
+        };
+        if is_file {
+            names.insert(e.file_name());
+        }
+    }
+    Some(std::sync::Arc::new(names))
+}

@@ -21,7 +21,7 @@ use crate::config::Config;
 use crate::python::facts::{FileFacts, RunCall};
 use crate::python::model::{CallRef, FuncId};
 use crate::python::paths;
-use crate::source::{Document, FileKind, Lang};
+use crate::source::{Document, FileKind, Lang, Token};
 
 /// Facts about the whole project. Filled by `ProjectIndex::build`.
 #[derive(Debug, Default)]
@@ -89,6 +89,11 @@ pub fn mentions_notebook(text: &[u8]) -> bool {
             .any(|i| !text[i + 4..].starts_with(b".taskValues"))
 }
 
+/// [`mentions_notebook`] for a loaded document (its token scan, done once).
+pub fn mentions_orchestration(d: &Document) -> bool {
+    d.has_any(&[Token::Notebook, Token::Jobs])
+}
+
 fn is_python_doc(d: &Document) -> bool {
     matches!(
         d.kind,
@@ -100,8 +105,8 @@ fn is_python_doc(d: &Document) -> bool {
 fn imported_modules(d: &Document) -> Vec<(String, u32)> {
     // Parsing every file only for its imports would keep every syntax tree alive (~0.5 GB on
     // 4,000 notebooks): a document that is not parsed for other reasons is scanned lexically.
-    if !d.python_is_parsed() && !mentions_notebook(d.text.as_bytes()) {
-        return crate::source::imports::lexical_imports(d);
+    if !d.python_is_parsed() && !mentions_orchestration(d) {
+        return d.lexical_imports().to_vec();
     }
     use ruff_python_ast::statement_visitor::{walk_stmt, StatementVisitor};
     struct V(Vec<(String, u32)>);
@@ -145,6 +150,7 @@ fn imported_modules(d: &Document) -> Vec<(String, u32)> {
 pub fn missing_context(documents: &[Arc<Document>]) -> Vec<PathBuf> {
     let loaded: HashSet<&Path> = documents.iter().map(|d| d.path.as_path()).collect();
     let known = |p: &Path| loaded.contains(p);
+    let fs = crate::fsutil::DirCache::default();
     let mut out: Vec<PathBuf> = documents
         .par_iter()
         .filter(|d| is_python_doc(d))
@@ -152,10 +158,12 @@ pub fn missing_context(documents: &[Arc<Document>]) -> Vec<PathBuf> {
             let mut v = Vec::new();
             for c in d.cells.iter().filter(|c| c.lang == Lang::Run) {
                 if let Some((t, _)) = &c.run_target {
-                    if let Some(p) = paths::resolve_notebook(&d.path, t, &known) {
-                        if !known(&p) {
-                            v.push(p);
-                        }
+                    let cands = paths::notebook_candidates(&d.path, t);
+                    if cands.iter().any(|c| known(c)) {
+                        continue;
+                    }
+                    if let Some(p) = cands.into_iter().find(|c| fs.is_file(c)) {
+                        v.push(p);
                     }
                 }
             }
@@ -167,7 +175,7 @@ pub fn missing_context(documents: &[Arc<Document>]) -> Vec<PathBuf> {
                 if cands.iter().any(|c| known(c)) {
                     continue;
                 }
-                if let Some(c) = cands.into_iter().find(|c| c.is_file()) {
+                if let Some(c) = cands.into_iter().find(|c| fs.is_file(c)) {
                     v.push(c);
                 }
             }
@@ -275,22 +283,26 @@ impl PythonIndex {
                 }
                 // A configured runner (`[orchestration] notebook-runners`) counts as a mention
                 // of its own name.
-                let mentions = mentions_notebook(d.text.as_bytes())
+                let mentions = mentions_orchestration(d)
                     || runners.iter().any(|r| {
                         let short = r.rsplit('.').next().unwrap_or(r);
                         !short.is_empty() && d.mentions(&[short.as_bytes()])
                     });
-                let known = |p: &Path| by_path.contains_key(p);
                 let includes: Vec<usize> = d
                     .cells
                     .iter()
                     .filter(|c| c.lang == Lang::Run)
                     .filter_map(|c| c.run_target.as_ref())
-                    .filter_map(|(t, _)| paths::resolve_notebook(&d.path, t, &known))
-                    .filter_map(|p| by_path.get(&p).copied())
+                    .filter_map(|(t, _)| {
+                        // Only loaded documents count here: no need to probe the disk.
+                        paths::notebook_candidates(&d.path, t)
+                            .into_iter()
+                            .find_map(|p| by_path.get(&p).copied())
+                    })
                     .collect();
                 let imports: Vec<usize> = imported_modules(d)
                     .into_iter()
+                    .filter(|(m, l)| *l > 0 || !is_well_known_module(m))
                     .filter_map(|(m, l)| resolve_module(by_path, &d.path, &m, l))
                     .collect::<HashSet<_>>()
                     .into_iter()

@@ -18,6 +18,14 @@ unsafe extern "C" {
 fn main() -> ExitCode {
     // SAFETY: sets a process-wide allocator option; valid at any time (mimalloc docs).
     unsafe { mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
+    // Transparent huge pages: every first touch of a 2 MiB region faults in and zeroes the whole
+    // region, most of which a short run never uses (measured: a third of `check`'s CPU time on a
+    // large repository went to zeroing pages). Plain 4 KiB pages are zeroed only when used.
+    #[cfg(target_os = "linux")]
+    // SAFETY: prctl with PR_SET_THP_DISABLE only changes this process's page policy.
+    unsafe {
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+    }
     let cli = match bricklint::cli::Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

@@ -13,7 +13,7 @@ use super::eval::{self, Arg, CallKind, Recorded};
 use super::value::V;
 use super::Contract;
 use crate::config::Config;
-use crate::source::Document;
+use crate::source::{Document, Token};
 
 /// One `dbutils.jobs.taskValues.set(key, value)` call.
 #[derive(Debug, Clone)]
@@ -177,15 +177,28 @@ fn str_arg(a: Option<&Arg>) -> Option<String> {
     })
 }
 
-/// Every recorded call names one of these; a document without any of them records nothing,
-/// so it is neither parsed nor evaluated.
-const PAYLOAD_TOKENS: &[&[u8]] = &[
-    b"widgets",
-    b"taskValues",
-    b"task_values",
-    b"notebook",
-    b"getArgument",
-];
+/// Does a cell mention what payload calls are made of (`dbutils`, widgets, task values,
+/// `notebook`, `getArgument`)? Every recorded call names one of these.
+fn payload_cell(cell: &str) -> bool {
+    use aho_corasick::{AhoCorasick, MatchKind};
+    static AC: OnceLock<Option<AhoCorasick>> = OnceLock::new();
+    match AC.get_or_init(|| {
+        AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostFirst)
+            .build([
+                "dbutils",
+                "widgets",
+                "taskValues",
+                "task_values",
+                "notebook",
+                "getArgument",
+            ])
+            .ok()
+    }) {
+        Some(ac) => ac.is_match(cell),
+        None => true,
+    }
+}
 
 /// Build the facts of one document from its recorded calls.
 ///
@@ -196,20 +209,19 @@ const PAYLOAD_TOKENS: &[&[u8]] = &[
 /// evaluated on a private copy, so its syntax tree is freed here instead of staying alive for
 /// the whole run (peak memory).
 pub fn doc_facts(doc: &Document) -> DocFacts {
-    if !doc.mentions(PAYLOAD_TOKENS) {
+    if !doc.has_any(&[
+        Token::Widgets,
+        Token::TaskValues,
+        Token::Notebook,
+        Token::GetArgument,
+    ]) {
         return DocFacts::default();
     }
     if doc.python_is_parsed() {
         return eval_facts(doc);
     }
     if doc.cells.len() > 1 {
-        let keep = |cell: &str| {
-            let b = cell.as_bytes();
-            PAYLOAD_TOKENS
-                .iter()
-                .chain([&b"dbutils"[..]].iter())
-                .any(|t| memchr::memmem::find(b, t).is_some())
-        };
+        let keep = |cell: &str| payload_cell(cell);
         let py = crate::source::python::PythonSource::build_cells(doc, &keep);
         if let Ok(Some(recorded)) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let recorded = eval::evaluate(&py, &doc.path);
@@ -440,20 +452,16 @@ struct Slot {
     facts: OnceLock<Arc<DocFacts>>,
 }
 
-/// Tokens of the calls that make a notebook a task-value producer or consumer, or a
-/// `notebook.exit` caller: what the TV rules look at.
-const TASK_VALUE_TOKENS: &[&[u8]] = &[b"taskValues", b"task_values", b"exit"];
-
 /// Can `doc` set or get a task value, or call `notebook.exit`? (A byte search: `false` is exact.)
 pub fn mentions_task_values(doc: &Document) -> bool {
-    doc.has_python() && doc.mentions(TASK_VALUE_TOKENS)
+    doc.has_python() && doc.has_any(&[Token::TaskValues, Token::Exit])
 }
 
 /// Does `doc` write a task value or call `notebook.exit` (what the TV rules report on)? Such a
 /// document is analysed in full (parsed, NB001 reported); one that only reads task values or
 /// widgets is evaluated on its payload cells alone (see [`doc_facts`]).
 pub fn writes_task_values(doc: &Document) -> bool {
-    doc.has_python() && doc.mentions(&[b"taskValues.set", b"task_values.set", b"exit("])
+    doc.has_python() && doc.has_any(&[Token::TaskValueSet, Token::Exit])
 }
 
 impl PayloadIndex {

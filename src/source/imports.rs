@@ -13,7 +13,7 @@ use super::{Document, Lang};
 /// and `("m.x", 2)` (a `from` import may import a module).
 pub fn lexical_imports(doc: &Document) -> Vec<(String, u32)> {
     let mut out = Vec::new();
-    if !doc.mentions(&[b"import"]) {
+    if !doc.has(super::Token::Import) {
         return out;
     }
     for cell in doc.cells.iter().filter(|c| c.lang == Lang::Python) {

@@ -189,6 +189,82 @@ pub struct Document {
     /// Python cells nested deeper than this are reported and not parsed (`[limits] max-nesting`).
     pub max_nesting: u32,
     python: OnceLock<Option<PythonSource>>,
+    /// [`Token`]s present in `text`, found by one scan on first use.
+    tokens: OnceLock<u32>,
+    /// [`imports::lexical_imports`], computed on first use.
+    imports: OnceLock<Vec<(String, u32)>>,
+}
+
+/// Tokens every pass asks about, found for a document in one multi-pattern scan of its text
+/// ([`Document::has`]) instead of one substring search per question. Comments and strings count
+/// too: a `false` is exact, a `true` only means "look closer".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Token {
+    /// `notebook`, other than in a `Databricks notebook source` header.
+    Notebook,
+    /// `jobs`, other than in `dbutils.jobs.taskValues` (the Jobs API, `w.jobs.submit`, ...).
+    Jobs,
+    /// `taskValues` or `task_values`.
+    TaskValues,
+    /// `taskValues.set` or `task_values.set`.
+    TaskValueSet,
+    Widgets,
+    GetArgument,
+    /// `exit(` (`dbutils.notebook.exit(...)`).
+    Exit,
+    /// `bricklint:` (a suppression comment).
+    Suppression,
+    Dbutils,
+    Import,
+}
+
+const TOKEN_PATTERNS: &[&str] = &[
+    "notebook",
+    "jobs",
+    "taskValues",
+    "task_values",
+    "widgets",
+    "getArgument",
+    "exit(",
+    "bricklint:",
+    "dbutils",
+    "import",
+];
+
+fn scan_tokens(text: &str) -> u32 {
+    use aho_corasick::{AhoCorasick, MatchKind};
+    static AC: OnceLock<Option<AhoCorasick>> = OnceLock::new();
+    let bit = |t: Token| 1u32 << t as u8;
+    // Leftmost-first semantics let the searcher use its SIMD (Teddy) prefilter; the patterns
+    // never overlap one another, so no match is lost.
+    let Some(ac) = AC.get_or_init(|| {
+        AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostFirst)
+            .build(TOKEN_PATTERNS)
+            .ok()
+    }) else {
+        return u32::MAX;
+    };
+    let b = text.as_bytes();
+    let mut mask = 0u32;
+    for m in ac.find_iter(b) {
+        let rest = &b[m.end()..];
+        mask |= match m.pattern().as_usize() {
+            0 if !rest.starts_with(b" source") => bit(Token::Notebook),
+            1 if !rest.starts_with(b".taskValues") => bit(Token::Jobs),
+            2 | 3 if rest.starts_with(b".set") => bit(Token::TaskValues) | bit(Token::TaskValueSet),
+            2 | 3 => bit(Token::TaskValues),
+            4 => bit(Token::Widgets),
+            5 => bit(Token::GetArgument),
+            6 => bit(Token::Exit),
+            7 => bit(Token::Suppression),
+            8 => bit(Token::Dbutils),
+            9 => bit(Token::Import),
+            _ => 0,
+        };
+    }
+    mask
 }
 
 impl Document {
@@ -204,6 +280,8 @@ impl Document {
             raw: None,
             max_nesting: crate::config::Limits::default().max_nesting,
             python: OnceLock::new(),
+            tokens: OnceLock::new(),
+            imports: OnceLock::new(),
         }
     }
 
@@ -272,6 +350,22 @@ impl Document {
             .any(|n| memchr::memmem::find(hay, n).is_some())
     }
 
+    /// Does the text contain `token`? (One scan for every token, on first use.)
+    pub fn has(&self, token: Token) -> bool {
+        *self.tokens.get_or_init(|| scan_tokens(&self.text)) & (1 << token as u8) != 0
+    }
+
+    /// The modules this document imports, from a lexical scan ([`imports::lexical_imports`]),
+    /// computed once.
+    pub fn lexical_imports(&self) -> &[(String, u32)] {
+        self.imports.get_or_init(|| imports::lexical_imports(self))
+    }
+
+    /// Does the text contain any of these tokens?
+    pub fn has_any(&self, tokens: &[Token]) -> bool {
+        tokens.iter().any(|t| self.has(*t))
+    }
+
     /// Has the Python of this document been parsed already (by an earlier pass)?
     pub fn python_is_parsed(&self) -> bool {
         self.python.get().is_some()
@@ -291,6 +385,8 @@ impl Document {
             raw: self.raw.clone(),
             max_nesting: self.max_nesting,
             python: OnceLock::new(),
+            tokens: self.tokens.clone(),
+            imports: self.imports.clone(),
         }
     }
 
