@@ -1168,34 +1168,30 @@ fn substituted(node: &Node, ctx: &SubstCtx<'_>, depth: usize) -> Option<Node> {
     let value = match &node.value {
         Value::Str(s) => substituted_str(s, ctx)?,
         Value::Seq(items) => {
-            let new: Vec<Option<Node>> = items
-                .iter()
-                .map(|n| substituted(n, ctx, depth + 1))
-                .collect();
-            if new.iter().all(Option::is_none) {
-                return None;
+            // The new list is only built from the first changed item on.
+            let mut out: Option<Vec<Node>> = None;
+            for (i, n) in items.iter().enumerate() {
+                match (substituted(n, ctx, depth + 1), &mut out) {
+                    (Some(new), Some(v)) => v.push(new),
+                    (Some(new), None) => {
+                        let mut v = Vec::with_capacity(items.len());
+                        v.extend_from_slice(&items[..i]);
+                        v.push(new);
+                        out = Some(v);
+                    }
+                    (None, Some(v)) => v.push(n.clone()),
+                    (None, None) => {}
+                }
             }
-            Value::Seq(Arc::new(
-                items
-                    .iter()
-                    .zip(new)
-                    .map(|(old, new)| new.unwrap_or_else(|| old.clone()))
-                    .collect(),
-            ))
+            Value::Seq(Arc::new(out?))
         }
-        Value::Map(entries) => {
-            let new: Vec<Option<Node>> = if entries.len() >= 16 {
-                use rayon::prelude::*;
-                entries
-                    .par_iter()
-                    .map(|e| substituted(&e.value, ctx, depth + 1))
-                    .collect()
-            } else {
-                entries
-                    .iter()
-                    .map(|e| substituted(&e.value, ctx, depth + 1))
-                    .collect()
-            };
+        // Wide mappings (the jobs of a big bundle) in parallel.
+        Value::Map(entries) if entries.len() >= 16 => {
+            use rayon::prelude::*;
+            let new: Vec<Option<Node>> = entries
+                .par_iter()
+                .map(|e| substituted(&e.value, ctx, depth + 1))
+                .collect();
             if new.iter().all(Option::is_none) {
                 return None;
             }
@@ -1203,16 +1199,26 @@ fn substituted(node: &Node, ctx: &SubstCtx<'_>, depth: usize) -> Option<Node> {
                 entries
                     .iter()
                     .zip(new)
-                    .map(|(old, new)| match new {
-                        Some(value) => Entry {
-                            key: old.key.clone(),
-                            key_loc: old.key_loc.clone(),
-                            value,
-                        },
-                        None => old.clone(),
-                    })
+                    .map(|(old, new)| with_value(old, new))
                     .collect(),
             ))
+        }
+        Value::Map(entries) => {
+            let mut out: Option<Vec<Entry>> = None;
+            for (i, e) in entries.iter().enumerate() {
+                match (substituted(&e.value, ctx, depth + 1), &mut out) {
+                    (Some(new), Some(v)) => v.push(with_value(e, Some(new))),
+                    (Some(new), None) => {
+                        let mut v = Vec::with_capacity(entries.len());
+                        v.extend_from_slice(&entries[..i]);
+                        v.push(with_value(e, Some(new)));
+                        out = Some(v);
+                    }
+                    (None, Some(v)) => v.push(e.clone()),
+                    (None, None) => {}
+                }
+            }
+            Value::Map(Arc::new(out?))
         }
         _ => return None,
     };
@@ -1220,6 +1226,18 @@ fn substituted(node: &Node, ctx: &SubstCtx<'_>, depth: usize) -> Option<Node> {
         value,
         loc: node.loc.clone(),
     })
+}
+
+/// The entry, with a new value when there is one.
+fn with_value(old: &Entry, new: Option<Node>) -> Entry {
+    match new {
+        Some(value) => Entry {
+            key: old.key.clone(),
+            key_loc: old.key_loc.clone(),
+            value,
+        },
+        None => old.clone(),
+    }
 }
 
 /// A string with its references substituted (`None`: unchanged). A pure reference takes the

@@ -530,6 +530,200 @@ fn widen_collection(node: &mut Node) {
     }
 }
 
+// ---- fast path: the parser's events straight into the tree ----
+
+/// A plain scalar's value when it is unambiguous (`None`: let serde-saphyr resolve it). Only
+/// canonical spellings are decided here: `true`/`false`, the null spellings, decimal integers
+/// without leading zeros; anything that could be another YAML 1.2 number, boolean or null
+/// spelling goes to serde-saphyr.
+fn plain_scalar(s: &str) -> Option<Value> {
+    match s {
+        "true" => return Some(Value::Bool(true)),
+        "false" => return Some(Value::Bool(false)),
+        "" | "~" | "null" | "Null" | "NULL" => return Some(Value::Null),
+        _ => {}
+    }
+    const SPECIAL: &[&str] = &[
+        "true", "false", "null", ".inf", "+.inf", "-.inf", ".nan", "+.nan", "-.nan", "yes", "no",
+        "on", "off", "y", "n",
+    ];
+    if SPECIAL.iter().any(|w| s.eq_ignore_ascii_case(w)) {
+        return None;
+    }
+    let first = s.as_bytes()[0];
+    if !(first.is_ascii_digit() || matches!(first, b'+' | b'-' | b'.')) {
+        return Some(Value::Str(s.to_string()));
+    }
+    let digits = s.strip_prefix('-').unwrap_or(s);
+    if !digits.is_empty()
+        && digits.len() <= 18
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && (digits == "0" && s == "0" || !digits.starts_with('0'))
+    {
+        return s.parse::<i64>().ok().map(Value::Int);
+    }
+    // Could be a number in some spelling (hex, octal, float, underscores, sexagesimal).
+    let numeric_chars = s.bytes().all(|b| {
+        b.is_ascii_hexdigit()
+            || matches!(
+                b,
+                b'+' | b'-' | b'.' | b'_' | b':' | b'x' | b'X' | b'o' | b'O'
+            )
+    });
+    if numeric_chars {
+        None
+    } else {
+        Some(Value::Str(s.to_string()))
+    }
+}
+
+enum Frame {
+    Map {
+        entries: Vec<Entry>,
+        loc: Loc,
+        key: Option<(String, Loc)>,
+    },
+    Seq {
+        items: Vec<Node>,
+        loc: Loc,
+    },
+}
+
+/// Build the tree from the parser's events when the file uses nothing that needs
+/// serde-saphyr's own semantics: no anchors, aliases, tags, merge keys, duplicate keys, several
+/// documents or ambiguous plain scalars, within the limits and without errors. `None` means
+/// "take the full path" ([`parse`] then reports errors exactly as serde-saphyr does). The tree
+/// is the one the full path builds (`fast_path_matches_serde_saphyr` checks it on every fixture).
+fn parse_fast(file: &Arc<PathBuf>, text: &str, limits: &Limits) -> Option<Node> {
+    use serde_saphyr::granit_parser::{Event, Parser, ScalarStyle};
+    if text.starts_with('\u{feff}') || text.len() > u32::MAX as usize {
+        return None;
+    }
+    let range_of = |span: &serde_saphyr::granit_parser::Span| -> Option<TextRange> {
+        let (o, e) = (span.start.byte_offset()?, span.end.byte_offset()?);
+        let start = o.min(text.len());
+        let end = e.max(o).min(text.len());
+        Some(TextRange::new(
+            TextSize::new(start as u32),
+            TextSize::new(end as u32),
+        ))
+    };
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut root: Option<Node> = None;
+    let mut documents = 0;
+    let mut nodes = 0usize;
+    let max_depth = limits.max_nesting as usize;
+    for item in Parser::new_from_str(text) {
+        let (event, span) = item.ok()?;
+        let node = match event {
+            Event::StreamStart | Event::StreamEnd | Event::DocumentEnd => continue,
+            Event::DocumentStart(..) => {
+                documents += 1;
+                if documents > 1 {
+                    return None;
+                }
+                continue;
+            }
+            Event::Scalar(v, style, anchor, tag) => {
+                if anchor != 0 || tag.is_some() {
+                    return None;
+                }
+                let loc = Loc::new(file.clone(), range_of(&span)?);
+                let plain = matches!(style, ScalarStyle::Plain);
+                // A mapping key?
+                if let Some(Frame::Map { entries, key, .. }) = stack.last_mut() {
+                    if key.is_none() {
+                        let text = if plain {
+                            match plain_scalar(&v)? {
+                                Value::Str(s) if s != "<<" => s,
+                                Value::Int(i) => i.to_string(),
+                                Value::Bool(b) => b.to_string(),
+                                Value::Null => "null".to_string(),
+                                _ => return None,
+                            }
+                        } else {
+                            v.into_owned()
+                        };
+                        if entries.len() > 64 || entries.iter().any(|e| e.key == text) {
+                            return None;
+                        }
+                        *key = Some((text, loc));
+                        continue;
+                    }
+                }
+                let value = if plain {
+                    plain_scalar(&v)?
+                } else {
+                    Value::Str(v.into_owned())
+                };
+                Node { value, loc }
+            }
+            Event::SequenceStart(_, anchor, ref tag) | Event::MappingStart(_, anchor, ref tag) => {
+                if anchor != 0 || tag.is_some() || stack.len() >= max_depth {
+                    return None;
+                }
+                // A collection used as a key goes to the full path (it reports it).
+                if let Some(Frame::Map { key: None, .. }) = stack.last() {
+                    return None;
+                }
+                let loc = Loc::new(file.clone(), range_of(&span)?);
+                stack.push(if matches!(event, Event::MappingStart(..)) {
+                    Frame::Map {
+                        entries: Vec::new(),
+                        loc,
+                        key: None,
+                    }
+                } else {
+                    Frame::Seq {
+                        items: Vec::new(),
+                        loc,
+                    }
+                });
+                continue;
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                let mut node = match stack.pop()? {
+                    Frame::Map {
+                        entries,
+                        loc,
+                        key: None,
+                    } => Node::new(Value::Map(Arc::new(entries)), loc),
+                    Frame::Seq { items, loc } => Node::new(Value::Seq(Arc::new(items)), loc),
+                    Frame::Map { .. } => return None,
+                };
+                widen_collection(&mut node);
+                node
+            }
+            _ => return None,
+        };
+        nodes += 1;
+        if nodes > 500_000 {
+            return None;
+        }
+        match stack.last_mut() {
+            Some(Frame::Map { entries, key, .. }) => {
+                let (key, key_loc) = key.take()?;
+                entries.push(Entry {
+                    key,
+                    key_loc,
+                    value: node,
+                });
+            }
+            Some(Frame::Seq { items, .. }) => items.push(node),
+            None => {
+                if root.is_some() {
+                    return None;
+                }
+                root = Some(node);
+            }
+        }
+    }
+    if !stack.is_empty() {
+        return None;
+    }
+    root
+}
+
 /// Parse a YAML text into a spanned tree, within the input limits.
 pub fn parse(file: &Arc<PathBuf>, text: &str, limits: &Limits) -> Result<Node, ParseError> {
     if text.trim().is_empty() {
@@ -538,6 +732,15 @@ pub fn parse(file: &Arc<PathBuf>, text: &str, limits: &Limits) -> Result<Node, P
             Loc::new(file.clone(), TextRange::default()),
         ));
     }
+    if let Some(node) = parse_fast(file, text, limits) {
+        return Ok(node);
+    }
+    parse_full(file, text, limits)
+}
+
+/// The full path: serde-saphyr's deserializer (anchors, aliases, merge keys, tags, budgets,
+/// its error messages).
+fn parse_full(file: &Arc<PathBuf>, text: &str, limits: &Limits) -> Result<Node, ParseError> {
     let options = serde_saphyr::options! {
         budget: serde_saphyr::budget! {
             max_aliases: limits.max_yaml_aliases as usize,
@@ -622,6 +825,109 @@ mod tests {
 
     fn p(text: &str) -> Result<Node, ParseError> {
         parse(&Arc::new(PathBuf::from("t.yml")), text, &Limits::default())
+    }
+
+    /// Every YAML file of the fixtures, plus edge cases: wherever the fast path answers, its tree
+    /// is exactly the one serde-saphyr's full path builds (values, keys, spans).
+    #[test]
+    fn fast_path_matches_serde_saphyr() {
+        // Documents the fast path must take.
+        let own: Vec<(String, String)> = vec![
+            ("keys".into(), "1: a\ntrue: b\n~: c\n'q': d\n-5: e\n0: f\n\"x y\": g\n".into()),
+            ("scalars".into(), "a: [0, 1, -12, 123456789012345678, '', \"\", \"007\", 15.4.x-scala2.12, i3.xlarge, x y, true, false, ~, null, Null, NULL, .hidden, +z, -v]\nb:\nc: |\n  block\n  text\nd: >-\n  folded\n  text\ne: \"esc \\u00e9 \\n\"\nf: 'it''s'\ng: {x: 1, w: [a, {z: 2}]}\nh: []\ni: {}\n".into()),
+            ("nested".into(), "- - - a\n    - b\n  - c\n- {k: v}\n-\n- ''\n".into()),
+            ("comments".into(), "# head\na: 1 # trailing\n# between\nb:\n  - x   # item\n".into()),
+            ("unicode".into(), "name: \"héllo {{job.id}}\"\nclé: ünïcode\n".into()),
+            ("doc markers".into(), "---\na: 1\n...\n".into()),
+        ];
+        let file = Arc::new(PathBuf::from("t.yml"));
+        let limits = Limits::default();
+        for (name, text) in &own {
+            assert!(parse_fast(&file, text, &limits).is_some(), "{name}");
+        }
+        // Scalars it must leave to serde-saphyr, each alone (either way, the trees must match).
+        let mut files = own;
+        for s in [
+            "-0",
+            "007",
+            "1.5",
+            "1e3",
+            "0x1F",
+            "0o7",
+            "0X1F",
+            ".inf",
+            "-.inf",
+            ".nan",
+            "True",
+            "FALSE",
+            "yes",
+            "No",
+            "on",
+            "y",
+            "n",
+            "12:30",
+            "1_000",
+            "2024-01-01",
+            "0xdeadbeef",
+            "+1",
+            "1234567890123456789",
+            "99999999999999999999",
+            "&a x",
+            "!!str 1",
+            "*a",
+        ] {
+            assert!(
+                parse_fast(&file, &format!("a: {s}\n"), &limits).is_none(),
+                "{s}"
+            );
+            files.push((s.to_string(), format!("a: {s}\nb: [{s}]\n")));
+        }
+        for text in [
+            "<<: {x: 1}\n",
+            "a: 1\na: 2\n",
+            "--- 1\n--- 2\n",
+            "{a: 1}: x\n",
+            "a: [\n",
+        ] {
+            assert!(parse_fast(&file, text, &limits).is_none(), "{text}");
+        }
+        files.push(("merge value".into(), "a: <<\n".into()));
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut stack = vec![root.join("fixtures"), root.join("tests")];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if matches!(p.extension().and_then(|x| x.to_str()), Some("yml" | "yaml")) {
+                    if let Ok(t) = std::fs::read_to_string(&p) {
+                        files.push((p.display().to_string(), t));
+                    }
+                }
+            }
+        }
+        let mut fast = 0;
+        for (name, text) in &files {
+            if text.trim().is_empty() {
+                continue;
+            }
+            let Some(f) = parse_fast(&file, text, &limits) else {
+                continue;
+            };
+            fast += 1;
+            let full = parse_full(&file, text, &limits).unwrap_or_else(|e| {
+                panic!(
+                    "{name}: the fast path accepted what serde-saphyr rejects: {}",
+                    e.message
+                )
+            });
+            assert_eq!(format!("{f:#?}"), format!("{full:#?}"), "{name}");
+        }
+        assert!(
+            fast >= 90,
+            "the fast path took only {fast} of {} files",
+            files.len()
+        );
     }
 
     #[test]
