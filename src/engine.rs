@@ -442,6 +442,9 @@ pub fn load_project(
     Ok((project, diags, report_roots))
 }
 
+/// Documents analysed in full by the last `run_rules` (for `BRICKLINT_PROFILE`).
+static ANALYSED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 /// `BRICKLINT_PROFILE=1`: print the time of each phase of `check` to stderr.
 pub fn phase(name: &str) {
     use std::sync::Mutex;
@@ -474,6 +477,9 @@ pub fn run_rules(project: &Project, enabled: &[&'static dyn Rule]) -> Vec<Diagno
         .flat_map_iter(|(i, doc)| {
             guarded(&doc.path, "analysing this file", || {
                 let analysed = doc.has_python() && project.is_analysed(i, enabled, full);
+                if analysed {
+                    ANALYSED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
                 // When no earlier pass parsed this document, its rules run on a private copy
                 // whose syntax tree is freed right after them: peak memory stays at a few trees
                 // per thread instead of one per file. (A rule that needs another document's tree
@@ -567,7 +573,11 @@ fn check_inner(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
         .filter(|r| selection.is_enabled(r.meta().code))
         .collect();
     let mut diags = run_rules(&project, &enabled);
-    phase("rules");
+    phase(&format!(
+        "rules ({} of {} documents parsed in full)",
+        ANALYSED.swap(0, std::sync::atomic::Ordering::Relaxed),
+        project.documents.len()
+    ));
     diags.extend(
         load_diags
             .into_iter()
