@@ -54,8 +54,8 @@ impl PythonSource {
     }
 
     /// Like [`PythonSource::build`], but only the Python cells whose text `keep` accepts are
-    /// parsed (the others are left out of the syntax tree, as if empty). Offsets and cell
-    /// numbers stay those of the whole document.
+    /// parsed (the others are left out, as if empty). Document offsets and cell numbers are
+    /// those of the whole document.
     pub fn build_cells(doc: &Document, keep: &dyn Fn(&str) -> bool) -> Self {
         Self::build_filtered(doc, Some(keep))
     }
@@ -67,6 +67,11 @@ impl PythonSource {
         let mut cells = Vec::new();
         for cell in doc.cells.iter().filter(|c| c.lang == Lang::Python) {
             if cell.lines.is_empty() {
+                continue;
+            }
+            // A cell left out is not copied either (its text, with any `# MAGIC` prefixes,
+            // holds the same tokens as its code).
+            if keep.is_some_and(|keep| !keep(&doc.text[cell.range])) {
                 continue;
             }
             let start = TextSize::of(text.as_str());
@@ -82,9 +87,6 @@ impl PythonSource {
         }
         // Cells nested deeper than the limit are not parsed (see `nesting`): their syntax tree
         // could overflow the stack of whoever walks or drops it.
-        if let Some(keep) = keep {
-            ranges.retain(|r| keep(&text[*r]));
-        }
         let mut skipped = Vec::new();
         ranges.retain(|r| match super::nesting::check(text[*r].as_bytes(), doc.max_nesting) {
             None => true,
