@@ -74,7 +74,9 @@ impl Rule for ForEachConcurrencyOutOfRange {
                                 .text(&c.loc.file)
                                 .and_then(|t| t.get(usize::from(c.loc.range.start())..usize::from(c.loc.range.end())))
                                 .filter(|s| s.contains("${"))
-                                .map(|s| format!(" (from `{s}`)"))
+                                .map(|s| {
+                                    format!(" (from `{s}`{})", ctx.bundle.variable_origin(s))
+                                })
                                 .unwrap_or_default();
                             out.push(
                                 diag(

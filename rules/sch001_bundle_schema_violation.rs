@@ -13,7 +13,8 @@ Validates every file of a bundle (`databricks.yml` and its includes) against a J
 reports each violation at the key or value it is about: unknown fields, missing required fields,
 wrong types (a YAML list where a string is expected, a number in `base_parameters`), invalid enum
 values. Also reports bad `include:` entries (absolute, escaping the bundle root, or a path
-without wildcards that matches nothing) and an unknown `--target`.
+without wildcards that matches nothing). (An unknown `--target` is not a finding but a usage
+error, exit code 2, as in the Databricks CLI.)
 
 By default the built-in schema is used. It was written for bricklint and covers what bricklint
 models: jobs, tasks, `for_each_task`, `notebook_task`, `depends_on`, `job_clusters` and job

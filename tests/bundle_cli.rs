@@ -81,7 +81,15 @@ fn var_flag_wins_over_env_target_and_default() {
     let (code, out, _) =
         run(bricklint(d.path(), &["--var", "catalog=x,conc=1000"]).env("BUNDLE_VAR_conc", "10"));
     assert_eq!(code, 1);
-    assert!(out.contains("1000"), "{out}");
+    assert!(
+        out.contains("1000 (from `${var.conc}`, set with --var)"),
+        "{out}"
+    );
+    let (_, out, _) = run(bricklint(d.path(), &[]).env("BUNDLE_VAR_conc", "0"));
+    assert!(
+        out.contains("0 (from `${var.conc}`, set by BUNDLE_VAR_conc)"),
+        "{out}"
+    );
     // --var wins over the target's value; the last --var wins.
     let (code, out, _) = run(&mut bricklint(
         d.path(),

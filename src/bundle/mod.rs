@@ -90,6 +90,35 @@ pub enum VarSource {
     Unknown,
 }
 
+impl Bundle {
+    /// Where the value of `${var.name}` (or `${variables.name.value}`) in `text` comes from, for
+    /// messages: `", set with --var"`, `", set by BUNDLE_VAR_x"`, ...; empty for a default or
+    /// when `text` is not a pure variable reference.
+    pub fn variable_origin(&self, text: &str) -> String {
+        let items = refs::parse_interpolations(text);
+        let [i] = items.as_slice() else {
+            return String::new();
+        };
+        let name = match i.segments.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+            ["var", n] | ["variables", n, "value"] => n,
+            _ => return String::new(),
+        };
+        match self.variables.get(name).map(|v| v.source) {
+            Some(VarSource::Flag) => ", set with --var".into(),
+            Some(VarSource::Env) => format!(", set by BUNDLE_VAR_{name}"),
+            Some(VarSource::OverridesFile) => format!(
+                ", set in .databricks/bundle/{}/variable-overrides.json",
+                self.target.as_deref().unwrap_or("?")
+            ),
+            Some(VarSource::Target) => format!(
+                ", the value of target `{}`",
+                self.target.as_deref().unwrap_or("?")
+            ),
+            _ => String::new(),
+        }
+    }
+}
+
 /// How to load bundles: the target and variable values given from outside the YAML.
 #[derive(Debug, Clone, Default)]
 pub struct LoadOptions {

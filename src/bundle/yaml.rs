@@ -582,6 +582,8 @@ enum Frame {
         entries: Vec<Entry>,
         loc: Loc,
         key: Option<(String, Loc)>,
+        /// The keys, once the mapping is too big for a linear duplicate check.
+        seen: Option<std::collections::HashSet<String>>,
     },
     Seq {
         items: Vec<Node>,
@@ -631,7 +633,10 @@ fn parse_fast(file: &Arc<PathBuf>, text: &str, limits: &Limits) -> Option<Node> 
                 let loc = Loc::new(file.clone(), range_of(&span)?);
                 let plain = matches!(style, ScalarStyle::Plain);
                 // A mapping key?
-                if let Some(Frame::Map { entries, key, .. }) = stack.last_mut() {
+                if let Some(Frame::Map {
+                    entries, key, seen, ..
+                }) = stack.last_mut()
+                {
                     if key.is_none() {
                         let text = if plain {
                             match plain_scalar(&v)? {
@@ -644,8 +649,18 @@ fn parse_fast(file: &Arc<PathBuf>, text: &str, limits: &Limits) -> Option<Node> 
                         } else {
                             v.into_owned()
                         };
-                        if entries.len() > 64 || entries.iter().any(|e| e.key == text) {
-                            return None;
+                        // A repeated key goes to the full path (which reports it).
+                        if entries.len() < 32 {
+                            if entries.iter().any(|e| e.key == text) {
+                                return None;
+                            }
+                        } else {
+                            let seen = seen.get_or_insert_with(|| {
+                                entries.iter().map(|e| e.key.clone()).collect()
+                            });
+                            if !seen.insert(text.clone()) {
+                                return None;
+                            }
                         }
                         *key = Some((text, loc));
                         continue;
@@ -672,6 +687,7 @@ fn parse_fast(file: &Arc<PathBuf>, text: &str, limits: &Limits) -> Option<Node> 
                         entries: Vec::new(),
                         loc,
                         key: None,
+                        seen: None,
                     }
                 } else {
                     Frame::Seq {
@@ -687,6 +703,7 @@ fn parse_fast(file: &Arc<PathBuf>, text: &str, limits: &Limits) -> Option<Node> 
                         entries,
                         loc,
                         key: None,
+                        ..
                     } => Node::new(Value::Map(Arc::new(entries)), loc),
                     Frame::Seq { items, loc } => Node::new(Value::Seq(Arc::new(items)), loc),
                     Frame::Map { .. } => return None,
@@ -882,7 +899,12 @@ mod tests {
             );
             files.push((s.to_string(), format!("a: {s}\nb: [{s}]\n")));
         }
+        let big: String = (0..200).map(|i| format!("k{i}: {i}\n")).collect();
+        assert!(parse_fast(&file, &big, &limits).is_some());
+        files.push(("big mapping".into(), big.clone()));
+        let big_dup = format!("{big}k150: again\n");
         for text in [
+            big_dup.as_str(),
             "<<: {x: 1}\n",
             "a: 1\na: 2\n",
             "--- 1\n--- 2\n",
