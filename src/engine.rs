@@ -381,6 +381,16 @@ pub fn load_project(
             }
         }
     }
+    // Files named on the command line, even when a bundle walk listed them first.
+    let explicit: HashSet<PathBuf> = paths
+        .iter()
+        .filter(|p| p.is_file())
+        .filter(|p| !(opts.force_exclude && discover::is_excluded(&excludes, p, &cwd)))
+        .cloned()
+        .collect();
+    for (f, e) in files.iter_mut() {
+        *e = *e || explicit.contains(f);
+    }
     files.sort();
     phase("discover");
     let loaded: Vec<(Option<Document>, Vec<Diagnostic>)> = files
@@ -424,12 +434,6 @@ pub fn load_project(
     }
     diags.extend(bdiags);
     phase("index+bundles");
-    let explicit = paths
-        .iter()
-        .filter(|p| p.is_file())
-        .filter(|p| !(opts.force_exclude && discover::is_excluded(&excludes, p, &cwd)))
-        .cloned()
-        .collect();
     let project = Project {
         root: cwd,
         documents,
