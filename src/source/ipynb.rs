@@ -47,7 +47,45 @@ fn source_text(v: Option<&Value>) -> String {
     }
 }
 
+/// The parts of a notebook bricklint reads; everything else (outputs, execution counts) is
+/// skipped by the deserializer without being built.
+#[derive(serde::Deserialize)]
+struct RawNotebook {
+    cells: Vec<RawCell>,
+    #[serde(default)]
+    metadata: Value,
+}
+
+#[derive(serde::Deserialize)]
+struct RawCell {
+    #[serde(default)]
+    cell_type: Option<Value>,
+    #[serde(default)]
+    source: Option<Value>,
+    #[serde(default)]
+    metadata: Option<Value>,
+}
+
+/// One cell: its type, source and metadata, as found.
+type CellParts<'a> = (Option<&'a str>, Option<&'a Value>, Option<&'a Value>);
+
 pub fn parse_ipynb(path: Arc<PathBuf>, raw: String) -> Result<Document, LoadError> {
+    // The common case in one typed pass; anything unusual (a cell that is not an object,
+    // duplicate keys, a missing `cells`) goes through the general path and its messages.
+    if let Ok(nb) = serde_json::from_str::<RawNotebook>(&raw) {
+        let cells: Vec<CellParts> = nb
+            .cells
+            .iter()
+            .map(|c| {
+                (
+                    c.cell_type.as_ref().and_then(Value::as_str),
+                    c.source.as_ref(),
+                    c.metadata.as_ref(),
+                )
+            })
+            .collect();
+        return Ok(build(path, &nb.metadata, &cells, raw));
+    }
     let root: Value = serde_json::from_str(&raw).map_err(|e| json_error(&e))?;
     let Some(obj) = root.as_object() else {
         return Err(LoadError::new(
@@ -58,15 +96,29 @@ pub fn parse_ipynb(path: Arc<PathBuf>, raw: String) -> Result<Document, LoadErro
         return Err(LoadError::new("invalid notebook: no \"cells\" array"));
     };
     let meta = obj.get("metadata").cloned().unwrap_or(Value::Null);
-    let nb_lang = notebook_language(&meta);
+    let cells: Vec<CellParts> = cells_v
+        .iter()
+        .map(|c| {
+            (
+                c.get("cell_type").and_then(Value::as_str),
+                c.get("source"),
+                c.get("metadata"),
+            )
+        })
+        .collect();
+    Ok(build(path, &meta, &cells, raw))
+}
+
+fn build(path: Arc<PathBuf>, meta: &Value, cells_v: &[CellParts], raw: String) -> Document {
+    let nb_lang = notebook_language(meta);
     let json_lines = source_line_positions(&raw);
 
     let mut text = String::with_capacity(raw.len() / 2);
     let mut cells = Vec::with_capacity(cells_v.len());
     let mut file_lines: Vec<u32> = Vec::new();
-    for (index, c) in cells_v.iter().enumerate() {
-        let cell_type = c.get("cell_type").and_then(Value::as_str).unwrap_or("code");
-        let mut src = source_text(c.get("source"));
+    for (index, &(cell_type, source, cell_meta)) in cells_v.iter().enumerate() {
+        let cell_type = cell_type.unwrap_or("code");
+        let mut src = source_text(source);
         if src.ends_with('\n') {
             src.pop();
         }
@@ -84,8 +136,7 @@ pub fn parse_ipynb(path: Arc<PathBuf>, raw: String) -> Result<Document, LoadErro
                 .unwrap_or(1);
             file_lines.push(l);
         }
-        let title = c
-            .get("metadata")
+        let title = cell_meta
             .and_then(|m| m.get(DATABRICKS_CELL_KEY))
             .and_then(|m| m.get("title"))
             .and_then(Value::as_str)
@@ -112,7 +163,7 @@ pub fn parse_ipynb(path: Arc<PathBuf>, raw: String) -> Result<Document, LoadErro
     let mut doc = Document::new(path, FileKind::Ipynb, text, cells);
     doc.file_lines = Some(file_lines);
     doc.raw = Some(raw);
-    Ok(doc)
+    doc
 }
 
 /// A code cell whose first non-blank line is `%lang` is in that language.
