@@ -381,6 +381,16 @@ pub fn load_project(
             }
         }
     }
+    // Files named on the command line, even when a bundle walk listed them first.
+    let explicit: HashSet<PathBuf> = paths
+        .iter()
+        .filter(|p| p.is_file())
+        .filter(|p| !(opts.force_exclude && discover::is_excluded(&excludes, p, &cwd)))
+        .cloned()
+        .collect();
+    for (f, e) in files.iter_mut() {
+        *e = *e || explicit.contains(f);
+    }
     files.sort();
     phase("discover");
     let loaded: Vec<(Option<Document>, Vec<Diagnostic>)> = files
@@ -424,12 +434,6 @@ pub fn load_project(
     }
     diags.extend(bdiags);
     phase("index+bundles");
-    let explicit = paths
-        .iter()
-        .filter(|p| p.is_file())
-        .filter(|p| !(opts.force_exclude && discover::is_excluded(&excludes, p, &cwd)))
-        .cloned()
-        .collect();
     let project = Project {
         root: cwd,
         documents,
@@ -441,6 +445,9 @@ pub fn load_project(
     };
     Ok((project, diags, report_roots))
 }
+
+/// Documents analysed in full by the last `run_rules` (for `BRICKLINT_PROFILE`).
+static ANALYSED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 /// `BRICKLINT_PROFILE=1`: print the time of each phase of `check` to stderr.
 pub fn phase(name: &str) {
@@ -474,6 +481,9 @@ pub fn run_rules(project: &Project, enabled: &[&'static dyn Rule]) -> Vec<Diagno
         .flat_map_iter(|(i, doc)| {
             guarded(&doc.path, "analysing this file", || {
                 let analysed = doc.has_python() && project.is_analysed(i, enabled, full);
+                if analysed {
+                    ANALYSED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
                 // When no earlier pass parsed this document, its rules run on a private copy
                 // whose syntax tree is freed right after them: peak memory stays at a few trees
                 // per thread instead of one per file. (A rule that needs another document's tree
@@ -567,7 +577,11 @@ fn check_inner(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
         .filter(|r| selection.is_enabled(r.meta().code))
         .collect();
     let mut diags = run_rules(&project, &enabled);
-    phase("rules");
+    phase(&format!(
+        "rules ({} of {} documents parsed in full)",
+        ANALYSED.swap(0, std::sync::atomic::Ordering::Relaxed),
+        project.documents.len()
+    ));
     diags.extend(
         load_diags
             .into_iter()

@@ -860,3 +860,33 @@ fn yaml_findings_carry_their_route_in_json_and_sarif() {
         "::error title=bricklint (FE001),file=bundle/databricks.yml,line=12,endLine=12,col=26,endColumn=29::"
     ));
 }
+
+/// A file named on the command line keeps that status when another named file's bundle walk
+/// listed it first: a binary `.py` among them is reported, not skipped silently.
+#[test]
+fn named_files_stay_named_after_a_bundle_walk() {
+    let tmp = tempfile::tempdir().unwrap();
+    copy_dir(&fixtures().join("precommit/pass"), tmp.path());
+    std::fs::write(tmp.path().join("notebooks/blob.py"), b"\x00\x01binary\x00").unwrap();
+    let mut c = Command::cargo_bin("bricklint").unwrap();
+    let out = c
+        .current_dir(tmp.path())
+        .args([
+            "check",
+            "--output-format",
+            "concise",
+            "notebooks/list_tables.py",
+            "notebooks/blob.py",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("notebooks/blob.py:1:1: BL003"), "{stdout}");
+    // Found by the walk only, the same file is skipped (binary files are not notebooks).
+    let mut c = Command::cargo_bin("bricklint").unwrap();
+    c.current_dir(tmp.path())
+        .args(["check", "notebooks/list_tables.py"])
+        .assert()
+        .code(0);
+}

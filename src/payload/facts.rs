@@ -177,22 +177,15 @@ fn str_arg(a: Option<&Arg>) -> Option<String> {
     })
 }
 
-/// Does a cell mention what payload calls are made of (`dbutils`, widgets, task values,
-/// `notebook`, `getArgument`)? Every recorded call names one of these.
+/// Does a cell mention what payload calls are made of ([`PAYLOAD_NAMES`]: `dbutils`, widgets,
+/// task values, `notebook`, `getArgument`)? Every recorded call names one of these.
 fn payload_cell(cell: &str) -> bool {
     use aho_corasick::{AhoCorasick, MatchKind};
     static AC: OnceLock<Option<AhoCorasick>> = OnceLock::new();
     match AC.get_or_init(|| {
         AhoCorasick::builder()
             .match_kind(MatchKind::LeftmostFirst)
-            .build([
-                "dbutils",
-                "widgets",
-                "taskValues",
-                "task_values",
-                "notebook",
-                "getArgument",
-            ])
+            .build(PAYLOAD_NAMES)
             .ok()
     }) {
         Some(ac) => ac.is_match(cell),
