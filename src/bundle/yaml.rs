@@ -543,9 +543,10 @@ fn plain_scalar(s: &str) -> Option<Value> {
         "" | "~" | "null" | "Null" | "NULL" => return Some(Value::Null),
         _ => {}
     }
+    // Other spellings of booleans and nulls (`True`, `NULL`, ...). YAML 1.1 words (`yes`, `on`,
+    // `y`) are strings here, as with serde-saphyr's `strict_booleans`.
     const SPECIAL: &[&str] = &[
-        "true", "false", "null", ".inf", "+.inf", "-.inf", ".nan", "+.nan", "-.nan", "yes", "no",
-        "on", "off", "y", "n",
+        "true", "false", "null", ".inf", "+.inf", "-.inf", ".nan", "+.nan", "-.nan",
     ];
     if SPECIAL.iter().any(|w| s.eq_ignore_ascii_case(w)) {
         return None;
@@ -851,7 +852,7 @@ mod tests {
         // Documents the fast path must take.
         let own: Vec<(String, String)> = vec![
             ("keys".into(), "1: a\ntrue: b\n~: c\n'q': d\n-5: e\n0: f\n\"x y\": g\n".into()),
-            ("scalars".into(), "a: [0, 1, -12, 123456789012345678, '', \"\", \"007\", 15.4.x-scala2.12, i3.xlarge, x y, true, false, ~, null, Null, NULL, .hidden, +z, -v]\nb:\nc: |\n  block\n  text\nd: >-\n  folded\n  text\ne: \"esc \\u00e9 \\n\"\nf: 'it''s'\ng: {x: 1, w: [a, {z: 2}]}\nh: []\ni: {}\n".into()),
+            ("scalars".into(), "a: [0, 1, -12, 123456789012345678, '', \"\", \"007\", 15.4.x-scala2.12, i3.xlarge, x y, true, false, ~, null, Null, NULL, .hidden, +z, -v, yes, No, on, OFF, y, n, Y, NaN, nan, inf, Inf, infinity, Infinity]\nb:\nc: |\n  block\n  text\nd: >-\n  folded\n  text\ne: \"esc \\u00e9 \\n\"\nf: 'it''s'\ng: {x: 1, w: [a, {z: 2}]}\nh: []\ni: {}\n".into()),
             ("nested".into(), "- - - a\n    - b\n  - c\n- {k: v}\n-\n- ''\n".into()),
             ("comments".into(), "# head\na: 1 # trailing\n# between\nb:\n  - x   # item\n".into()),
             ("unicode".into(), "name: \"héllo {{job.id}}\"\nclé: ünïcode\n".into()),
@@ -877,11 +878,7 @@ mod tests {
             ".nan",
             "True",
             "FALSE",
-            "yes",
-            "No",
-            "on",
-            "y",
-            "n",
+            ".Inf",
             "12:30",
             "1_000",
             "2024-01-01",
@@ -914,6 +911,29 @@ mod tests {
             assert!(parse_fast(&file, text, &limits).is_none(), "{text}");
         }
         files.push(("merge value".into(), "a: <<\n".into()));
+        for (name, text) in [
+            (
+                "crlf",
+                "a: 1\r\nb: [x, z]\r\nc: |\r\n  t\r\n  u\r\nd: \"q\"\r\n",
+            ),
+            ("explicit key", "? a\n: b\n? [x]\n: c\n"),
+            ("multi-line plain", "a: hello\n  world\nb: 'one\n  two'\n"),
+            ("quoted keys", "\"a b\": 1\n'c''d': 2\n\"\\u00e9\": 3\n"),
+            ("empty document", "---\n"),
+            ("comment only", "# nothing\n"),
+            ("scalar document", "just text\n"),
+            ("tabs", "a:\t1\nb: \tx\n"),
+            ("bom", "\u{feff}a: 1\n"),
+            ("indentless", "a:\n- x\n- w\nb: 2\n"),
+        ] {
+            if matches!(
+                name,
+                "crlf" | "multi-line plain" | "quoted keys" | "indentless" | "tabs"
+            ) {
+                assert!(parse_fast(&file, text, &limits).is_some(), "{name}");
+            }
+            files.push((name.into(), text.into()));
+        }
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         let mut stack = vec![root.join("fixtures"), root.join("tests")];
         while let Some(d) = stack.pop() {
