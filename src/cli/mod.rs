@@ -245,6 +245,7 @@ pub fn run_check(args: CheckArgs) -> ExitCode {
         eprint_error(e);
         return ExitCode::from(2);
     }
+    engine::phase("output");
     let code = if result.messages.is_empty() || args.exit_zero {
         ExitCode::SUCCESS
     } else {

@@ -60,21 +60,30 @@ pub fn render(
     } else {
         Renderer::plain().decor_style(DecorStyle::Ascii)
     };
-    for m in &result.messages {
-        let doc = result.document(&m.abs_path);
-        if concise {
-            writeln!(
-                w,
-                "{}: {} [{}] {}",
-                location(&m.span, doc.map(|d| &d.kind)),
-                m.code,
-                m.severity.as_str(),
-                m.message
-            )?;
-            continue;
+    if !concise {
+        // Snippets are rendered in parallel (thousands of findings take tens of milliseconds
+        // each way), then written in order.
+        use rayon::prelude::*;
+        let rendered: Vec<String> = result
+            .messages
+            .par_iter()
+            .map(|m| render_message(&renderer, m, result))
+            .collect();
+        for r in rendered {
+            writeln!(w, "{r}")?;
+            writeln!(w)?;
         }
-        writeln!(w, "{}", render_message(&renderer, m, result))?;
-        writeln!(w)?;
+    }
+    for m in result.messages.iter().filter(|_| concise) {
+        let doc = result.document(&m.abs_path);
+        writeln!(
+            w,
+            "{}: {} [{}] {}",
+            location(&m.span, doc.map(|d| &d.kind)),
+            m.code,
+            m.severity.as_str(),
+            m.message
+        )?;
     }
     if opts.summary {
         summary(result, opts, w)?;
