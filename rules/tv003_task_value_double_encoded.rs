@@ -81,10 +81,6 @@ impl Rule for TaskValueDoubleEncoded {
         &META
     }
 
-    fn wants_parse(&self, doc: &crate::source::Document) -> bool {
-        crate::payload::facts::writes_task_values(doc)
-    }
-
     fn check_document(&self, ctx: &DocContext<'_>, out: &mut Vec<Diagnostic>) {
         let Some(facts) = ctx.project.index.payload.task_values_of(ctx.doc) else {
             return;

@@ -36,10 +36,6 @@ impl Rule for TaskValueGetWithoutDebugValue {
         &META
     }
 
-    fn wants_parse(&self, doc: &crate::source::Document) -> bool {
-        crate::payload::facts::writes_task_values(doc)
-    }
-
     fn check_document(&self, ctx: &DocContext<'_>, out: &mut Vec<Diagnostic>) {
         let Some(facts) = ctx.project.index.payload.task_values_of(ctx.doc) else {
             return;

@@ -43,10 +43,6 @@ impl Rule for TaskValueContractViolation {
         &META
     }
 
-    fn wants_parse(&self, doc: &crate::source::Document) -> bool {
-        crate::payload::facts::writes_task_values(doc)
-    }
-
     fn check_document(&self, ctx: &DocContext<'_>, out: &mut Vec<Diagnostic>) {
         let index = &ctx.project.index.payload;
         let Some(facts) = index.task_values_of(ctx.doc) else {

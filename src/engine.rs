@@ -93,6 +93,7 @@ impl Project {
 
     /// Is document `i` analysed in full (parsed, NB001 reported)? Files named on the command
     /// line are; so are files with a suppression comment (BL001 needs the findings it covers),
+    /// files that write task values or call `notebook.exit` (what the TV rules report on),
     /// and every file the orchestration index parsed (it mentions notebook runs or
     /// the Jobs API, or `%run`s / imports one that does), and every file an enabled rule asks
     /// for ([`Rule::wants_parse`]). Everything else is only scanned: with nothing for bricklint
@@ -102,6 +103,7 @@ impl Project {
         full || self.index.python.facts.get(i).is_some_and(|f| f.is_some())
             || self.explicit.contains(doc.path.as_path())
             || doc.has(crate::source::Token::Suppression)
+            || crate::payload::facts::writes_task_values(doc)
             || enabled.iter().any(|r| r.wants_parse(doc))
     }
 }
