@@ -76,20 +76,10 @@ pub struct PythonIndex {
 }
 
 const MAX_SITES: usize = 64;
-const NEEDLE: &[u8] = b"notebook";
-
-/// Does a text mention `notebook` (other than in a `Databricks notebook source` header) or
-/// `jobs` (Jobs API calls)? Files that do not, and whose includes and imports do not, need no
-/// orchestration analysis.
-pub fn mentions_notebook(text: &[u8]) -> bool {
-    memchr::memmem::find_iter(text, NEEDLE)
-        .any(|i| !text[i + NEEDLE.len()..].starts_with(b" source"))
-        // `dbutils.jobs.taskValues` is not the Jobs API.
-        || memchr::memmem::find_iter(text, b"jobs")
-            .any(|i| !text[i + 4..].starts_with(b".taskValues"))
-}
-
-/// [`mentions_notebook`] for a loaded document (its token scan, done once).
+/// Does a document mention `notebook` (other than in a `Databricks notebook source` header) or
+/// the Jobs API (`jobs`, other than in `dbutils.jobs.taskValues`)? Files that do not, and whose
+/// includes and imports do not, need no orchestration analysis. (From the document's token scan,
+/// [`Document::has`].)
 pub fn mentions_orchestration(d: &Document) -> bool {
     d.has_any(&[Token::Notebook, Token::Jobs])
 }
