@@ -5,7 +5,7 @@ use std::io::Write;
 
 use annotate_snippets::renderer::DecorStyle;
 use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
-use ruff_text_size::TextRange;
+use ruff_text_size::{TextRange, TextSize};
 
 use crate::diagnostic::{Message, Severity, Span};
 use crate::engine::CheckResult;
@@ -29,15 +29,37 @@ pub fn location(span: &Span, kind: Option<&FileKind>) -> String {
     }
 }
 
-/// Source text to show for a span: the cell for `.ipynb` (with its own line numbers),
-/// the whole file otherwise. Returns (text, offset of text in the document, first line).
-fn snippet_source(doc: &Document, range: TextRange) -> (&str, usize, usize) {
+/// The view a span is shown in: its cell for `.ipynb` (with the cell's own line numbers), the
+/// whole file otherwise, as (start offset, end offset, 1-based number of the view's first line).
+fn view_of(doc: &Document, range: TextRange) -> (usize, usize, usize) {
     if doc.kind == FileKind::Ipynb {
         if let Some(cell) = doc.cell_at(range.start()) {
-            return (&doc.text[cell.range], usize::from(cell.range.start()), 1);
+            let first = doc.lines.line_of(cell.range.start());
+            return (cell.range.start().into(), cell.range.end().into(), first);
         }
     }
-    (&doc.text, 0, 1)
+    (0, doc.text.len(), 0)
+}
+
+/// Source text to show for annotations at `ranges` (all in the view of the first): whole lines
+/// from the first annotated line to one line past the last, clipped to the view. The renderer
+/// folds every unannotated line away, so a window renders exactly like the whole view, without
+/// a cost per finding proportional to the size of the file.
+/// Returns (text, offset of text in the document, its first line number).
+fn snippet_source<'d>(doc: &'d Document, ranges: &[TextRange]) -> (&'d str, usize, usize) {
+    let (vs, ve, view_first) = view_of(doc, ranges[0]);
+    let clip = |o: TextSize| usize::from(o).clamp(vs, ve);
+    let lo = ranges.iter().map(|r| clip(r.start())).min().unwrap_or(vs);
+    let hi = ranges.iter().map(|r| clip(r.end())).max().unwrap_or(ve);
+    let first = doc.lines.line_of(TextSize::new(lo as u32));
+    let last = doc.lines.line_of(TextSize::new(hi as u32)) + 2;
+    let start = usize::from(doc.lines.line_start(first)).max(vs);
+    let end = if last < doc.lines.line_count() {
+        usize::from(doc.lines.line_start(last)).min(ve)
+    } else {
+        ve
+    };
+    (&doc.text[start..end], start, first - view_first + 1)
 }
 
 fn clamp(range: TextRange, offset: usize, len: usize) -> std::ops::Range<usize> {
@@ -103,7 +125,21 @@ fn render_message(renderer: &Renderer, m: &Message, result: &CheckResult) -> Str
         _ => m.span.path.clone(),
     };
     if let Some(doc) = doc {
-        let (src, off, line_start) = snippet_source(doc, m.span.range);
+        let same_view = |r: &crate::diagnostic::RelatedMessage| {
+            result.document(&r.abs_path).is_some_and(|d| {
+                std::ptr::eq(&**d, &**doc)
+                    && (doc.kind != FileKind::Ipynb || r.span.cell == m.span.cell)
+            })
+        };
+        let ranges: Vec<TextRange> = std::iter::once(m.span.range)
+            .chain(
+                m.related
+                    .iter()
+                    .filter(|r| same_view(r))
+                    .map(|r| r.span.range),
+            )
+            .collect();
+        let (src, off, line_start) = snippet_source(doc, &ranges);
         let mut snip = Snippet::source(src)
             .line_start(line_start)
             .path(path_label)
@@ -113,16 +149,14 @@ fn render_message(renderer: &Renderer, m: &Message, result: &CheckResult) -> Str
             let Some(d) = result.document(&r.abs_path) else {
                 continue;
             };
-            let same_view = std::ptr::eq(&**d, &**doc)
-                && (doc.kind != FileKind::Ipynb || r.span.cell == m.span.cell);
-            if same_view {
+            if same_view(r) {
                 snip = snip.annotation(
                     AnnotationKind::Context
                         .span(clamp(r.span.range, off, src.len()))
                         .label(r.message.as_str()),
                 );
             } else {
-                let (s2, o2, l2) = snippet_source(d, r.span.range);
+                let (s2, o2, l2) = snippet_source(d, &[r.span.range]);
                 let p = match (d.kind == FileKind::Ipynb, r.span.cell) {
                     (true, Some(c)) => format!("{}:cell {}", r.span.path, c),
                     _ => r.span.path.clone(),
