@@ -604,24 +604,28 @@ fn check_inner(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
         }
     }
     let enabled_fn = |c: &str| selection.is_enabled(c);
-    let mut kept: Vec<Diagnostic> = Vec::new();
-    for (path, ds) in by_file {
-        let ds = match (opts.no_ignores, project.document(&path)) {
-            (false, Some(doc)) => suppress::apply(doc, ds, &enabled_fn),
-            _ => ds,
-        };
-        let ignored = per_file.ignored_for(&path, &project.root);
-        kept.extend(
+    // Per file, in parallel: suppressions, per-file ignores, report scope, positions.
+    let by_file: Vec<(Arc<PathBuf>, Vec<Diagnostic>)> = by_file.into_iter().collect();
+    let mut messages: Vec<Message> = by_file
+        .into_par_iter()
+        .flat_map_iter(|(path, ds)| {
+            let ds = match (opts.no_ignores, project.document(&path)) {
+                (false, Some(doc)) => suppress::apply(doc, ds, &enabled_fn),
+                _ => ds,
+            };
+            let ignored = per_file.ignored_for(&path, &project.root);
+            let project = &project;
+            let report_roots = &report_roots;
             ds.into_iter()
-                .filter(|d| !ignored.iter().any(|s| selector_matches(s, meta_of(d.code)))),
-        );
-    }
-    // Report scope.
-    if opts.report_scope == ReportScope::Files {
-        kept.retain(|d| report_roots.iter().any(|r| d.path.starts_with(r)));
-    }
-    let mut messages: Vec<Message> = kept.iter().map(|d| resolve(&project, d)).collect();
-    messages.sort_by(|a, b| {
+                .filter(move |d| !ignored.iter().any(|s| selector_matches(s, meta_of(d.code))))
+                .filter(move |d| {
+                    opts.report_scope != ReportScope::Files
+                        || report_roots.iter().any(|r| d.path.starts_with(r))
+                })
+                .map(move |d| resolve(project, &d))
+        })
+        .collect();
+    messages.par_sort_by(|a, b| {
         (&a.span.path, a.span.line, a.span.column, a.code, &a.message).cmp(&(
             &b.span.path,
             b.span.line,

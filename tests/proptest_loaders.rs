@@ -165,6 +165,69 @@ fn ipynb_doc() -> impl Strategy<Value = String> {
         })
 }
 
+/// What a loaded notebook is made of, for comparing two loaders.
+fn ipynb_shape(raw: &str, general: bool) -> Result<String, String> {
+    let path = Arc::new(PathBuf::from("a.ipynb"));
+    let r = if general {
+        source::ipynb::parse_ipynb_general(path, raw.to_string())
+    } else {
+        source::ipynb::parse_ipynb(path, raw.to_string())
+    };
+    r.map(|d| format!("{:?}\n{:?}\n{:?}", d.text, d.cells, d.file_lines))
+        .map_err(|e| e.message)
+}
+
+/// Richer notebooks than `ipynb_doc`: any text in sources and titles (escapes, control
+/// characters, non-BMP characters), titles of every JSON type, outputs with nested values.
+fn ipynb_rich() -> impl Strategy<Value = String> {
+    let text = prop_oneof![
+        "\\PC{0,30}",
+        "[ -~\t\n\u{1}\u{1f}\\\\\"/\u{e9}\u{1F600}]{0,30}"
+    ];
+    let source = prop_oneof![
+        text.clone().prop_map(serde_json::Value::from),
+        prop::collection::vec(text.clone(), 0..4).prop_map(serde_json::Value::from),
+    ];
+    let title = prop_oneof![
+        text.clone().prop_map(serde_json::Value::from),
+        Just(serde_json::json!(null)),
+        Just(serde_json::json!(-1.5e10)),
+        Just(serde_json::json!({"a": [true, false]})),
+    ];
+    let cell = (
+        prop_oneof![
+            Just(serde_json::json!("code")),
+            Just(serde_json::json!("markdown")),
+            Just(serde_json::json!(7))
+        ],
+        source,
+        prop::option::of(title),
+        prop::bool::ANY,
+    )
+        .prop_map(|(t, s, title, outputs)| {
+            let mut c = serde_json::json!({"cell_type": t, "source": s});
+            if let Some(title) = title {
+                c["metadata"] = serde_json::json!({"application/vnd.databricks.v1+cell": {"nuid": "x", "title": title}});
+            }
+            if outputs {
+                c["outputs"] = serde_json::json!([{"data": {"text/plain": ["1\n", "\u{e9}"]}, "n": [0, -0.5, 1e-3, [[[]]], {}]}]);
+            }
+            c
+        });
+    (prop::collection::vec(cell, 0..6), prop::bool::ANY).prop_map(|(cells, pretty)| {
+        let v = serde_json::json!({
+            "metadata": {"kernelspec": {"language": "python"}},
+            "cells": cells,
+            "nbformat": 4
+        });
+        if pretty {
+            serde_json::to_string_pretty(&v).unwrap()
+        } else {
+            v.to_string()
+        }
+    })
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
@@ -218,6 +281,36 @@ proptest! {
         }
     }
 
+    /// The one-pass `.ipynb` loader and the general (`serde_json::Value`) loader agree on every
+    /// input: the same document, or both an error. Edits that break the JSON (a byte inserted or
+    /// removed anywhere) must not be accepted by the fast path alone.
+    #[test]
+    fn ipynb_fast_path_equals_general_path(
+        raw in prop_oneof![ipynb_rich(), ipynb_doc()],
+        edit in prop::option::of((
+            any::<prop::sample::Index>(),
+            prop::option::of(prop::sample::select(vec![
+                ",", "]", "}", "\"", "\\", ":", "0", "-", "e", " ", "\u{1}", "{", "[", "u",
+            ])),
+        )),
+    ) {
+        let mut raw = raw;
+        if let Some((at, ins)) = edit {
+            let mut i = at.index(raw.len() + 1);
+            while !raw.is_char_boundary(i) {
+                i -= 1;
+            }
+            match ins {
+                Some(s) => raw.insert_str(i, s),
+                None if i < raw.len() => {
+                    raw.remove(i);
+                }
+                None => {}
+            }
+        }
+        prop_assert_eq!(ipynb_shape(&raw, false), ipynb_shape(&raw, true), "{}", raw);
+    }
+
     #[test]
     fn python_parsing_maps_inside(code in "[ -~\n\t]{0,300}") {
         let doc = load(FileKind::PythonModule, "m.py", code.clone()).unwrap();
@@ -258,4 +351,75 @@ fn every_fixture_loads_with_cells_inside() {
         }
     }
     assert!(checked > 0, "no fixture was loaded");
+}
+
+/// Inputs the fast `.ipynb` path must hand to the general loader (or read identically).
+#[test]
+fn ipynb_fast_path_edge_cases_match_the_general_path() {
+    let deep = format!(
+        "{{\"cells\": [], \"x\": {}{}}}",
+        "[".repeat(200),
+        "]".repeat(200)
+    );
+    let cases = [
+        r#"{"cells": [{"source": "a"}], "cells": [{"source": "b"}]}"#.to_string(),
+        r#"{"cells": [{"source": "a", "source": "b"}]}"#.into(),
+        r#"{"cells": [{"cell_type": "code", "cell_type": "markdown", "source": "a"}]}"#.into(),
+        r#"{"cells": [{"source": "a", "metadata": {"application/vnd.databricks.v1+cell": {"title": "x", "title": "y"}}}]}"#.into(),
+        r#"{"cells": [{"source": "a", "metadata": {}, "metadata": {"application/vnd.databricks.v1+cell": {"title": "y"}}}]}"#.into(),
+        r#"{"metadata": {"kernelspec": {"language": "sql"}}, "metadata": {}, "cells": [{"source": "a"}]}"#.into(),
+        r#"{"\u0063ells": [{"source": "a"}]}"#.into(),
+        r#"{"cells": [{"\u0073ource": "a"}]}"#.into(),
+        r#"{"cells": [{"source": "\ud83d\ude00 \u00e9 \" \\ \/ \b\f\n\r\t"}]}"#.into(),
+        r#"{"cells": [{"source": "\ud83d"}]}"#.into(),
+        r#"{"cells": [{"source": "\u12"}]}"#.into(),
+        r#"{"cells": [{"source": "\u+123"}]}"#.into(),
+        r#"{"cells": [{"source": "\x"}]}"#.into(),
+        "{\"cells\": [{\"source\": \"a\tb\"}]}".into(),
+        "\u{feff}{\"cells\": []}".into(),
+        r#"{"cells": []} x"#.into(),
+        r#"{"cells": [],}"#.into(),
+        r#"{"cells": [{"source": ["a", 1]}]}"#.into(),
+        r#"{"cells": [{"source": 5}]}"#.into(),
+        r#"{"cells": [{"source": null}]}"#.into(),
+        r#"{"cells": [1]}"#.into(),
+        r#"{"cells": {}}"#.into(),
+        r#"{"cell": []}"#.into(),
+        r#"[]"#.into(),
+        r#"{"cells": [], "n": 01}"#.into(),
+        r#"{"cells": [], "n": 1.}"#.into(),
+        r#"{"cells": [], "n": -}"#.into(),
+        r#"{"cells": [], "n": 1e}"#.into(),
+        r#"{"cells": [], "n": -0.0e+5}"#.into(),
+        r#"{"cells": [], "n": tru}"#.into(),
+        r#"{"cells": [], "n": [1 2]}"#.into(),
+        r#"{"cells": [], "n": {"a" 1}}"#.into(),
+        r#"{"cells": [{"cell_type": null, "source": "%sql\nSELECT 1", "metadata": {"application/vnd.databricks.v1+cell": 3}}]}"#.into(),
+        deep,
+    ];
+    for raw in &cases {
+        assert_eq!(ipynb_shape(raw, false), ipynb_shape(raw, true), "{raw}");
+    }
+    // Every notebook of the fixtures and examples too.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut stack = vec![root.join("fixtures"), root.join("examples")];
+    let mut n = 0;
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "ipynb") {
+                let raw = std::fs::read_to_string(&p).unwrap();
+                assert_eq!(
+                    ipynb_shape(&raw, false),
+                    ipynb_shape(&raw, true),
+                    "{}",
+                    p.display()
+                );
+                n += 1;
+            }
+        }
+    }
+    assert!(n >= 5, "only {n} notebooks found");
 }

@@ -3,6 +3,7 @@
 //! The document text is the cells' sources joined by `\n`; every text line also knows its line
 //! in the JSON file (for CI annotations, which must point at the file on disk).
 
+use std::borrow::Cow;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -47,45 +48,48 @@ fn source_text(v: Option<&Value>) -> String {
     }
 }
 
-/// The parts of a notebook bricklint reads; everything else (outputs, execution counts) is
-/// skipped by the deserializer without being built.
-#[derive(serde::Deserialize)]
-struct RawNotebook {
-    cells: Vec<RawCell>,
-    #[serde(default)]
-    metadata: Value,
+/// One cell, as the loaders find it.
+struct CellIn<'a> {
+    cell_type: Option<Cow<'a, str>>,
+    source: String,
+    title: Option<String>,
 }
-
-#[derive(serde::Deserialize)]
-struct RawCell {
-    #[serde(default)]
-    cell_type: Option<Value>,
-    #[serde(default)]
-    source: Option<Value>,
-    #[serde(default)]
-    metadata: Option<Value>,
-}
-
-/// One cell: its type, source and metadata, as found.
-type CellParts<'a> = (Option<&'a str>, Option<&'a Value>, Option<&'a Value>);
 
 pub fn parse_ipynb(path: Arc<PathBuf>, raw: String) -> Result<Document, LoadError> {
-    // The common case in one typed pass; anything unusual (a cell that is not an object,
-    // duplicate keys, a missing `cells`) goes through the general path and its messages.
-    if let Ok(nb) = serde_json::from_str::<RawNotebook>(&raw) {
-        let cells: Vec<CellParts> = nb
+    // The common case in one pass over the bytes (`ipynb_fast`); anything unusual (a duplicate
+    // key, a cell that is not an object, invalid JSON) goes through `serde_json` and its
+    // messages.
+    if let Some(nb) = super::ipynb_fast::scan(&raw) {
+        let meta = match nb.metadata {
+            Some(m) => serde_json::from_str(m).map_err(|e| json_error(&e))?,
+            None => Value::Null,
+        };
+        let mut json_lines = Vec::with_capacity(nb.cells.len());
+        let cells: Vec<CellIn> = nb
             .cells
-            .iter()
+            .into_iter()
             .map(|c| {
-                (
-                    c.cell_type.as_ref().and_then(Value::as_str),
-                    c.source.as_ref(),
-                    c.metadata.as_ref(),
-                )
+                json_lines.push(c.lines);
+                CellIn {
+                    cell_type: c.cell_type,
+                    source: c.source,
+                    title: c.title,
+                }
             })
             .collect();
-        return Ok(build(path, &nb.metadata, &cells, raw));
+        let doc = build(path, &meta, cells, &json_lines, &raw);
+        return Ok(with_raw(doc, raw));
     }
+    parse_ipynb_general(path, raw)
+}
+
+fn with_raw(mut doc: Document, raw: String) -> Document {
+    doc.raw = Some(raw);
+    doc
+}
+
+/// The general loader: the whole file into a `serde_json::Value`.
+pub fn parse_ipynb_general(path: Arc<PathBuf>, raw: String) -> Result<Document, LoadError> {
     let root: Value = serde_json::from_str(&raw).map_err(|e| json_error(&e))?;
     let Some(obj) = root.as_object() else {
         return Err(LoadError::new(
@@ -96,29 +100,41 @@ pub fn parse_ipynb(path: Arc<PathBuf>, raw: String) -> Result<Document, LoadErro
         return Err(LoadError::new("invalid notebook: no \"cells\" array"));
     };
     let meta = obj.get("metadata").cloned().unwrap_or(Value::Null);
-    let cells: Vec<CellParts> = cells_v
+    let cells: Vec<CellIn> = cells_v
         .iter()
-        .map(|c| {
-            (
-                c.get("cell_type").and_then(Value::as_str),
-                c.get("source"),
-                c.get("metadata"),
-            )
+        .map(|c| CellIn {
+            cell_type: c
+                .get("cell_type")
+                .and_then(Value::as_str)
+                .map(Cow::Borrowed),
+            source: source_text(c.get("source")),
+            title: c
+                .get("metadata")
+                .and_then(|m| m.get(DATABRICKS_CELL_KEY))
+                .and_then(|m| m.get("title"))
+                .and_then(Value::as_str)
+                .map(str::to_string),
         })
         .collect();
-    Ok(build(path, &meta, &cells, raw))
+    let json_lines = source_line_positions(&raw);
+    let doc = build(path, &meta, cells, &json_lines, &raw);
+    Ok(with_raw(doc, raw))
 }
 
-fn build(path: Arc<PathBuf>, meta: &Value, cells_v: &[CellParts], raw: String) -> Document {
+fn build(
+    path: Arc<PathBuf>,
+    meta: &Value,
+    cells_v: Vec<CellIn>,
+    json_lines: &[Vec<u32>],
+    raw: &str,
+) -> Document {
     let nb_lang = notebook_language(meta);
-    let json_lines = source_line_positions(&raw);
-
     let mut text = String::with_capacity(raw.len() / 2);
     let mut cells = Vec::with_capacity(cells_v.len());
     let mut file_lines: Vec<u32> = Vec::new();
-    for (index, &(cell_type, source, cell_meta)) in cells_v.iter().enumerate() {
-        let cell_type = cell_type.unwrap_or("code");
-        let mut src = source_text(source);
+    for (index, c) in cells_v.into_iter().enumerate() {
+        let cell_type = c.cell_type.as_deref().unwrap_or("code");
+        let mut src = c.source;
         if src.ends_with('\n') {
             src.pop();
         }
@@ -127,7 +143,7 @@ fn build(path: Arc<PathBuf>, meta: &Value, cells_v: &[CellParts], raw: String) -
         let range = TextRange::new(start, TextSize::of(text.as_str()));
         text.push('\n');
         // JSON line of every text line of this cell.
-        let n_lines = src.matches('\n').count() + 1;
+        let n_lines = memchr::memchr_iter(b'\n', src.as_bytes()).count() + 1;
         let cell_json = json_lines.get(index);
         for k in 0..n_lines {
             let l = cell_json
@@ -136,12 +152,7 @@ fn build(path: Arc<PathBuf>, meta: &Value, cells_v: &[CellParts], raw: String) -
                 .unwrap_or(1);
             file_lines.push(l);
         }
-        let title = cell_meta
-            .and_then(|m| m.get(DATABRICKS_CELL_KEY))
-            .and_then(|m| m.get("title"))
-            .and_then(Value::as_str)
-            .filter(|t| !t.is_empty())
-            .map(str::to_string);
+        let title = c.title.filter(|t| !t.is_empty());
         let mut lines = code_lines(&text, range);
         let (lang, run_target, magic) = match cell_type {
             "markdown" => (Lang::Markdown, None, false),
@@ -162,7 +173,6 @@ fn build(path: Arc<PathBuf>, meta: &Value, cells_v: &[CellParts], raw: String) -
     file_lines.push(file_lines.last().copied().unwrap_or(1));
     let mut doc = Document::new(path, FileKind::Ipynb, text, cells);
     doc.file_lines = Some(file_lines);
-    doc.raw = Some(raw);
     doc
 }
 

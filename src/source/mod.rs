@@ -2,6 +2,7 @@
 
 pub mod imports;
 pub mod ipynb;
+mod ipynb_fast;
 pub mod nesting;
 pub mod notebook;
 pub mod python;
@@ -490,11 +491,14 @@ impl LoadError {
     }
 }
 
-/// Path relative to the working directory when under it, with `/` separators.
+/// Path relative to the working directory when under it, with `/` separators. (The working
+/// directory is read once per process: bricklint never changes it.)
 pub fn display_path(path: &Path) -> String {
-    let rel = std::env::current_dir()
-        .ok()
-        .and_then(|cwd| path.strip_prefix(&cwd).ok().map(Path::to_path_buf))
+    static CWD: OnceLock<Option<PathBuf>> = OnceLock::new();
+    let rel = CWD
+        .get_or_init(|| std::env::current_dir().ok())
+        .as_deref()
+        .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf))
         .unwrap_or_else(|| path.to_path_buf());
     let s = rel.to_string_lossy().replace('\\', "/");
     s.strip_prefix("./").map(str::to_string).unwrap_or(s)

@@ -1,0 +1,396 @@
+//! The common case of `.ipynb` loading in one pass over the bytes: a strict JSON scanner that
+//! validates the whole file and, on the way, takes out the only parts bricklint reads (every
+//! cell's type, source, source line numbers and Databricks title, and the notebook metadata).
+//! Outputs and everything else are validated and skipped without being built.
+//!
+//! Anything unusual returns `None` and the caller falls back to the general path
+//! (`serde_json` into a `Value`), which gives the same result for every valid notebook and the
+//! error messages for invalid ones: a duplicate key that matters, a `\u` escape of a UTF-16
+//! surrogate, a cell that is not an object, a source that is not a string or an array of
+//! strings, nesting deeper than `serde_json` allows, and every JSON syntax error.
+
+use std::borrow::Cow;
+
+use super::ipynb::DATABRICKS_CELL_KEY;
+
+/// One cell as found.
+pub(super) struct FastCell<'a> {
+    /// `None` when missing or not a string (read as a code cell).
+    pub cell_type: Option<Cow<'a, str>>,
+    /// The source, array elements joined.
+    pub source: String,
+    /// 1-based line in the file of each source element (or of the source string).
+    pub lines: Vec<u32>,
+    /// `metadata["application/vnd.databricks.v1+cell"]["title"]` when it is a string.
+    pub title: Option<String>,
+}
+
+pub(super) struct FastNotebook<'a> {
+    pub cells: Vec<FastCell<'a>>,
+    /// The raw text of the top-level `metadata` value.
+    pub metadata: Option<&'a str>,
+}
+
+/// `serde_json`'s recursion limit: deeper input goes to the general path and its error.
+const MAX_DEPTH: usize = 127;
+
+struct Scan<'a> {
+    s: &'a str,
+    b: &'a [u8],
+    pos: usize,
+    /// Line number at `line_pos` (newlines before it counted).
+    line: u32,
+    line_pos: usize,
+}
+
+pub(super) fn scan(raw: &str) -> Option<FastNotebook<'_>> {
+    let mut p = Scan {
+        s: raw,
+        b: raw.as_bytes(),
+        pos: 0,
+        line: 1,
+        line_pos: 0,
+    };
+    p.ws();
+    p.expect(b'{')?;
+    let mut cells = None;
+    let mut metadata = None;
+    p.members(|p, key| {
+        match key {
+            "cells" if cells.is_none() => cells = Some(p.cells()?),
+            "metadata" if metadata.is_none() => {
+                let start = p.pos;
+                p.value(1)?;
+                metadata = Some(&p.s[start..p.pos]);
+            }
+            "cells" | "metadata" => return None,
+            _ => p.value(1)?,
+        }
+        Some(())
+    })?;
+    p.ws();
+    if p.pos != p.b.len() {
+        return None;
+    }
+    Some(FastNotebook {
+        cells: cells?,
+        metadata,
+    })
+}
+
+impl<'a> Scan<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.pos).copied()
+    }
+
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
+            self.pos += 1;
+        }
+    }
+
+    fn expect(&mut self, c: u8) -> Option<()> {
+        (self.peek() == Some(c)).then(|| self.pos += 1)
+    }
+
+    /// 1-based line of the current position (positions only move forward).
+    fn line_now(&mut self) -> u32 {
+        let n = memchr::memchr_iter(b'\n', &self.b[self.line_pos..self.pos]).count();
+        self.line += n as u32;
+        self.line_pos = self.pos;
+        self.line
+    }
+
+    /// The members of an object whose `{` was just consumed: `f(self, key)` must consume the
+    /// value.
+    fn members(&mut self, mut f: impl FnMut(&mut Self, &str) -> Option<()>) -> Option<()> {
+        self.ws();
+        if self.peek() == Some(b'}') {
+            self.pos += 1;
+            return Some(());
+        }
+        loop {
+            self.ws();
+            let key = self.string()?;
+            self.ws();
+            self.expect(b':')?;
+            self.ws();
+            f(self, &key)?;
+            self.ws();
+            match self.peek()? {
+                b',' => self.pos += 1,
+                b'}' => {
+                    self.pos += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// The elements of an array whose `[` was just consumed: `f(self)` must consume each.
+    fn elements(&mut self, mut f: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        self.ws();
+        if self.peek() == Some(b']') {
+            self.pos += 1;
+            return Some(());
+        }
+        loop {
+            self.ws();
+            f(self)?;
+            self.ws();
+            match self.peek()? {
+                b',' => self.pos += 1,
+                b']' => {
+                    self.pos += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    fn cells(&mut self) -> Option<Vec<FastCell<'a>>> {
+        self.expect(b'[')?;
+        let mut cells = Vec::new();
+        self.elements(|p| {
+            cells.push(p.cell()?);
+            Some(())
+        })?;
+        Some(cells)
+    }
+
+    fn cell(&mut self) -> Option<FastCell<'a>> {
+        self.expect(b'{')?;
+        let mut cell_type: Option<Option<Cow<'a, str>>> = None;
+        let mut source: Option<(String, Vec<u32>)> = None;
+        let mut title: Option<Option<String>> = None;
+        self.members(|p, key| {
+            match key {
+                "cell_type" if cell_type.is_none() => {
+                    cell_type = Some(if p.peek() == Some(b'"') {
+                        Some(p.string()?)
+                    } else {
+                        p.value(3)?;
+                        None
+                    });
+                }
+                "source" if source.is_none() => source = Some(p.source()?),
+                "metadata" if title.is_none() => title = Some(p.cell_title()?),
+                "cell_type" | "source" | "metadata" => return None,
+                _ => p.value(3)?,
+            }
+            Some(())
+        })?;
+        let (source, lines) = source.unwrap_or_default();
+        Some(FastCell {
+            cell_type: cell_type.flatten(),
+            source,
+            lines,
+            title: title.flatten(),
+        })
+    }
+
+    /// A `source`: a string, or an array of strings.
+    fn source(&mut self) -> Option<(String, Vec<u32>)> {
+        match self.peek()? {
+            b'"' => {
+                let line = self.line_now();
+                Some((self.string()?.into_owned(), vec![line]))
+            }
+            b'[' => {
+                self.pos += 1;
+                let mut text = String::new();
+                let mut lines = Vec::new();
+                self.elements(|p| {
+                    if p.peek() != Some(b'"') {
+                        return None;
+                    }
+                    lines.push(p.line_now());
+                    text.push_str(&p.string()?);
+                    Some(())
+                })?;
+                Some((text, lines))
+            }
+            _ => None,
+        }
+    }
+
+    /// A cell's `metadata`: its Databricks title when it is a string.
+    fn cell_title(&mut self) -> Option<Option<String>> {
+        if self.peek() != Some(b'{') {
+            self.value(3)?;
+            return Some(None);
+        }
+        self.pos += 1;
+        let mut title: Option<Option<String>> = None;
+        self.members(|p, key| {
+            if key != DATABRICKS_CELL_KEY {
+                return p.value(4);
+            }
+            if title.is_some() {
+                return None;
+            }
+            if p.peek() != Some(b'{') {
+                title = Some(None);
+                return p.value(4);
+            }
+            p.pos += 1;
+            let mut t: Option<Option<String>> = None;
+            p.members(|p, key| {
+                if key != "title" {
+                    return p.value(5);
+                }
+                if t.is_some() {
+                    return None;
+                }
+                t = Some(if p.peek() == Some(b'"') {
+                    Some(p.string()?.into_owned())
+                } else {
+                    p.value(5)?;
+                    None
+                });
+                Some(())
+            })?;
+            title = Some(t.flatten());
+            Some(())
+        })?;
+        Some(title.flatten())
+    }
+
+    /// Validate and skip any value.
+    fn value(&mut self, depth: usize) -> Option<()> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        match self.peek()? {
+            b'{' => {
+                self.pos += 1;
+                self.members(|p, _| p.value(depth + 1))
+            }
+            b'[' => {
+                self.pos += 1;
+                self.elements(|p| p.value(depth + 1))
+            }
+            b'"' => self.skip_string(),
+            b't' => self.literal(b"true"),
+            b'f' => self.literal(b"false"),
+            b'n' => self.literal(b"null"),
+            b'-' | b'0'..=b'9' => self.number(),
+            _ => None,
+        }
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Option<()> {
+        self.b[self.pos..]
+            .starts_with(word)
+            .then(|| self.pos += word.len())
+    }
+
+    /// JSON number grammar: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`.
+    fn number(&mut self) -> Option<()> {
+        if self.peek() == Some(b'-') {
+            self.pos += 1;
+        }
+        match self.peek()? {
+            b'0' => self.pos += 1,
+            b'1'..=b'9' => self.digits(),
+            _ => return None,
+        }
+        if self.peek() == Some(b'.') {
+            self.pos += 1;
+            if !self.peek()?.is_ascii_digit() {
+                return None;
+            }
+            self.digits();
+        }
+        if let Some(b'e' | b'E') = self.peek() {
+            self.pos += 1;
+            if let Some(b'+' | b'-') = self.peek() {
+                self.pos += 1;
+            }
+            if !self.peek()?.is_ascii_digit() {
+                return None;
+            }
+            self.digits();
+        }
+        Some(())
+    }
+
+    fn digits(&mut self) {
+        while self.peek().is_some_and(|c| c.is_ascii_digit()) {
+            self.pos += 1;
+        }
+    }
+
+    /// Validate a string at `"` and move past it; returns whether it holds escapes and the
+    /// range of its contents.
+    fn string_span(&mut self) -> Option<(usize, usize, bool)> {
+        self.expect(b'"')?;
+        let start = self.pos;
+        let mut escaped = false;
+        loop {
+            let i = self.pos + memchr::memchr2(b'"', b'\\', &self.b[self.pos..])?;
+            // Control characters must be escaped.
+            if self.b[self.pos..i].iter().any(|&c| c < 0x20) {
+                return None;
+            }
+            self.pos = i + 1;
+            if self.b[i] == b'"' {
+                return Some((start, i, escaped));
+            }
+            escaped = true;
+            match *self.b.get(self.pos)? {
+                b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => self.pos += 1,
+                b'u' => {
+                    let hex = self.b.get(self.pos + 1..self.pos + 5)?;
+                    let s = std::str::from_utf8(hex).ok()?;
+                    let cp = u32::from_str_radix(s, 16).ok()?;
+                    if !hex.iter().all(u8::is_ascii_hexdigit) || (0xD800..0xE000).contains(&cp) {
+                        return None;
+                    }
+                    self.pos += 5;
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    fn skip_string(&mut self) -> Option<()> {
+        self.string_span().map(|_| ())
+    }
+
+    /// A string's value.
+    fn string(&mut self) -> Option<Cow<'a, str>> {
+        let (s, e, escaped) = self.string_span()?;
+        let raw = &self.s[s..e];
+        if !escaped {
+            return Some(Cow::Borrowed(raw));
+        }
+        // Escapes were validated by `string_span` (no surrogates).
+        let mut out = String::with_capacity(raw.len());
+        let mut rest = raw;
+        while let Some(i) = rest.find('\\') {
+            out.push_str(&rest[..i]);
+            let b = rest.as_bytes();
+            let (c, n) = match b[i + 1] {
+                b'"' => ('"', 2),
+                b'\\' => ('\\', 2),
+                b'/' => ('/', 2),
+                b'b' => ('\u{8}', 2),
+                b'f' => ('\u{c}', 2),
+                b'n' => ('\n', 2),
+                b'r' => ('\r', 2),
+                b't' => ('\t', 2),
+                _ => (
+                    char::from_u32(u32::from_str_radix(&rest[i + 2..i + 6], 16).ok()?)?,
+                    6,
+                ),
+            };
+            out.push(c);
+            rest = &rest[i + n..];
+        }
+        out.push_str(rest);
+        Some(Cow::Owned(out))
+    }
+}
