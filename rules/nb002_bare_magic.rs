@@ -50,18 +50,60 @@ fn may_have_escape(doc: &Document) -> bool {
         .iter()
         .filter(|c| c.lang == Lang::Python && !c.magic)
         .any(|c| {
-            doc.text[c.range].lines().any(|line| {
-                let t = line.trim();
-                if t.starts_with(['%', '!', '?', ',', ';', '/']) || t.ends_with('?') {
+            let text = &doc.text[c.range];
+            let b = text.as_bytes();
+            let mut start = 0;
+            while start < b.len() {
+                let end = memchr::memchr(b'\n', &b[start..]).map_or(b.len(), |i| start + i);
+                if line_may_escape(&text[start..end]) {
                     return true;
                 }
-                let b = t.as_bytes();
-                memchr::memchr_iter(b'=', b).any(|i| {
-                    let rest = t[i + 1..].trim_start();
-                    (rest.starts_with('%') || rest.starts_with('!')) && !rest.starts_with("!=")
-                })
-            })
+                start = end + 1;
+            }
+            false
         })
+}
+
+/// [`may_have_escape`] for one line, on bytes: ASCII whitespace is trimmed by hand and a line
+/// where a non-ASCII byte meets the trim (possibly Unicode whitespace) takes the `str` path.
+fn line_may_escape(line: &str) -> bool {
+    /// `char::is_whitespace` on an ASCII byte.
+    fn ws(c: &u8) -> bool {
+        matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0x0B | 0x0C)
+    }
+    let b = line.as_bytes();
+    let Some(first) = b.iter().position(|c| !ws(c)) else {
+        return false;
+    };
+    let last = b.iter().rposition(|c| !ws(c)).unwrap_or(first);
+    if b[first] >= 0x80 || b[last] >= 0x80 {
+        return line_may_escape_str(line);
+    }
+    if matches!(b[first], b'%' | b'!' | b'?' | b',' | b';' | b'/') || b[last] == b'?' {
+        return true;
+    }
+    memchr::memchr_iter(b'=', &b[..=last]).any(|i| match b[i + 1..].iter().find(|c| !ws(c)) {
+        Some(&c) if c >= 0x80 => line_may_escape_str(line),
+        Some(b'%') => true,
+        Some(b'!') => {
+            let j = b[i + 1..].iter().position(|c| !ws(c)).unwrap_or(0) + i + 1;
+            b.get(j + 1) != Some(&b'=')
+        }
+        _ => false,
+    })
+}
+
+/// The reference definition of [`line_may_escape`] (Unicode trimming).
+fn line_may_escape_str(line: &str) -> bool {
+    let t = line.trim();
+    if t.starts_with(['%', '!', '?', ',', ';', '/']) || t.ends_with('?') {
+        return true;
+    }
+    let b = t.as_bytes();
+    memchr::memchr_iter(b'=', b).any(|i| {
+        let rest = t[i + 1..].trim_start();
+        (rest.starts_with('%') || rest.starts_with('!')) && !rest.starts_with("!=")
+    })
 }
 
 struct Finder(Vec<(TextRange, String)>);
@@ -134,6 +176,37 @@ impl Rule for BareMagic {
                 )
                 .help("put the magic in its own cell and prefix each of its lines with `# MAGIC `"),
             );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The byte-level line check agrees with its `str` definition on any line.
+        #[test]
+        fn byte_check_equals_str_check(line in "[ \t\r\x0b\x0c\u{a0}\u{2003}\u{85}%!?,;/=a-z\u{e9}]{0,12}") {
+            prop_assert_eq!(line_may_escape(&line), line_may_escape_str(&line), "{:?}", line);
+        }
+    }
+
+    #[test]
+    fn lines_that_may_hold_an_escape() {
+        for l in [
+            "%pip install x",
+            "  !ls",
+            "x?",
+            "y = %time f()",
+            "z =\u{a0}!ls",
+            "\u{b}%sh",
+        ] {
+            assert!(line_may_escape(l), "{l:?}");
+        }
+        for l in ["x = 1", "if a != b:", "s = '%d' % 3", "a == b", "", "   "] {
+            assert!(!line_may_escape(l), "{l:?}");
         }
     }
 }

@@ -213,7 +213,13 @@ pub fn load_file(
     explicit: bool,
 ) -> (Option<Document>, Vec<Diagnostic>) {
     let apath = Arc::new(path.to_path_buf());
-    let meta = match std::fs::metadata(path) {
+    // One path lookup: open, then the size from the open file.
+    let read = |path: &Path| -> std::io::Result<(std::fs::File, std::fs::Metadata)> {
+        let f = std::fs::File::open(path)?;
+        let m = f.metadata()?;
+        Ok((f, m))
+    };
+    let (mut file, meta) = match read(path) {
         Ok(m) => m,
         Err(e) => {
             return (
@@ -240,8 +246,9 @@ pub fn load_file(
             )],
         );
     }
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
+    let mut bytes = Vec::with_capacity(meta.len() as usize + 1);
+    let bytes = match std::io::Read::read_to_end(&mut file, &mut bytes) {
+        Ok(_) => bytes,
         Err(e) => {
             return (
                 None,
@@ -451,13 +458,56 @@ pub fn load_project(
 /// Documents analysed in full by the last `run_rules` (for `BRICKLINT_PROFILE`).
 static ANALYSED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
+/// Is `BRICKLINT_PROFILE` set?
+fn profiling() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| std::env::var_os("BRICKLINT_PROFILE").is_some_and(|v| v != "0"))
+}
+
+/// CPU time per enabled rule (by position), in nanoseconds, summed over threads.
+static RULE_NANOS: [std::sync::atomic::AtomicU64; 64] =
+    [const { std::sync::atomic::AtomicU64::new(0) }; 64];
+
+fn rule_time(k: usize, start: Option<std::time::Instant>) {
+    if let (Some(t), Some(slot)) = (start, RULE_NANOS.get(k)) {
+        slot.fetch_add(
+            t.elapsed().as_nanos() as u64,
+            std::sync::atomic::Ordering::Relaxed,
+        );
+    }
+}
+
+/// `BRICKLINT_PROFILE=1`: the rules that took the most time (summed over threads; a rule that
+/// first asks for a lazily computed fact pays for it).
+fn print_rule_times(enabled: &[&'static dyn Rule]) {
+    if !profiling() {
+        return;
+    }
+    let mut v: Vec<(u64, &str)> = enabled
+        .iter()
+        .enumerate()
+        .filter_map(|(k, r)| {
+            let n = RULE_NANOS
+                .get(k)?
+                .swap(0, std::sync::atomic::Ordering::Relaxed);
+            Some((n, r.meta().code))
+        })
+        .collect();
+    v.sort_unstable_by(|a, b| b.cmp(a));
+    let top: Vec<String> = v
+        .iter()
+        .take(8)
+        .map(|(n, c)| format!("{c} {:.1}", *n as f64 / 1e6))
+        .collect();
+    eprintln!("bricklint profile:   rule CPU ms: {}", top.join(", "));
+}
+
 /// `BRICKLINT_PROFILE=1`: print the time of each phase of `check` to stderr.
 pub fn phase(name: &str) {
     use std::sync::Mutex;
     use std::time::Instant;
-    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     static LAST: Mutex<Option<Instant>> = Mutex::new(None);
-    if !*ON.get_or_init(|| std::env::var_os("BRICKLINT_PROFILE").is_some_and(|v| v != "0")) {
+    if !profiling() {
         return;
     }
     let now = Instant::now();
@@ -503,8 +553,10 @@ pub fn run_rules(project: &Project, enabled: &[&'static dyn Rule]) -> Vec<Diagno
                     analysed,
                 };
                 let mut v = Vec::new();
-                for r in enabled {
+                for (k, r) in enabled.iter().enumerate() {
+                    let t = profiling().then(std::time::Instant::now);
                     r.check_document(&ctx, &mut v);
+                    rule_time(k, t);
                 }
                 v
             })
@@ -515,12 +567,14 @@ pub fn run_rules(project: &Project, enabled: &[&'static dyn Rule]) -> Vec<Diagno
         project
             .bundles
             .par_iter()
-            .flat_map(|b| enabled.par_iter().map(move |r| (b, r)))
-            .flat_map_iter(|(b, r)| {
+            .flat_map(|b| enabled.par_iter().enumerate().map(move |(k, r)| (b, k, r)))
+            .flat_map_iter(|(b, k, r)| {
                 guarded(&b.root_file, "analysing this bundle", || {
                     let ctx = BundleContext { bundle: b, project };
                     let mut v = Vec::new();
+                    let t = profiling().then(std::time::Instant::now);
                     r.check_bundle(&ctx, &mut v);
+                    rule_time(k, t);
                     v
                 })
             }),
@@ -579,6 +633,7 @@ fn check_inner(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
         .filter(|r| selection.is_enabled(r.meta().code))
         .collect();
     let mut diags = run_rules(&project, &enabled);
+    print_rule_times(&enabled);
     phase(&format!(
         "rules ({} of {} documents parsed in full)",
         ANALYSED.swap(0, std::sync::atomic::Ordering::Relaxed),
