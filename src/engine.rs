@@ -1,7 +1,7 @@
 //! The check pipeline: discover -> load (parallel) -> index -> bundles -> rules (parallel) ->
 //! suppressions -> resolve -> sort. A panic while analysing one file becomes one diagnostic.
 
-use std::collections::{HashMap, HashSet};
+use crate::fxhash::{HashMap, HashSet};
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -356,7 +356,7 @@ pub fn load_project(
     };
     // What is analysed: each path, widened to its bundle root for context.
     let mut files: Vec<(PathBuf, bool)> = Vec::new();
-    let mut seen = HashSet::new();
+    let mut seen = HashSet::default();
     let mut report_roots = Vec::new();
     for p in &paths {
         if !p.exists() {
@@ -646,7 +646,7 @@ fn check_inner(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
     );
 
     // Group by file, apply suppressions and per-file ignores.
-    let mut by_file: HashMap<Arc<PathBuf>, Vec<Diagnostic>> = HashMap::new();
+    let mut by_file: HashMap<Arc<PathBuf>, Vec<Diagnostic>> = HashMap::default();
     for d in diags {
         by_file.entry(d.path.clone()).or_default().push(d);
     }

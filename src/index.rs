@@ -10,7 +10,8 @@
 //! 3. link: callees resolved across files (`%run`-included definitions, local imports), then
 //!    a fixpoint computing, for every function, the `notebook.run` calls it reaches.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::VecDeque;
+use crate::fxhash::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -308,7 +309,7 @@ impl PythonIndex {
                 continue;
             }
             // Iterative DFS; a file in progress counts as not relevant (cycles).
-            let mut seen = HashSet::new();
+            let mut seen = HashSet::default();
             let mut queue = VecDeque::from([start]);
             let mut found = false;
             while let Some(i) = queue.pop_front() {
@@ -368,7 +369,7 @@ impl PythonIndex {
         by_path: &HashMap<PathBuf, usize>,
         i: usize,
     ) -> HashMap<CallRef, Vec<(usize, FuncId)>> {
-        let mut out = HashMap::new();
+        let mut out = HashMap::default();
         let Some(f) = &self.facts[i] else {
             return out;
         };
@@ -410,7 +411,7 @@ impl PythonIndex {
             CallRef::NotebookRun => Vec::new(),
             CallRef::Free(name) => {
                 // Definitions pulled in by `%run`, nearest first, transitively.
-                let mut seen = HashSet::from([i]);
+                let mut seen = HashSet::from_iter([i]);
                 let mut queue: VecDeque<usize> = self.run_includes[i].iter().copied().collect();
                 while let Some(j) = queue.pop_front() {
                     if !seen.insert(j) {

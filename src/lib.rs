@@ -10,6 +10,7 @@ pub mod docs;
 pub mod engine;
 pub mod fix;
 pub mod fsutil;
+pub mod fxhash;
 pub mod index;
 pub mod migrate;
 pub mod output;

@@ -33,7 +33,8 @@ pub mod refs;
 pub mod schema;
 pub mod yaml;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+use crate::fxhash::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -895,7 +896,7 @@ fn merge_keyed_lists(tree: &mut Node) {
             let Some(items) = job.value.get(list).and_then(Node::as_seq) else {
                 continue;
             };
-            let mut seen = std::collections::HashSet::new();
+            let mut seen = crate::fxhash::HashSet::default();
             let repeated = items
                 .iter()
                 .filter_map(|i| i.get(key).and_then(Node::scalar_text))
@@ -914,7 +915,7 @@ fn merge_keyed_lists(tree: &mut Node) {
             };
             let items = Arc::make_mut(items);
             let mut out: Vec<Node> = Vec::with_capacity(items.len());
-            let mut index: HashMap<String, usize> = HashMap::new();
+            let mut index: HashMap<String, usize> = HashMap::default();
             for item in items.drain(..) {
                 match item.get(key).and_then(Node::scalar_text) {
                     Some(k) => match index.get(&k) {
@@ -941,7 +942,7 @@ fn collect_duplicates(tree: &Node, out: &mut Vec<DuplicateKey>) {
             let Some(items) = job.value.get(list).and_then(Node::as_seq) else {
                 continue;
             };
-            let mut seen: HashMap<String, &Node> = HashMap::new();
+            let mut seen: HashMap<String, &Node> = HashMap::default();
             for (i, item) in items.iter().enumerate() {
                 let Some(kn) = item.get(key) else { continue };
                 let Some(k) = kn.scalar_text() else { continue };

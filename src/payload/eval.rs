@@ -12,7 +12,7 @@
 //! The interpreter is bounded: a step budget per document, list and string size caps, and a call
 //! depth limit; past them values become dynamic, never wrong.
 
-use std::collections::HashMap;
+use crate::fxhash::HashMap;
 use std::path::{Path, PathBuf};
 
 use ruff_python_ast::{self as ast, Expr, Stmt};
@@ -152,7 +152,7 @@ pub fn evaluate(py: &PythonSource, doc_path: &Path) -> Vec<Recorded> {
         if it.executed.contains(&f.range) {
             continue;
         }
-        it.scopes.push(HashMap::new());
+        it.scopes.push(HashMap::default());
         it.bind_params_unknown(f);
         it.block.push(u32::from(f.range.start()));
         it.exec_block(&f.body);
@@ -204,7 +204,7 @@ struct Interp<'a> {
     scopes: Vec<HashMap<String, V>>,
     funcs: HashMap<String, &'a ast::StmtFunctionDef>,
     all_functions: Vec<&'a ast::StmtFunctionDef>,
-    executed: std::collections::HashSet<TextRange>,
+    executed: crate::fxhash::HashSet<TextRange>,
     records: HashMap<TextRange, Recorded>,
     /// Write logs of the branches being evaluated (name, scope index, old value).
     logs: Vec<Vec<(usize, String, Option<V>)>>,
@@ -218,21 +218,21 @@ struct Interp<'a> {
     /// Calls the semantic model resolves to a dbutils API (virtual range -> `dbutils.a.b`).
     dbutils_calls: HashMap<TextRange, String>,
     /// DataFrames created by `.limit(n)` (their origin ranges): collecting them is bounded.
-    limited: std::collections::HashSet<TextRange>,
+    limited: crate::fxhash::HashSet<TextRange>,
 }
 
 impl<'a> Interp<'a> {
     fn new(py: &'a PythonSource, doc_path: &Path) -> Self {
-        let mut module = HashMap::new();
+        let mut module = HashMap::default();
         module.insert("__name__".to_string(), V::Str("__main__".into()));
         Interp {
             py,
             doc_dir: doc_path.parent().map(Path::to_path_buf),
             scopes: vec![module],
-            funcs: HashMap::new(),
+            funcs: HashMap::default(),
             all_functions: Vec::new(),
             executed: Default::default(),
-            records: HashMap::new(),
+            records: HashMap::default(),
             logs: Vec::new(),
             abstract_loops: Vec::new(),
             block: Vec::new(),
@@ -240,7 +240,7 @@ impl<'a> Interp<'a> {
             steps: 0,
             depth: 0,
             reached: true,
-            dbutils_calls: HashMap::new(),
+            dbutils_calls: HashMap::default(),
             limited: Default::default(),
         }
     }
@@ -400,7 +400,7 @@ impl<'a> Interp<'a> {
     /// Execute alternative blocks (branches of an `if` whose test is unknown) and join.
     fn exec_alternatives(&mut self, blocks: &[&'a [Stmt]], fallthrough: bool) -> Flow {
         let mut results: Vec<HashMap<(usize, String), Option<V>>> = Vec::new();
-        let mut olds: HashMap<(usize, String), Option<V>> = HashMap::new();
+        let mut olds: HashMap<(usize, String), Option<V>> = HashMap::default();
         let mut flows = Vec::new();
         for (i, b) in blocks.iter().enumerate() {
             self.logs.push(Vec::new());
@@ -408,7 +408,7 @@ impl<'a> Interp<'a> {
             flows.push(self.exec_block(b));
             self.block.pop();
             let log = self.logs.pop().unwrap_or_default();
-            let mut written = HashMap::new();
+            let mut written = HashMap::default();
             // Undo in reverse order, remembering the branch's final values.
             for (idx, name, old) in log.into_iter().rev() {
                 let cur = match old.clone() {
@@ -970,7 +970,7 @@ impl<'a> Interp<'a> {
         gens: &'a [ast::Comprehension],
         is_dict: bool,
     ) -> V {
-        self.scopes.push(HashMap::new());
+        self.scopes.push(HashMap::default());
         self.logs.push(Vec::new());
         let mut out_list = Vec::new();
         let mut out_dict = Vec::new();
@@ -1363,7 +1363,7 @@ impl<'a> Interp<'a> {
             return V::unknown();
         }
         self.executed.insert(f.range);
-        let mut frame = HashMap::new();
+        let mut frame = HashMap::default();
         let p = &f.parameters;
         let positional: Vec<&Arg> = args.iter().filter(|a| a.name.is_none()).collect();
         for (i, pd) in p.posonlyargs.iter().chain(&p.args).enumerate() {

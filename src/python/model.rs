@@ -19,7 +19,7 @@
 //! The model is flow-insensitive: a name bound several times denotes any of its values (for
 //! callables) and has no static value (for [`crate::python::eval`]).
 
-use std::collections::HashMap;
+use crate::fxhash::HashMap;
 
 use ruff_python_ast::{self as ast, Expr, Stmt};
 use ruff_text_size::{Ranged, TextRange, TextSize};
@@ -240,7 +240,7 @@ pub struct Model<'a> {
     /// Every call with the scope it is in (for parameter inference).
     calls: Vec<(&'a ast::ExprCall, ScopeId)>,
     /// Parameters (function, positional index) that receive `dbutils` at some call site.
-    dbutils_params: std::collections::HashSet<(FuncId, usize)>,
+    dbutils_params: crate::fxhash::HashSet<(FuncId, usize)>,
     /// Does the source import `asyncio`?
     pub imports_asyncio: bool,
     /// Imported modules: (qualified module, level, virtual range) of every import statement.
@@ -260,7 +260,7 @@ impl<'a> Model<'a> {
                 kind: ScopeKind::Module,
                 parent: None,
                 range: module.range,
-                names: HashMap::new(),
+                names: HashMap::default(),
                 globals: Vec::new(),
             }],
             bindings: Vec::new(),
@@ -276,8 +276,8 @@ impl<'a> Model<'a> {
                 top_level: true,
             }],
             classes: Vec::new(),
-            func_at: HashMap::new(),
-            class_at: HashMap::new(),
+            func_at: HashMap::default(),
+            class_at: HashMap::default(),
             calls: Vec::new(),
             dbutils_params: Default::default(),
             imports_asyncio: false,
@@ -1057,7 +1057,7 @@ impl<'a> Builder<'_, 'a> {
             kind,
             parent: Some(self.scope),
             range,
-            names: HashMap::new(),
+            names: HashMap::default(),
             globals: Vec::new(),
         });
         id
@@ -1178,8 +1178,8 @@ impl<'a> Builder<'_, 'a> {
                     name: c.name.as_str().to_string(),
                     node: c,
                     scope,
-                    methods: HashMap::new(),
-                    attrs: HashMap::new(),
+                    methods: HashMap::default(),
+                    attrs: HashMap::default(),
                     bases,
                 });
                 self.m.class_at.insert(c.range.start(), id);
