@@ -196,7 +196,9 @@ impl<'a> Scan<'a> {
         match self.peek()? {
             b'"' => {
                 let line = self.line_now();
-                Some((self.string()?.into_owned(), vec![line]))
+                let mut text = String::new();
+                self.string_into(&mut text)?;
+                Some((text, vec![line]))
             }
             b'[' => {
                 self.pos += 1;
@@ -207,7 +209,7 @@ impl<'a> Scan<'a> {
                         return None;
                     }
                     lines.push(p.line_now());
-                    text.push_str(&p.string()?);
+                    p.string_into(&mut text)?;
                     Some(())
                 })?;
                 Some((text, lines))
@@ -331,8 +333,8 @@ impl<'a> Scan<'a> {
         let mut escaped = false;
         loop {
             let i = self.pos + memchr::memchr2(b'"', b'\\', &self.b[self.pos..])?;
-            // Control characters must be escaped.
-            if self.b[self.pos..i].iter().any(|&c| c < 0x20) {
+            // Control characters must be escaped. (A fold without early exit: vectorized.)
+            if self.b[self.pos..i].iter().fold(false, |acc, &c| acc | (c < 0x20)) {
                 return None;
             }
             self.pos = i + 1;
@@ -367,30 +369,47 @@ impl<'a> Scan<'a> {
         if !escaped {
             return Some(Cow::Borrowed(raw));
         }
-        // Escapes were validated by `string_span` (no surrogates).
         let mut out = String::with_capacity(raw.len());
-        let mut rest = raw;
-        while let Some(i) = rest.find('\\') {
-            out.push_str(&rest[..i]);
-            let b = rest.as_bytes();
-            let (c, n) = match b[i + 1] {
-                b'"' => ('"', 2),
-                b'\\' => ('\\', 2),
-                b'/' => ('/', 2),
-                b'b' => ('\u{8}', 2),
-                b'f' => ('\u{c}', 2),
-                b'n' => ('\n', 2),
-                b'r' => ('\r', 2),
-                b't' => ('\t', 2),
-                _ => (
-                    char::from_u32(u32::from_str_radix(&rest[i + 2..i + 6], 16).ok()?)?,
-                    6,
-                ),
-            };
-            out.push(c);
-            rest = &rest[i + n..];
-        }
-        out.push_str(rest);
+        decode_into(raw, &mut out)?;
         Some(Cow::Owned(out))
     }
+
+    /// A string's value, appended to `out`.
+    fn string_into(&mut self, out: &mut String) -> Option<()> {
+        let (s, e, escaped) = self.string_span()?;
+        let raw = &self.s[s..e];
+        if escaped {
+            decode_into(raw, out)
+        } else {
+            out.push_str(raw);
+            Some(())
+        }
+    }
+}
+
+/// Decode the contents of a JSON string whose escapes [`Scan::string_span`] validated (no
+/// surrogates).
+fn decode_into(raw: &str, out: &mut String) -> Option<()> {
+    let mut rest = raw;
+    while let Some(i) = memchr::memchr(b'\\', rest.as_bytes()) {
+        out.push_str(&rest[..i]);
+        let (c, n) = match rest.as_bytes()[i + 1] {
+            b'"' => ('"', 2),
+            b'\\' => ('\\', 2),
+            b'/' => ('/', 2),
+            b'b' => ('\u{8}', 2),
+            b'f' => ('\u{c}', 2),
+            b'n' => ('\n', 2),
+            b'r' => ('\r', 2),
+            b't' => ('\t', 2),
+            _ => (
+                char::from_u32(u32::from_str_radix(rest.get(i + 2..i + 6)?, 16).ok()?)?,
+                6,
+            ),
+        };
+        out.push(c);
+        rest = &rest[i + n..];
+    }
+    out.push_str(rest);
+    Some(())
 }
