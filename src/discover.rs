@@ -70,11 +70,16 @@ pub fn is_excluded(set: &GlobSet, path: &Path, root: &Path) -> bool {
 
 /// Walk `root` (a directory) and return candidate files, sorted.
 pub fn walk(root: &Path, excludes: &GlobSet) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let walker = ignore::WalkBuilder::new(root)
+    use ignore::WalkState;
+    use std::sync::Mutex;
+    // The parallel walker: directory listings and `.gitignore` reading are spread over the
+    // cores (the same rules as the sequential walker; the order is fixed by the sort below).
+    let found: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+    ignore::WalkBuilder::new(root)
         .require_git(false)
         .hidden(false)
         .follow_links(false)
+        .threads(rayon::current_num_threads().max(1))
         .filter_entry({
             let excludes = excludes.clone();
             move |e| {
@@ -82,12 +87,31 @@ pub fn walk(root: &Path, excludes: &GlobSet) -> Vec<PathBuf> {
                 !excludes.is_match(Path::new(name))
             }
         })
-        .build();
-    for entry in walker.flatten() {
-        if entry.file_type().is_some_and(|t| t.is_file()) && is_candidate(entry.path()) {
-            out.push(entry.into_path());
-        }
-    }
+        .build_parallel()
+        .run(|| {
+            let found = &found;
+            let mut mine = Vec::new();
+            // Each thread's files are handed over when its visitor is dropped.
+            struct Flush<'f>(&'f Mutex<Vec<PathBuf>>, Vec<PathBuf>);
+            impl Drop for Flush<'_> {
+                fn drop(&mut self) {
+                    if let Ok(mut v) = self.0.lock() {
+                        v.append(&mut self.1);
+                    }
+                }
+            }
+            let mut flush = Flush(found, std::mem::take(&mut mine));
+            Box::new(move |entry| {
+                if let Ok(entry) = entry {
+                    if entry.file_type().is_some_and(|t| t.is_file()) && is_candidate(entry.path())
+                    {
+                        flush.1.push(entry.into_path());
+                    }
+                }
+                WalkState::Continue
+            })
+        });
+    let mut out = found.into_inner().unwrap_or_default();
     out.sort();
     out
 }

@@ -10,8 +10,8 @@
 //! 3. link: callees resolved across files (`%run`-included definitions, local imports), then
 //!    a fixpoint computing, for every function, the `notebook.run` calls it reaches.
 
-use std::collections::VecDeque;
 use crate::fxhash::{HashMap, HashSet};
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 

@@ -33,8 +33,8 @@ pub mod refs;
 pub mod schema;
 pub mod yaml;
 
-use std::collections::BTreeMap;
 use crate::fxhash::HashMap;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 

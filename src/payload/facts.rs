@@ -3,8 +3,8 @@
 //! `dbutils.notebook.exit` values, the widgets it reads and defines, `getArgument`, and its
 //! `taskValues.get(taskKey=, key=)` calls. Ranges are document ranges.
 
-use std::collections::{BTreeMap, BTreeSet};
 use crate::fxhash::HashMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 

@@ -334,7 +334,10 @@ impl<'a> Scan<'a> {
         loop {
             let i = self.pos + memchr::memchr2(b'"', b'\\', &self.b[self.pos..])?;
             // Control characters must be escaped. (A fold without early exit: vectorized.)
-            if self.b[self.pos..i].iter().fold(false, |acc, &c| acc | (c < 0x20)) {
+            if self.b[self.pos..i]
+                .iter()
+                .fold(false, |acc, &c| acc | (c < 0x20))
+            {
                 return None;
             }
             self.pos = i + 1;
