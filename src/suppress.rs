@@ -29,8 +29,8 @@ pub fn parse(doc: &Document) -> Vec<Suppression> {
     let text = doc.text.as_str();
     let mut out = Vec::new();
     for pos in memchr::memmem::find_iter(text.as_bytes(), b"bricklint:") {
-        let line = doc.lines.line_of(TextSize::new(pos as u32));
-        let line_start = usize::from(doc.lines.line_start(line));
+        let line = doc.lines().line_of(TextSize::new(pos as u32));
+        let line_start = usize::from(doc.lines().line_start(line));
         let before = text[line_start..pos].trim_end();
         if !(before.ends_with('#') || before.ends_with("--") || before.ends_with("//")) {
             continue;
@@ -93,8 +93,8 @@ pub fn apply(
     }
     let mut kept = Vec::with_capacity(diags.len());
     'diag: for d in diags {
-        let l1 = doc.lines.line_of(d.range.start());
-        let l2 = doc.lines.line_of(d.range.end());
+        let l1 = doc.lines().line_of(d.range.start());
+        let l2 = doc.lines().line_of(d.range.end());
         for s in sups.iter_mut() {
             if s.file_level || (s.line >= l1 && s.line <= l2) {
                 if let Some(e) = s.entries.iter_mut().find(|e| matches(&e.text, &d)) {

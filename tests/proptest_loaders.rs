@@ -19,7 +19,7 @@ fn load(kind: FileKind, name: &str, text: String) -> Option<Document> {
 /// Every invariant a loaded document must satisfy.
 fn check_invariants(doc: &Document) {
     let len = TextSize::of(doc.text.as_str());
-    let n_lines = doc.lines.line_count() as u32;
+    let n_lines = doc.lines().line_count() as u32;
     let mut prev_end = TextSize::new(0);
     for (i, c) in doc.cells.iter().enumerate() {
         assert_eq!(c.index, i, "cell indices are dense");

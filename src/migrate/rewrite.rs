@@ -17,16 +17,16 @@ pub struct LineEdit {
 
 /// Expand a document range to whole lines (start of its first line to after its last line end).
 pub fn whole_lines(doc: &Document, range: TextRange) -> TextRange {
-    let first = doc.lines.line_of(range.start());
+    let first = doc.lines().line_of(range.start());
     let end_off = if range.end() > range.start() {
         range.end() - TextSize::new(1)
     } else {
         range.end()
     };
-    let last = doc.lines.line_of(end_off);
-    let start = doc.lines.line_start(first);
-    let end = if last + 1 < doc.lines.line_count() {
-        doc.lines.line_start(last + 1)
+    let last = doc.lines().line_of(end_off);
+    let start = doc.lines().line_start(first);
+    let end = if last + 1 < doc.lines().line_count() {
+        doc.lines().line_start(last + 1)
     } else {
         doc.lines_end()
     };
@@ -151,15 +151,15 @@ fn cell_text_after(doc: &Document, cell: TextRange, edits: &[(LineEdit, TextSize
 
 /// Is document line `line` (0-based) blank code (only whitespace after any magic prefix)?
 fn is_blank_line(doc: &Document, line: usize) -> bool {
-    let start = doc.lines.line_start(line);
+    let start = doc.lines().line_start(line);
     let Some(cell) = doc.cell_at(start) else {
         return false;
     };
     if start < cell.range.start() {
         return false;
     }
-    let end = if line + 1 < doc.lines.line_count() {
-        doc.lines.line_start(line + 1)
+    let end = if line + 1 < doc.lines().line_count() {
+        doc.lines().line_start(line + 1)
     } else {
         doc.lines_end()
     };
@@ -176,19 +176,19 @@ fn is_blank_line(doc: &Document, line: usize) -> bool {
 /// Extend a removal over the blank lines that follow it when it is preceded by a blank line
 /// (or starts its cell), so removed definitions do not leave runs of empty lines.
 pub fn absorb_blank_lines(doc: &Document, range: TextRange) -> TextRange {
-    let first = doc.lines.line_of(range.start());
+    let first = doc.lines().line_of(range.start());
     let cell_start = doc
         .cell_at(range.start())
-        .map(|c| doc.lines.line_of(c.range.start()) == first)
+        .map(|c| doc.lines().line_of(c.range.start()) == first)
         .unwrap_or(false);
     if !(cell_start || (first > 0 && is_blank_line(doc, first - 1))) {
         return range;
     }
     let mut end = range.end();
-    let mut line = doc.lines.line_of(end);
-    while end < doc.lines_end() && line < doc.lines.line_count() && is_blank_line(doc, line) {
-        let next = if line + 1 < doc.lines.line_count() {
-            doc.lines.line_start(line + 1)
+    let mut line = doc.lines().line_of(end);
+    while end < doc.lines_end() && line < doc.lines().line_count() && is_blank_line(doc, line) {
+        let next = if line + 1 < doc.lines().line_count() {
+            doc.lines().line_start(line + 1)
         } else {
             doc.lines_end()
         };

@@ -34,7 +34,7 @@ pub fn location(span: &Span, kind: Option<&FileKind>) -> String {
 fn view_of(doc: &Document, range: TextRange) -> (usize, usize, usize) {
     if doc.kind == FileKind::Ipynb {
         if let Some(cell) = doc.cell_at(range.start()) {
-            let first = doc.lines.line_of(cell.range.start());
+            let first = doc.lines().line_of(cell.range.start());
             return (cell.range.start().into(), cell.range.end().into(), first);
         }
     }
@@ -51,11 +51,11 @@ fn snippet_source<'d>(doc: &'d Document, ranges: &[TextRange]) -> (&'d str, usiz
     let clip = |o: TextSize| usize::from(o).clamp(vs, ve);
     let lo = ranges.iter().map(|r| clip(r.start())).min().unwrap_or(vs);
     let hi = ranges.iter().map(|r| clip(r.end())).max().unwrap_or(ve);
-    let first = doc.lines.line_of(TextSize::new(lo as u32));
-    let last = doc.lines.line_of(TextSize::new(hi as u32)) + 2;
-    let start = usize::from(doc.lines.line_start(first)).max(vs);
-    let end = if last < doc.lines.line_count() {
-        usize::from(doc.lines.line_start(last)).min(ve)
+    let first = doc.lines().line_of(TextSize::new(lo as u32));
+    let last = doc.lines().line_of(TextSize::new(hi as u32)) + 2;
+    let start = usize::from(doc.lines().line_start(first)).max(vs);
+    let end = if last < doc.lines().line_count() {
+        usize::from(doc.lines().line_start(last)).min(ve)
     } else {
         ve
     };

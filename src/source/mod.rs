@@ -181,7 +181,9 @@ pub struct Document {
     /// The document text. For `.ipynb` it is the cells' sources joined by `\n` (a cell per
     /// block); for every other kind it is the file itself.
     pub text: String,
-    pub lines: LineIndex,
+    /// Line starts of `text`, built on first use ([`Document::lines`]): most documents of a
+    /// large repository never need a position.
+    lines: OnceLock<LineIndex>,
     pub cells: Vec<Cell>,
     /// For `.ipynb`: for each line of `text`, the 1-based line in the JSON file.
     pub file_lines: Option<Vec<u32>>,
@@ -270,12 +272,11 @@ fn scan_tokens(text: &str) -> u32 {
 
 impl Document {
     pub fn new(path: Arc<PathBuf>, kind: FileKind, text: String, cells: Vec<Cell>) -> Self {
-        let lines = LineIndex::new(&text);
         Document {
             path,
             kind,
             text,
-            lines,
+            lines: OnceLock::new(),
             cells,
             file_lines: None,
             raw: None,
@@ -325,6 +326,11 @@ impl Document {
                 Ok(Document::new(path, kind, text, Vec::new()))
             }
         }
+    }
+
+    /// The line index of `text` (built on first use).
+    pub fn lines(&self) -> &LineIndex {
+        self.lines.get_or_init(|| LineIndex::new(&self.text))
     }
 
     /// The parsed Python of this document (all Python cells), parsed on first use.
@@ -410,8 +416,8 @@ impl Document {
     /// Resolve a range to (line, column, end_line, end_column, cell, file_line, file_end_line).
     /// For `.ipynb`, lines are relative to the cell, as Jupyter shows them.
     pub fn resolve(&self, range: TextRange) -> Resolved {
-        let (l1, c1) = self.lines.line_col(&self.text, range.start());
-        let (l2, c2) = self.lines.line_col(&self.text, range.end());
+        let (l1, c1) = self.lines().line_col(&self.text, range.start());
+        let (l2, c2) = self.lines().line_col(&self.text, range.end());
         let cell = if self.is_notebook() {
             self.cell_at(range.start()).map(|c| c.index as u32 + 1)
         } else {
@@ -421,7 +427,7 @@ impl Document {
             (FileKind::Ipynb, Some(map)) => {
                 let (base, _) = self
                     .cell_at(range.start())
-                    .map(|c| self.lines.line_col(&self.text, c.range.start()))
+                    .map(|c| self.lines().line_col(&self.text, c.range.start()))
                     .unwrap_or((1, 1));
                 let fl = |l: u32| map.get(l as usize - 1).copied().unwrap_or(1);
                 Resolved {
