@@ -513,8 +513,14 @@ pub fn phase(name: &str) {
     let now = Instant::now();
     if let Ok(mut last) = LAST.lock() {
         if let Some(t) = *last {
+            // Resident memory after the phase (Linux), in MB.
+            let rss = std::fs::read_to_string("/proc/self/statm")
+                .ok()
+                .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
+                .map(|pages| format!("  rss {:.0} MB", pages as f64 * 4096.0 / 1e6))
+                .unwrap_or_default();
             eprintln!(
-                "bricklint profile: {name:<10} {:>8.1} ms",
+                "bricklint profile: {name:<10} {:>8.1} ms{rss}",
                 (now - t).as_secs_f64() * 1e3
             );
         }
