@@ -531,45 +531,49 @@ pub fn phase(name: &str) {
 /// Run every enabled rule over a loaded project; returns raw diagnostics (unsuppressed).
 pub fn run_rules(project: &Project, enabled: &[&'static dyn Rule]) -> Vec<Diagnostic> {
     let full = project.syntax_check_all();
-    let mut out: Vec<Diagnostic> = project
-        .documents
-        .par_iter()
-        .enumerate()
-        .filter(|(_, d)| !d.kind.is_yaml())
-        .flat_map_iter(|(i, doc)| {
-            guarded(&doc.path, "analysing this file", || {
-                let analysed = doc.has_python() && project.is_analysed(i, enabled, full);
-                if analysed {
-                    ANALYSED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                }
-                // When no earlier pass parsed this document, its rules run on a private copy
-                // whose syntax tree is freed right after them: peak memory stays at a few trees
-                // per thread instead of one per file. (A rule that needs another document's tree
-                // still gets it, parsed and kept, through `project`.)
-                let copy;
-                let doc: &Document = if analysed && !doc.python_is_parsed() {
-                    copy = doc.fresh_copy();
-                    &copy
-                } else {
-                    doc
-                };
-                let ctx = DocContext {
-                    doc,
-                    project,
-                    analysed,
-                };
-                let mut v = Vec::new();
-                for (k, r) in enabled.iter().enumerate() {
-                    let t = profiling().then(std::time::Instant::now);
-                    r.check_document(&ctx, &mut v);
-                    rule_time(k, t);
-                }
-                v
+    // Document rules and bundle rules side by side: neither waits for the other (lazily
+    // computed facts are shared through their `OnceLock`s).
+    let doc_rules = || -> Vec<Diagnostic> {
+        project
+            .documents
+            .par_iter()
+            .enumerate()
+            .filter(|(_, d)| !d.kind.is_yaml())
+            .flat_map_iter(|(i, doc)| {
+                guarded(&doc.path, "analysing this file", || {
+                    let analysed = doc.has_python() && project.is_analysed(i, enabled, full);
+                    if analysed {
+                        ANALYSED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    // When no earlier pass parsed this document, its rules run on a private copy
+                    // whose syntax tree is freed right after them: peak memory stays at a few trees
+                    // per thread instead of one per file. (A rule that needs another document's tree
+                    // still gets it, parsed and kept, through `project`.)
+                    let copy;
+                    let doc: &Document = if analysed && !doc.python_is_parsed() {
+                        copy = doc.fresh_copy();
+                        &copy
+                    } else {
+                        doc
+                    };
+                    let ctx = DocContext {
+                        doc,
+                        project,
+                        analysed,
+                    };
+                    let mut v = Vec::new();
+                    for (k, r) in enabled.iter().enumerate() {
+                        let t = profiling().then(std::time::Instant::now);
+                        r.check_document(&ctx, &mut v);
+                        rule_time(k, t);
+                    }
+                    v
+                })
             })
-        })
-        .collect();
+            .collect()
+    };
     // The rules of a bundle run in parallel too (a project is often one big bundle).
-    out.par_extend(
+    let bundle_rules = || -> Vec<Diagnostic> {
         project
             .bundles
             .par_iter()
@@ -583,8 +587,11 @@ pub fn run_rules(project: &Project, enabled: &[&'static dyn Rule]) -> Vec<Diagno
                     rule_time(k, t);
                     v
                 })
-            }),
-    );
+            })
+            .collect()
+    };
+    let (mut out, by_bundle) = rayon::join(doc_rules, bundle_rules);
+    out.extend(by_bundle);
     let root = Arc::new(project.root.clone());
     out.extend(guarded(&root, "analysing the project", || {
         let ctx = ProjectContext { project };
