@@ -24,7 +24,9 @@ Compares what a notebook task passes with what its notebook reads:
   reads. Usually a typo (`tabel` for `table`) or a leftover.
 
 Notebooks that read parameters dynamically (`dbutils.widgets.getAll()`, a widget name computed
-at run time) are assumed to read every parameter.
+at run time) are assumed to read every parameter, and so are notebooks that hand `dbutils` or
+`dbutils.widgets` to a function or class they do not define (`params = read_params(dbutils)` with
+`read_params` imported from a module). Functions the notebook defines itself are followed.
 
 ## Why is this bad?
 A widget that is read but neither defined nor passed raises `InputWidgetNotDefined` when the

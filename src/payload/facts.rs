@@ -209,6 +209,16 @@ pub fn doc_facts(doc: &Document) -> DocFacts {
         Token::Notebook,
         Token::GetArgument,
     ]) {
+        // No payload call at all; `dbutils` may still be handed to code in another file that
+        // reads widgets (`read_params(dbutils)`): parse the cells that mention it and look.
+        if doc.has(Token::Dbutils) && dbutils_maybe_argument(&doc.text) {
+            let keep = |cell: &str| cell.contains("dbutils");
+            let py = crate::source::python::PythonSource::build_cells(doc, &keep);
+            return DocFacts {
+                reads_all_widgets: dbutils_handed_out(&py),
+                ..Default::default()
+            };
+        }
         return DocFacts::default();
     }
     if doc.python_is_parsed() {
@@ -323,7 +333,96 @@ fn eval_facts(doc: &Document) -> DocFacts {
             }
         }
     };
-    from_records(&recorded)
+    let mut f = from_records(&recorded);
+    f.reads_all_widgets |= dbutils_handed_out(py);
+    f
+}
+
+/// Can `dbutils` be an argument somewhere in `text` (an occurrence right after `(`, `,` or `=`,
+/// blanks between)? A byte prefilter for [`dbutils_handed_out`]: `false` is exact.
+fn dbutils_maybe_argument(text: &str) -> bool {
+    let b = text.as_bytes();
+    memchr::memmem::find_iter(b, b"dbutils").any(|i| {
+        b[..i]
+            .iter()
+            .rev()
+            .find(|c| !c.is_ascii_whitespace())
+            .is_some_and(|c| matches!(c, b'(' | b',' | b'='))
+    })
+}
+
+/// Is `dbutils` (or `dbutils.widgets`) passed to a function or class this notebook does not
+/// define, e.g. `params = read_params(dbutils)` with `read_params` imported from a module? The
+/// widgets that code reads are unknown, so the notebook counts as one that may read every
+/// parameter (like `dbutils.widgets.getAll()`). Functions and classes the notebook defines are
+/// followed by the evaluator and do not count.
+fn dbutils_handed_out(py: &crate::source::python::PythonSource) -> bool {
+    use ruff_python_ast::visitor::{walk_expr, walk_stmt, Visitor};
+    use ruff_python_ast::{Expr, Stmt};
+    if !py.text.contains("dbutils") {
+        return false;
+    }
+    /// `dbutils` or `dbutils.widgets`.
+    fn is_dbutils_object(e: &Expr) -> bool {
+        match e {
+            Expr::Name(n) => n.id.as_str() == "dbutils",
+            Expr::Attribute(a) => a.attr.as_str() == "widgets" && is_dbutils_object(&a.value),
+            _ => false,
+        }
+    }
+    fn root_name(e: &Expr) -> Option<&str> {
+        match e {
+            Expr::Name(n) => Some(n.id.as_str()),
+            Expr::Attribute(a) => root_name(&a.value),
+            _ => None,
+        }
+    }
+    #[derive(Default)]
+    struct Defs<'a>(Vec<&'a str>);
+    impl<'a> Visitor<'a> for Defs<'a> {
+        fn visit_stmt(&mut self, s: &'a Stmt) {
+            match s {
+                Stmt::FunctionDef(f) => self.0.push(f.name.as_str()),
+                Stmt::ClassDef(c) => self.0.push(c.name.as_str()),
+                _ => {}
+            }
+            walk_stmt(self, s);
+        }
+    }
+    struct Handed<'d> {
+        defs: &'d [&'d str],
+        found: bool,
+    }
+    impl<'a> Visitor<'a> for Handed<'_> {
+        fn visit_expr(&mut self, e: &'a Expr) {
+            if self.found {
+                return;
+            }
+            if let Expr::Call(c) = e {
+                let local = match root_name(&c.func) {
+                    Some("self" | "cls") => true,
+                    Some(n) => self.defs.contains(&n),
+                    None => false,
+                };
+                let args = c.arguments.args.iter();
+                let kw = c.arguments.keywords.iter().map(|k| &k.value);
+                if !local && args.chain(kw).any(is_dbutils_object) {
+                    self.found = true;
+                    return;
+                }
+            }
+            walk_expr(self, e);
+        }
+    }
+    let body = &py.module().body;
+    let mut defs = Defs::default();
+    defs.visit_body(body);
+    let mut h = Handed {
+        defs: &defs.0,
+        found: false,
+    };
+    h.visit_body(body);
+    h.found
 }
 
 pub fn from_records(recorded: &[Recorded]) -> DocFacts {
@@ -551,6 +650,25 @@ mod tests {
             .collect();
         assert_eq!(names, vec!["table".to_string(), "y".to_string()]);
         assert!(f.parameter_names().contains("x"));
+    }
+
+    #[test]
+    fn dbutils_handed_to_code_elsewhere() {
+        let handed = |code: &str| dbutils_handed_out(&PythonSource::from_text(code));
+        assert!(handed("from h import read\np = read(dbutils)\n"));
+        assert!(handed(
+            "s = Settings.from_widgets(widgets=dbutils.widgets)\n"
+        ));
+        assert!(!handed(
+            "def read(d):\n    return d.widgets.get('x')\np = read(dbutils)\n"
+        ));
+        assert!(!handed(
+            "class L:\n    def run(self):\n        self.go(dbutils)\n"
+        ));
+        assert!(!handed("x = dbutils.widgets.get('a')\nprint(x)\n"));
+        assert!(!handed("f(dbutils.fs)\n"));
+        assert!(dbutils_maybe_argument("p = read(\n    dbutils)"));
+        assert!(!dbutils_maybe_argument("dbutils.fs.ls('/')\nx = 1"));
     }
 
     #[test]
