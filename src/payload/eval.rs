@@ -129,11 +129,10 @@ pub fn evaluate(py: &PythonSource, doc_path: &Path) -> Vec<Recorded> {
         "exit",
     ];
     if relevant.iter().any(|n| py.text.contains(n)) {
-        let model = crate::python::Model::build(py);
-        it.dbutils_calls = model
-            .dbutils_calls()
-            .into_iter()
-            .map(|c| (c.call.range(), canonical_dbutils_path(&c.path)))
+        it.dbutils_calls = py
+            .dbutils_calls(None)
+            .iter()
+            .map(|(r, path)| (*r, canonical_dbutils_path(path)))
             .collect();
     }
     let body = &py.module().body;

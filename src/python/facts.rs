@@ -264,6 +264,8 @@ impl FileFacts {
     /// `[orchestration] notebook-runners`) as `dbutils.notebook.run` calls.
     pub fn extract_with(py: &PythonSource, runners: &[String]) -> FileFacts {
         let m = Model::build(py);
+        // Kept for the payload evaluation of this source, which would build the model again.
+        py.dbutils_calls(Some(&m));
         let mut x = Extractor {
             runners,
             m: &m,

@@ -19,6 +19,14 @@ pub fn lexical_imports(doc: &Document) -> Vec<(String, u32)> {
     for cell in doc.cells.iter().filter(|c| c.lang == Lang::Python) {
         let mut lines = cell.lines.iter().map(|r| &doc.text[*r]);
         while let Some(line) = lines.next() {
+            // Most lines start with neither word: decided on the first byte that is not ASCII
+            // whitespace (a non-ASCII byte may be Unicode whitespace: the `str` path decides).
+            let first = line
+                .bytes()
+                .find(|c| !matches!(c, b' ' | b'\t' | b'\r' | 0x0B | 0x0C));
+            if !matches!(first, Some(b'i' | b'f' | 0x80..)) {
+                continue;
+            }
             let t = line.trim_start();
             if !(t.starts_with("import") || t.starts_with("from")) {
                 continue;

@@ -46,6 +46,10 @@ pub struct PythonSource {
     parsed: ModModule,
     /// Parse errors, plus one per cell skipped because it nests too deeply.
     errors: Vec<ParseError>,
+    /// The `dbutils` calls the semantic model finds (call range, attribute path after
+    /// `dbutils`), kept by whichever pass builds the model first so that later passes need not
+    /// build it again ([`PythonSource::dbutils_calls`]).
+    dbutils_calls: std::sync::OnceLock<Vec<(TextRange, Vec<String>)>>,
 }
 
 impl PythonSource {
@@ -167,6 +171,7 @@ impl PythonSource {
             cells,
             parsed,
             errors,
+            dbutils_calls: std::sync::OnceLock::new(),
         }
     }
 
@@ -179,6 +184,26 @@ impl PythonSource {
         )
         .expect("python module loads");
         PythonSource::build(&doc)
+    }
+
+    /// The `dbutils` calls of this source (from the semantic model; `model` is used when it is
+    /// given and the calls are not known yet, else a model is built once).
+    pub fn dbutils_calls(
+        &self,
+        model: Option<&crate::python::Model<'_>>,
+    ) -> &[(TextRange, Vec<String>)] {
+        self.dbutils_calls.get_or_init(|| {
+            let calls = |m: &crate::python::Model<'_>| {
+                m.dbutils_calls()
+                    .into_iter()
+                    .map(|c| (c.call.range(), c.path))
+                    .collect()
+            };
+            match model {
+                Some(m) => calls(m),
+                None => calls(&crate::python::Model::build(self)),
+            }
+        })
     }
 
     pub fn module(&self) -> &ModModule {
