@@ -46,13 +46,18 @@ impl Rule for NotebookTargetNotFound {
         if !ctx.doc.is_notebook() {
             return;
         }
-        let known = |p: &Path| ctx.project.index.by_path.contains_key(p);
+        // A loaded document, else a file on disk (one directory listing, not a `stat` per
+        // candidate).
+        let exists =
+            |p: &Path| ctx.project.index.by_path.contains_key(p) || ctx.project.fs.is_file(p);
         let check = |target: &str| -> bool {
             paths::is_workspace_absolute(target)
                 || target.contains("://")
                 || target.contains("{{")
                 || target.contains('$')
-                || paths::resolve_notebook(&ctx.doc.path, target, &known).is_some()
+                || paths::notebook_candidates(&ctx.doc.path, target)
+                    .iter()
+                    .any(|c| exists(c))
         };
         for c in &ctx.doc.cells {
             if c.lang != Lang::Run {

@@ -69,6 +69,9 @@ pub struct Project {
     pub options: CheckOptions,
     /// Files named on the command line (always analysed in full).
     pub explicit: HashSet<PathBuf>,
+    /// "Is this a file?" for paths that are not loaded documents, from one directory listing
+    /// per directory (rules probing several candidates per `%run`).
+    pub fs: crate::fsutil::DirCache,
 }
 
 impl Project {
@@ -451,6 +454,7 @@ pub fn load_project(
         config,
         options: opts.clone(),
         explicit,
+        fs: Default::default(),
     };
     Ok((project, diags, report_roots))
 }

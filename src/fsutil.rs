@@ -250,7 +250,7 @@ mod tests {
 /// Answers "is this a file?" for many candidate paths (module and `%run` resolution probe a
 /// dozen per import) from one `read_dir` per directory instead of one `stat` per candidate.
 /// Meant for one pass: it does not see files created after a directory was listed.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct DirCache {
     dirs: std::sync::Mutex<
         crate::fxhash::HashMap<

@@ -273,7 +273,7 @@ pub struct Bundle {
     /// The sync root: the bundle root, widened by `sync.paths` to their common ancestor.
     pub sync_root: PathBuf,
     /// Files known to exist or not (notebook paths are resolved by several rules).
-    file_cache: std::sync::Mutex<HashMap<PathBuf, bool>>,
+    file_cache: crate::fsutil::DirCache,
 }
 
 impl Bundle {
@@ -330,22 +330,13 @@ impl Bundle {
         }
     }
 
-    /// Whether `path` is a file (cached for the bundle's lifetime).
+    /// Whether `path` is a file (one directory listing per directory, kept for the bundle's
+    /// lifetime: a bundle of a thousand tasks checks a thousand notebook paths).
     pub fn is_file(&self, path: &Path) -> bool {
-        if let Some(&known) = self
-            .file_cache
-            .lock()
-            .ok()
-            .and_then(|c| c.get(path).copied())
-            .as_ref()
-        {
-            return known;
+        if path.as_os_str().as_encoded_bytes().ends_with(b"/") {
+            return path.is_file();
         }
-        let exists = path.is_file();
-        if let Ok(mut c) = self.file_cache.lock() {
-            c.insert(path.to_path_buf(), exists);
-        }
-        exists
+        self.file_cache.is_file(path)
     }
 
     /// Resolve a job task's `notebook_path` to a file (see [`model::resolve_notebook`]).
