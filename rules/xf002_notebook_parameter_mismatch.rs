@@ -23,8 +23,9 @@ Compares what a notebook task passes with what its notebook reads:
 - **Warning**: a `base_parameters` key that the notebook (and the notebooks it `%run`s) never
   reads. Usually a typo (`tabel` for `table`) or a leftover.
 
-Notebooks that read parameters dynamically (`dbutils.widgets.getAll()`, a widget name computed
-at run time) are assumed to read every parameter, and so are notebooks that hand `dbutils` or
+Notebooks that read parameters dynamically (`dbutils.widgets.getAll()`,
+`dbutils.notebook.entry_point.getCurrentBindings()`, a widget name computed at run time) are
+assumed to read every parameter, and so are notebooks that hand `dbutils` or
 `dbutils.widgets` to a function or class they do not define (`params = read_params(dbutils)` with
 `read_params` imported from a module). Functions the notebook defines itself are followed.
 

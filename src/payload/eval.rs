@@ -39,7 +39,8 @@ pub enum CallKind {
     GetArgument,
     /// `dbutils.widgets.text/dropdown/combobox/multiselect` (the method name).
     WidgetDefine(&'static str),
-    /// `dbutils.widgets.getAll()` / `getArgument()` without a name: reads every parameter.
+    /// `dbutils.widgets.getAll()`, `getArgument()` without a name or
+    /// `dbutils.notebook.entry_point.getCurrentBindings()`: reads every parameter.
     WidgetGetAll,
 }
 
@@ -1477,7 +1478,8 @@ impl<'a> Interp<'a> {
                 }
                 V::unknown()
             }
-            "dbutils.widgets.getAll" => {
+            // `dbutils.notebook.entry_point.getCurrentBindings()`: every parameter as a map.
+            "dbutils.widgets.getAll" | "dbutils.notebook.entry_point.getCurrentBindings" => {
                 self.record(CallKind::WidgetGetAll, c, args);
                 V::unknown()
             }
