@@ -1,7 +1,7 @@
 //! The check pipeline: discover -> load (parallel) -> index -> bundles -> rules (parallel) ->
 //! suppressions -> resolve -> sort. A panic while analysing one file becomes one diagnostic.
 
-use crate::fxhash::{HashMap, HashSet};
+use crate::fasthash::{HashMap, HashSet};
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -253,9 +253,9 @@ mod tests {
 #[derive(Debug, Default)]
 pub struct DirCache {
     dirs: std::sync::Mutex<
-        crate::fxhash::HashMap<
+        crate::fasthash::HashMap<
             std::path::PathBuf,
-            Option<std::sync::Arc<crate::fxhash::HashSet<std::ffi::OsString>>>,
+            Option<std::sync::Arc<crate::fasthash::HashSet<std::ffi::OsString>>>,
         >,
     >,
 }
@@ -278,14 +278,14 @@ impl DirCache {
 }
 
 /// Names of the regular files of a directory (symbolic links to files included).
-fn list_files(dir: &Path) -> Option<std::sync::Arc<crate::fxhash::HashSet<std::ffi::OsString>>> {
+fn list_files(dir: &Path) -> Option<std::sync::Arc<crate::fasthash::HashSet<std::ffi::OsString>>> {
     let entries = std::fs::read_dir(if dir.as_os_str().is_empty() {
         Path::new(".")
     } else {
         dir
     })
     .ok()?;
-    let mut names = crate::fxhash::HashSet::default();
+    let mut names = crate::fasthash::HashSet::default();
     for e in entries.flatten() {
         let is_file = match e.file_type() {
             Ok(t) if t.is_file() => true,

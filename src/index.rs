@@ -10,7 +10,7 @@
 //! 3. link: callees resolved across files (`%run`-included definitions, local imports), then
 //!    a fixpoint computing, for every function, the `notebook.run` calls it reaches.
 
-use crate::fxhash::{HashMap, HashSet};
+use crate::fasthash::{HashMap, HashSet};
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -33,7 +33,7 @@ pub mod refs;
 pub mod schema;
 pub mod yaml;
 
-use crate::fxhash::HashMap;
+use crate::fasthash::HashMap;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -887,7 +887,7 @@ fn merge_keyed_lists(tree: &mut Node) {
             let Some(items) = job.value.get(list).and_then(Node::as_seq) else {
                 continue;
             };
-            let mut seen = crate::fxhash::HashSet::default();
+            let mut seen = crate::fasthash::HashSet::default();
             let repeated = items
                 .iter()
                 .filter_map(|i| i.get(key).and_then(Node::scalar_text))

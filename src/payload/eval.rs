@@ -12,7 +12,7 @@
 //! The interpreter is bounded: a step budget per document, list and string size caps, and a call
 //! depth limit; past them values become dynamic, never wrong.
 
-use crate::fxhash::HashMap;
+use crate::fasthash::HashMap;
 use std::path::{Path, PathBuf};
 
 use ruff_python_ast::{self as ast, Expr, Stmt};
@@ -204,7 +204,7 @@ struct Interp<'a> {
     scopes: Vec<HashMap<String, V>>,
     funcs: HashMap<String, &'a ast::StmtFunctionDef>,
     all_functions: Vec<&'a ast::StmtFunctionDef>,
-    executed: crate::fxhash::HashSet<TextRange>,
+    executed: crate::fasthash::HashSet<TextRange>,
     records: HashMap<TextRange, Recorded>,
     /// Write logs of the branches being evaluated (name, scope index, old value).
     logs: Vec<Vec<(usize, String, Option<V>)>>,
@@ -218,7 +218,7 @@ struct Interp<'a> {
     /// Calls the semantic model resolves to a dbutils API (virtual range -> `dbutils.a.b`).
     dbutils_calls: HashMap<TextRange, String>,
     /// DataFrames created by `.limit(n)` (their origin ranges): collecting them is bounded.
-    limited: crate::fxhash::HashSet<TextRange>,
+    limited: crate::fasthash::HashSet<TextRange>,
 }
 
 impl<'a> Interp<'a> {

@@ -3,7 +3,7 @@
 //! `dbutils.notebook.exit` values, the widgets it reads and defines, `getArgument`, and its
 //! `taskValues.get(taskKey=, key=)` calls. Ranges are document ranges.
 
-use crate::fxhash::HashMap;
+use crate::fasthash::HashMap;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};

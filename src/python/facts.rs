@@ -2,7 +2,7 @@
 //! in the project index. Everything here is owned and every range is a *document* range (into
 //! `Document::text`), so facts outlive the AST and can be combined across files.
 
-use crate::fxhash::HashMap;
+use crate::fasthash::HashMap;
 
 use ruff_python_ast::{self as ast, Expr, Stmt};
 use ruff_text_size::{Ranged, TextRange};

@@ -19,7 +19,7 @@
 //! The model is flow-insensitive: a name bound several times denotes any of its values (for
 //! callables) and has no static value (for [`crate::python::eval`]).
 
-use crate::fxhash::HashMap;
+use crate::fasthash::HashMap;
 
 use ruff_python_ast::{self as ast, Expr, Stmt};
 use ruff_text_size::{Ranged, TextRange, TextSize};
@@ -240,7 +240,7 @@ pub struct Model<'a> {
     /// Every call with the scope it is in (for parameter inference).
     calls: Vec<(&'a ast::ExprCall, ScopeId)>,
     /// Parameters (function, positional index) that receive `dbutils` at some call site.
-    dbutils_params: crate::fxhash::HashSet<(FuncId, usize)>,
+    dbutils_params: crate::fasthash::HashSet<(FuncId, usize)>,
     /// Does the source import `asyncio`?
     pub imports_asyncio: bool,
     /// Imported modules: (qualified module, level, virtual range) of every import statement.
