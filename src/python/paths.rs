@@ -32,21 +32,6 @@ pub fn notebook_candidates(from_file: &Path, target: &str) -> Vec<PathBuf> {
     out
 }
 
-/// Resolve a relative notebook path to a file: first among `known` (loaded documents), then on
-/// disk. `None` when nothing matches (or the path is absolute / dynamic).
-pub fn resolve_notebook(
-    from_file: &Path,
-    target: &str,
-    known: &dyn Fn(&Path) -> bool,
-) -> Option<PathBuf> {
-    let cands = notebook_candidates(from_file, target);
-    cands
-        .iter()
-        .find(|c| known(c))
-        .or_else(|| cands.iter().find(|c| c.is_file()))
-        .cloned()
-}
-
 /// Candidate files of a Python module imported from `from_file`: `a.b` -> `a/b.py`,
 /// `a/b/__init__.py`, searched from the importing file's directory and its ancestors (the
 /// notebook's directory and the repository root are both on `sys.path` in Databricks Repos).
