@@ -82,14 +82,17 @@ fn line_may_escape(line: &str) -> bool {
     if matches!(b[first], b'%' | b'!' | b'?' | b',' | b';' | b'/') || b[last] == b'?' {
         return true;
     }
-    memchr::memchr_iter(b'=', &b[..=last]).any(|i| match b[i + 1..].iter().find(|c| !ws(c)) {
-        Some(&c) if c >= 0x80 => line_may_escape_str(line),
-        Some(b'%') => true,
-        Some(b'!') => {
-            let j = b[i + 1..].iter().position(|c| !ws(c)).unwrap_or(0) + i + 1;
-            b.get(j + 1) != Some(&b'=')
+    memchr::memchr_iter(b'=', &b[..=last]).any(|i| {
+        // The first byte after the `=` that is not whitespace.
+        let Some(j) = b[i + 1..].iter().position(|c| !ws(c)).map(|k| i + 1 + k) else {
+            return false;
+        };
+        match b[j] {
+            c if c >= 0x80 => line_may_escape_str(line),
+            b'%' => true,
+            b'!' => b.get(j + 1) != Some(&b'='),
+            _ => false,
         }
-        _ => false,
     })
 }
 

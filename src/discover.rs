@@ -89,8 +89,6 @@ pub fn walk(root: &Path, excludes: &GlobSet) -> Vec<PathBuf> {
         })
         .build_parallel()
         .run(|| {
-            let found = &found;
-            let mut mine = Vec::new();
             // Each thread's files are handed over when its visitor is dropped.
             struct Flush<'f>(&'f Mutex<Vec<PathBuf>>, Vec<PathBuf>);
             impl Drop for Flush<'_> {
@@ -100,7 +98,7 @@ pub fn walk(root: &Path, excludes: &GlobSet) -> Vec<PathBuf> {
                     }
                 }
             }
-            let mut flush = Flush(found, std::mem::take(&mut mine));
+            let mut flush = Flush(&found, Vec::new());
             Box::new(move |entry| {
                 if let Ok(entry) = entry {
                     if entry.file_type().is_some_and(|t| t.is_file()) && is_candidate(entry.path())

@@ -262,7 +262,10 @@ pub struct DirCache {
 
 impl DirCache {
     pub fn is_file(&self, path: &Path) -> bool {
-        let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        // `a/b/` names a directory even when `a` holds a file `b` (`file_name` ignores the
+        // trailing separator): only the file system can answer.
+        let trailing = path.as_os_str().as_encoded_bytes().ends_with(b"/");
+        let (Some(dir), Some(name), false) = (path.parent(), path.file_name(), trailing) else {
             return path.is_file();
         };
         let listing = {

@@ -333,9 +333,6 @@ impl Bundle {
     /// Whether `path` is a file (one directory listing per directory, kept for the bundle's
     /// lifetime: a bundle of a thousand tasks checks a thousand notebook paths).
     pub fn is_file(&self, path: &Path) -> bool {
-        if path.as_os_str().as_encoded_bytes().ends_with(b"/") {
-            return path.is_file();
-        }
         self.file_cache.is_file(path)
     }
 
