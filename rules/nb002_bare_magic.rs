@@ -49,54 +49,60 @@ fn may_have_escape(doc: &Document) -> bool {
     doc.cells
         .iter()
         .filter(|c| c.lang == Lang::Python && !c.magic)
-        .any(|c| {
-            let text = &doc.text[c.range];
-            let b = text.as_bytes();
-            let mut start = 0;
-            while start < b.len() {
-                let end = memchr::memchr(b'\n', &b[start..]).map_or(b.len(), |i| start + i);
-                if line_may_escape(&text[start..end]) {
-                    return true;
-                }
-                start = end + 1;
-            }
-            false
-        })
+        .any(|c| text_may_escape(&doc.text[c.range]))
 }
 
-/// [`may_have_escape`] for one line, on bytes: ASCII whitespace is trimmed by hand and a line
-/// where a non-ASCII byte meets the trim (possibly Unicode whitespace) takes the `str` path.
-fn line_may_escape(line: &str) -> bool {
-    /// `char::is_whitespace` on an ASCII byte.
-    fn ws(c: &u8) -> bool {
-        matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0x0B | 0x0C)
+/// `text.split('\n').any(line_may_escape_str)`, without visiting every line: every escape involves
+/// one of `%!?,;/`, so only those bytes (found with SIMD searches; they are rare at a line start)
+/// are looked at, with the blanks around them. A non-ASCII byte next to one sends its line to the
+/// `str` definition (Unicode whitespace).
+fn text_may_escape(text: &str) -> bool {
+    /// ASCII whitespace inside a line (`char::is_whitespace`, `\n` excluded).
+    fn blank(c: u8) -> bool {
+        matches!(c, b' ' | b'\t' | b'\r' | 0x0B | 0x0C)
     }
-    let b = line.as_bytes();
-    let Some(first) = b.iter().position(|c| !ws(c)) else {
-        return false;
+    let b = text.as_bytes();
+    let line_of = |j: usize| -> &str {
+        let s = memchr::memrchr(b'\n', &b[..j]).map_or(0, |i| i + 1);
+        let e = memchr::memchr(b'\n', &b[j..]).map_or(b.len(), |i| j + i);
+        &text[s..e]
     };
-    let last = b.iter().rposition(|c| !ws(c)).unwrap_or(first);
-    if b[first] >= 0x80 || b[last] >= 0x80 {
-        return line_may_escape_str(line);
-    }
-    if matches!(b[first], b'%' | b'!' | b'?' | b',' | b';' | b'/') || b[last] == b'?' {
-        return true;
-    }
-    memchr::memchr_iter(b'=', &b[..=last]).any(|i| {
-        // The first byte after the `=` that is not whitespace.
-        let Some(j) = b[i + 1..].iter().position(|c| !ws(c)).map(|k| i + 1 + k) else {
-            return false;
-        };
-        match b[j] {
-            c if c >= 0x80 => line_may_escape_str(line),
-            b'%' => true,
-            b'!' => b.get(j + 1) != Some(&b'='),
-            _ => false,
+    let check = |j: usize| -> bool {
+        // The previous byte on the line that is not blank.
+        let mut i = j;
+        while i > 0 && blank(b[i - 1]) {
+            i -= 1;
         }
-    })
+        match i.checked_sub(1).map(|k| b[k]) {
+            // First on its line: `%pip`, `!ls`, `?x`, `,f a`, `;f a`, `/f a`.
+            None | Some(b'\n') => return true,
+            Some(c) if c >= 0x80 => return line_may_escape_str(line_of(j)),
+            // After an assignment: `x = %time f()`, `y = !ls` (not `!=`).
+            Some(b'=') if b[j] == b'%' || (b[j] == b'!' && b.get(j + 1) != Some(&b'=')) => {
+                return true
+            }
+            _ => {}
+        }
+        if b[j] == b'?' {
+            // Last on its line: `x?`.
+            let mut k = j + 1;
+            while k < b.len() && blank(b[k]) {
+                k += 1;
+            }
+            match b.get(k) {
+                None | Some(b'\n') => return true,
+                Some(&c) if c >= 0x80 => return line_may_escape_str(line_of(j)),
+                _ => {}
+            }
+        }
+        false
+    };
+    memchr::memchr3_iter(b'%', b'!', b'?', b).any(check)
+        || memchr::memchr3_iter(b',', b';', b'/', b).any(check)
 }
 
-/// The reference definition of [`line_may_escape`] (Unicode trimming).
+/// Can this line hold an IPython escape? The reference definition (Unicode trimming) that
+/// [`text_may_escape`] agrees with.
 fn line_may_escape_str(line: &str) -> bool {
     let t = line.trim();
     if t.starts_with(['%', '!', '?', ',', ';', '/']) || t.ends_with('?') {
@@ -189,10 +195,14 @@ mod tests {
     use proptest::prelude::*;
 
     proptest! {
-        /// The byte-level line check agrees with its `str` definition on any line.
+        /// The scan of a whole cell agrees with the line-by-line `str` definition.
         #[test]
-        fn byte_check_equals_str_check(line in "[ \t\r\x0b\x0c\u{a0}\u{2003}\u{85}%!?,;/=a-z\u{e9}]{0,12}") {
-            prop_assert_eq!(line_may_escape(&line), line_may_escape_str(&line), "{:?}", line);
+        fn text_check_equals_line_checks(text in "[ \t\r\n\x0b\x0c\u{a0}\u{2003}\u{85}%!?,;/=a-z\u{e9}]{0,40}") {
+            prop_assert_eq!(
+                text_may_escape(&text),
+                text.split('\n').any(line_may_escape_str),
+                "{:?}", text
+            );
         }
     }
 
@@ -206,10 +216,12 @@ mod tests {
             "z =\u{a0}!ls",
             "\u{b}%sh",
         ] {
-            assert!(line_may_escape(l), "{l:?}");
+            assert!(line_may_escape_str(l), "{l:?}");
+            assert!(text_may_escape(&format!("a = 1\n{l}\nb = 2")), "{l:?}");
         }
         for l in ["x = 1", "if a != b:", "s = '%d' % 3", "a == b", "", "   "] {
-            assert!(!line_may_escape(l), "{l:?}");
+            assert!(!line_may_escape_str(l), "{l:?}");
+            assert!(!text_may_escape(&format!("a = 1\n{l}\nb = 2")), "{l:?}");
         }
     }
 }

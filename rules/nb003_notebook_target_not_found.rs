@@ -48,8 +48,13 @@ impl Rule for NotebookTargetNotFound {
         }
         // A loaded document, else a file on disk (one directory listing, not a `stat` per
         // candidate).
-        let exists =
-            |p: &Path| ctx.project.index.by_path.contains_key(p) || ctx.project.fs.is_file(p);
+        let exists = |p: &Path| {
+            ctx.project
+                .index
+                .by_path
+                .contains_key(crate::fasthash::key(p))
+                || ctx.project.fs.is_file(p)
+        };
         let check = |target: &str| -> bool {
             paths::is_workspace_absolute(target)
                 || target.contains("://")

@@ -76,7 +76,10 @@ pub struct Project {
 
 impl Project {
     pub fn document(&self, path: &Path) -> Option<&Arc<Document>> {
-        self.index.by_path.get(path).map(|&i| &self.documents[i])
+        self.index
+            .by_path
+            .get(crate::fasthash::key(path))
+            .map(|&i| &self.documents[i])
     }
 
     /// Every Python cell is parsed: `syntax-check = "all"`, or NB001 selected by its code or
@@ -511,6 +514,7 @@ pub fn phase(name: &str) {
     use std::sync::Mutex;
     use std::time::Instant;
     static LAST: Mutex<Option<Instant>> = Mutex::new(None);
+    static LAST_CPU: Mutex<f64> = Mutex::new(0.0);
     if !profiling() {
         return;
     }
@@ -523,13 +527,39 @@ pub fn phase(name: &str) {
                 .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
                 .map(|pages| format!("  rss {:.0} MB", pages as f64 * 4096.0 / 1e6))
                 .unwrap_or_default();
+            let cpu = process_cpu_ms();
+            let dcpu = LAST_CPU
+                .lock()
+                .map(|mut l| cpu - std::mem::replace(&mut *l, cpu))
+                .unwrap_or(0.0);
             eprintln!(
-                "bricklint profile: {name:<10} {:>8.1} ms{rss}",
+                "bricklint profile: {name:<10} {:>8.1} ms  cpu {dcpu:>6.1} ms{rss}",
                 (now - t).as_secs_f64() * 1e3
             );
         }
+        if last.is_none() {
+            if let Ok(mut l) = LAST_CPU.lock() {
+                *l = process_cpu_ms();
+            }
+        }
         *last = Some(now);
     }
+}
+
+/// CPU time (user + system) of the process so far, in ms (Linux; 0 elsewhere).
+fn process_cpu_ms() -> f64 {
+    #[cfg(target_os = "linux")]
+    {
+        let mut ru = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+        // SAFETY: getrusage fills the struct it is given.
+        if unsafe { libc::getrusage(libc::RUSAGE_SELF, ru.as_mut_ptr()) } == 0 {
+            // SAFETY: initialised by the successful call above.
+            let ru = unsafe { ru.assume_init() };
+            let ms = |t: libc::timeval| t.tv_sec as f64 * 1e3 + t.tv_usec as f64 / 1e3;
+            return ms(ru.ru_utime) + ms(ru.ru_stime);
+        }
+    }
+    0.0
 }
 
 /// Run every enabled rule over a loaded project; returns raw diagnostics (unsuppressed).

@@ -254,7 +254,7 @@ mod tests {
 pub struct DirCache {
     dirs: std::sync::Mutex<
         crate::fasthash::HashMap<
-            std::path::PathBuf,
+            crate::fasthash::PathKey,
             Option<std::sync::Arc<crate::fasthash::HashSet<std::ffi::OsString>>>,
         >,
     >,
@@ -272,9 +272,13 @@ impl DirCache {
             let Ok(mut dirs) = self.dirs.lock() else {
                 return path.is_file();
             };
-            dirs.entry(dir.to_path_buf())
-                .or_insert_with(|| list_files(dir))
-                .clone()
+            match dirs.get(crate::fasthash::key(dir)) {
+                Some(l) => l.clone(),
+                None => dirs
+                    .entry(crate::fasthash::PathKey(dir.to_path_buf()))
+                    .or_insert_with(|| list_files(dir))
+                    .clone(),
+            }
         };
         listing.is_some_and(|files| files.contains(name))
     }

@@ -10,7 +10,7 @@
 //! 3. link: callees resolved across files (`%run`-included definitions, local imports), then
 //!    a fixpoint computing, for every function, the `notebook.run` calls it reaches.
 
-use crate::fasthash::{HashMap, HashSet};
+use crate::fasthash::{key, HashMap, HashSet};
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -28,7 +28,7 @@ use crate::source::{Document, FileKind, Lang, Token};
 #[derive(Debug, Default)]
 pub struct ProjectIndex {
     /// Document index by absolute path.
-    pub by_path: HashMap<PathBuf, usize>,
+    pub by_path: crate::fasthash::PathMap<usize>,
     /// Python orchestration facts.
     pub python: PythonIndex,
     /// Task values, widgets and payloads of every Python document (`src/payload/facts.rs`).
@@ -37,11 +37,14 @@ pub struct ProjectIndex {
 
 impl ProjectIndex {
     pub fn build(documents: &[Arc<Document>], config: &Config) -> Self {
-        let by_path: HashMap<PathBuf, usize> = documents
-            .iter()
-            .enumerate()
-            .map(|(i, d)| ((*d.path).clone(), i))
-            .collect();
+        let mut by_path =
+            crate::fasthash::PathMap::with_capacity_and_hasher(documents.len(), Default::default());
+        by_path.extend(
+            documents
+                .iter()
+                .enumerate()
+                .map(|(i, d)| (crate::fasthash::PathKey((*d.path).clone()), i)),
+        );
         let python = PythonIndex::build(documents, &by_path, config);
         let payload = crate::payload::facts::PayloadIndex::build(documents, config);
         ProjectIndex {
@@ -139,8 +142,8 @@ fn imported_modules(d: &Document) -> Vec<(String, u32)> {
 /// The engine loads them as context, so `check changed_file.py` still sees helpers in other
 /// files (their own findings are outside the report scope).
 pub fn missing_context(documents: &[Arc<Document>]) -> Vec<PathBuf> {
-    let loaded: HashSet<&Path> = documents.iter().map(|d| d.path.as_path()).collect();
-    let known = |p: &Path| loaded.contains(p);
+    let loaded: HashSet<&[u8]> = documents.iter().map(|d| key(&d.path)).collect();
+    let known = |p: &Path| loaded.contains(key(p));
     let fs = crate::fsutil::DirCache::default();
     let mut out: Vec<PathBuf> = documents
         .par_iter()
@@ -247,20 +250,20 @@ fn is_well_known_module(m: &str) -> bool {
 
 /// Resolve a module to a loaded document.
 pub fn resolve_module(
-    by_path: &HashMap<PathBuf, usize>,
+    by_path: &crate::fasthash::PathMap<usize>,
     from: &Path,
     module: &str,
     level: u32,
 ) -> Option<usize> {
     paths::module_candidates(from, module, level)
         .into_iter()
-        .find_map(|c| by_path.get(&c).copied())
+        .find_map(|c| by_path.get(key(&c)).copied())
 }
 
 impl PythonIndex {
     pub fn build(
         documents: &[Arc<Document>],
-        by_path: &HashMap<PathBuf, usize>,
+        by_path: &crate::fasthash::PathMap<usize>,
         config: &Config,
     ) -> Self {
         let n = documents.len();
@@ -288,7 +291,7 @@ impl PythonIndex {
                         // Only loaded documents count here: no need to probe the disk.
                         paths::notebook_candidates(&d.path, t)
                             .into_iter()
-                            .find_map(|p| by_path.get(&p).copied())
+                            .find_map(|p| by_path.get(key(&p)).copied())
                     })
                     .collect();
                 let imports: Vec<usize> = imported_modules(d)
@@ -366,7 +369,7 @@ impl PythonIndex {
     fn resolve_all(
         &self,
         documents: &[Arc<Document>],
-        by_path: &HashMap<PathBuf, usize>,
+        by_path: &crate::fasthash::PathMap<usize>,
         i: usize,
     ) -> HashMap<CallRef, Vec<(usize, FuncId)>> {
         let mut out = HashMap::default();
@@ -398,7 +401,7 @@ impl PythonIndex {
     fn resolve_ref(
         &self,
         documents: &[Arc<Document>],
-        by_path: &HashMap<PathBuf, usize>,
+        by_path: &crate::fasthash::PathMap<usize>,
         i: usize,
         r: &CallRef,
         depth: u32,

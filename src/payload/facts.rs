@@ -3,9 +3,7 @@
 //! `dbutils.notebook.exit` values, the widgets it reads and defines, `getArgument`, and its
 //! `taskValues.get(taskKey=, key=)` calls. Ranges are document ranges.
 
-use crate::fasthash::HashMap;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
 use ruff_text_size::TextRange;
@@ -534,7 +532,7 @@ pub fn from_records(recorded: &[Recorded]) -> DocFacts {
 /// for payloads.
 #[derive(Debug, Default)]
 pub struct PayloadIndex {
-    slots: HashMap<PathBuf, Slot>,
+    slots: crate::fasthash::PathMap<Slot>,
     /// `[task-values.<key>]` contracts, compiled (or the error loading the schema).
     pub contracts: BTreeMap<String, Result<Arc<Contract>, String>>,
 }
@@ -559,19 +557,17 @@ pub fn writes_task_values(doc: &Document) -> bool {
 
 impl PayloadIndex {
     pub fn build(documents: &[Arc<Document>], config: &Config) -> PayloadIndex {
-        let slots = documents
-            .iter()
-            .filter(|d| d.has_python())
-            .map(|d| {
-                (
-                    (*d.path).clone(),
-                    Slot {
-                        doc: d.clone(),
-                        facts: OnceLock::new(),
-                    },
-                )
-            })
-            .collect();
+        let mut slots =
+            crate::fasthash::PathMap::with_capacity_and_hasher(documents.len(), Default::default());
+        slots.extend(documents.iter().filter(|d| d.has_python()).map(|d| {
+            (
+                crate::fasthash::PathKey((*d.path).clone()),
+                Slot {
+                    doc: d.clone(),
+                    facts: OnceLock::new(),
+                },
+            )
+        }));
         let contracts = config
             .task_values
             .keys()
@@ -588,14 +584,14 @@ impl PayloadIndex {
 
     /// The payload facts of a Python document (evaluated on first use).
     pub fn get(&self, path: &std::path::Path) -> Option<&DocFacts> {
-        let s = self.slots.get(path)?;
+        let s = self.slots.get(crate::fasthash::key(path))?;
         Some(s.facts.get_or_init(|| Arc::new(doc_facts(&s.doc))))
     }
 
     /// The payload facts of `doc`, evaluated with `doc` itself when they are not known yet (a
     /// rule's document whose syntax tree is already parsed is not parsed again).
     pub fn get_for(&self, doc: &Document) -> Option<&DocFacts> {
-        let s = self.slots.get(doc.path.as_path())?;
+        let s = self.slots.get(crate::fasthash::key(&doc.path))?;
         Some(s.facts.get_or_init(|| Arc::new(doc_facts(doc))))
     }
 

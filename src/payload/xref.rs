@@ -57,7 +57,11 @@ pub fn producer_of<'a>(
 /// `None` when any of them reads parameters dynamically (every name may be read).
 pub fn readable_parameters(project: &Project, path: &std::path::Path) -> Option<BTreeSet<String>> {
     let mut out = BTreeSet::new();
-    let mut stack = vec![project.index.by_path.get(path).copied()?];
+    let mut stack = vec![project
+        .index
+        .by_path
+        .get(crate::fasthash::key(path))
+        .copied()?];
     let mut seen = BTreeSet::new();
     while let Some(i) = stack.pop() {
         if !seen.insert(i) || seen.len() > 64 {

@@ -132,7 +132,7 @@ pub struct FanOut {
 pub fn fan_outs(project: &Project, doc: &Document) -> Vec<FanOut> {
     let mut out = Vec::new();
     out.extend(super::scala::scan(doc));
-    let Some(&di) = project.index.by_path.get(&*doc.path) else {
+    let Some(&di) = project.index.by_path.get(crate::fasthash::key(&doc.path)) else {
         return out;
     };
     let idx = &project.index.python;
@@ -271,7 +271,7 @@ pub fn doc_facts<'p>(
     project: &'p Project,
     doc: &Document,
 ) -> Option<(usize, &'p super::facts::FileFacts)> {
-    let &di = project.index.by_path.get(&*doc.path)?;
+    let &di = project.index.by_path.get(crate::fasthash::key(&doc.path))?;
     Some((di, project.index.python.facts(di)?))
 }
 
