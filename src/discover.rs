@@ -70,11 +70,26 @@ pub fn is_excluded(set: &GlobSet, path: &Path, root: &Path) -> bool {
 
 /// Walk `root` (a directory) and return candidate files, sorted.
 pub fn walk(root: &Path, excludes: &GlobSet) -> Vec<PathBuf> {
+    walk_with(root, excludes, |_| ())
+        .into_iter()
+        .map(|(p, ())| p)
+        .collect()
+}
+
+/// Walk `root` (a directory) and run `visit` on every candidate file as soon as it is found, on
+/// the walker's threads: reading files overlaps with listing directories. Returns the files and
+/// what `visit` returned, sorted by path.
+pub fn walk_with<T: Send>(
+    root: &Path,
+    excludes: &GlobSet,
+    visit: impl Fn(&Path) -> T + Sync,
+) -> Vec<(PathBuf, T)> {
     use ignore::WalkState;
     use std::sync::Mutex;
     // The parallel walker: directory listings and `.gitignore` reading are spread over the
     // cores (the same rules as the sequential walker; the order is fixed by the sort below).
-    let found: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+    let found: Mutex<Vec<(PathBuf, T)>> = Mutex::new(Vec::new());
+    let visit = &visit;
     ignore::WalkBuilder::new(root)
         .require_git(false)
         .hidden(false)
@@ -90,8 +105,8 @@ pub fn walk(root: &Path, excludes: &GlobSet) -> Vec<PathBuf> {
         .build_parallel()
         .run(|| {
             // Each thread's files are handed over when its visitor is dropped.
-            struct Flush<'f>(&'f Mutex<Vec<PathBuf>>, Vec<PathBuf>);
-            impl Drop for Flush<'_> {
+            struct Flush<'f, T>(&'f Mutex<Vec<(PathBuf, T)>>, Vec<(PathBuf, T)>);
+            impl<T> Drop for Flush<'_, T> {
                 fn drop(&mut self) {
                     if let Ok(mut v) = self.0.lock() {
                         v.append(&mut self.1);
@@ -103,14 +118,15 @@ pub fn walk(root: &Path, excludes: &GlobSet) -> Vec<PathBuf> {
                 if let Ok(entry) = entry {
                     if entry.file_type().is_some_and(|t| t.is_file()) && is_candidate(entry.path())
                     {
-                        flush.1.push(entry.into_path());
+                        let t = visit(entry.path());
+                        flush.1.push((entry.into_path(), t));
                     }
                 }
                 WalkState::Continue
             })
         });
     let mut out = found.into_inner().unwrap_or_default();
-    out.sort();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
     out
 }
 

@@ -360,10 +360,14 @@ pub fn load_project(
     } else {
         opts.paths.iter().map(|p| discover::absolutize(p)).collect()
     };
-    // What is analysed: each path, widened to its bundle root for context.
-    let mut files: Vec<(PathBuf, bool)> = Vec::new();
+    // What is analysed: each path, widened to its bundle root for context. Files found by a
+    // walk are read and loaded by the walker as it goes (listing directories overlaps with
+    // loading); files named on the command line are loaded below.
+    type Loaded = (Option<Document>, Vec<Diagnostic>);
+    let mut files: Vec<(PathBuf, bool, Option<Loaded>)> = Vec::new();
     let mut seen = HashSet::default();
     let mut report_roots = Vec::new();
+    let walk = |root: &Path| discover::walk_with(root, &excludes, |f| load_file(f, &config, false));
     for p in &paths {
         if !p.exists() {
             return Err(CheckError::Usage(format!(
@@ -377,20 +381,20 @@ pub fn load_project(
                 continue;
             }
             if seen.insert(p.clone()) {
-                files.push((p.clone(), true));
+                files.push((p.clone(), true, None));
             }
         } else {
-            for f in discover::walk(p, &excludes) {
+            for (f, l) in walk(p) {
                 if seen.insert(f.clone()) {
-                    files.push((f, false));
+                    files.push((f, false, Some(l)));
                 }
             }
         }
         if let Some(root) = discover::bundle_root_of(p) {
             if !paths.iter().any(|q| root.starts_with(q)) {
-                for f in discover::walk(&root, &excludes) {
+                for (f, l) in walk(&root) {
                     if seen.insert(f.clone()) {
-                        files.push((f, false));
+                        files.push((f, false, Some(l)));
                     }
                 }
             }
@@ -403,14 +407,18 @@ pub fn load_project(
         .filter(|p| !(opts.force_exclude && discover::is_excluded(&excludes, p, &cwd)))
         .cloned()
         .collect();
-    for (f, e) in files.iter_mut() {
-        *e = *e || explicit.contains(f);
+    for (f, e, l) in files.iter_mut() {
+        if !*e && explicit.contains(f) {
+            // Loaded as a walked file: load again as a named one (its messages differ).
+            *e = true;
+            *l = None;
+        }
     }
-    files.sort();
+    files.sort_by(|a, b| a.0.cmp(&b.0));
     phase("discover");
-    let loaded: Vec<(Option<Document>, Vec<Diagnostic>)> = files
-        .par_iter()
-        .map(|(f, explicit)| load_file(f, &config, *explicit))
+    let loaded: Vec<Loaded> = files
+        .into_par_iter()
+        .map(|(f, explicit, l)| l.unwrap_or_else(|| load_file(&f, &config, explicit)))
         .collect();
     let mut documents = Vec::with_capacity(loaded.len());
     let mut diags = Vec::new();

@@ -119,6 +119,13 @@ impl Recorded {
 
 /// Evaluate a document's Python and return its recorded calls, sorted by position.
 pub fn evaluate(py: &PythonSource, doc_path: &Path) -> Vec<Recorded> {
+    evaluate_with(py, doc_path, true)
+}
+
+/// [`evaluate`], optionally without the semantic model's alias resolution: then only calls the
+/// interpreter itself resolves to `dbutils` are recorded (a subset of [`evaluate`]'s, with the
+/// same values). For callers that check every payload call was recorded anyway.
+pub fn evaluate_with(py: &PythonSource, doc_path: &Path, use_model: bool) -> Vec<Recorded> {
     let mut it = Interp::new(py, doc_path);
     // The semantic model's dbutils alias resolution (parameters that receive dbutils,
     // `self._dbutils`, `get_dbutils()`...) backs up the values the interpreter follows.
@@ -129,7 +136,7 @@ pub fn evaluate(py: &PythonSource, doc_path: &Path) -> Vec<Recorded> {
         "getArgument",
         "exit",
     ];
-    if relevant.iter().any(|n| py.text.contains(n)) {
+    if use_model && relevant.iter().any(|n| py.text.contains(n)) {
         it.dbutils_calls = py
             .dbutils_calls(None)
             .iter()
