@@ -126,8 +126,26 @@ pub fn walk_with<T: Send>(
             })
         });
     let mut out = found.into_inner().unwrap_or_default();
-    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out.sort_unstable_by(|a, b| cmp_paths(&a.0, &b.0));
     out
+}
+
+/// `a.cmp(b)` for normalised paths (no `.` components, no repeated or trailing separators, as
+/// `normalize` and the walker produce), on bytes: a separator orders before every other byte,
+/// which is how component-wise comparison orders such paths. `Path::cmp` parses components and
+/// was a few percent of a run when sorting thousands of files.
+pub fn cmp_paths(a: &Path, b: &Path) -> std::cmp::Ordering {
+    let (x, y) = (
+        a.as_os_str().as_encoded_bytes(),
+        b.as_os_str().as_encoded_bytes(),
+    );
+    let n = x.iter().zip(y).take_while(|(p, q)| p == q).count();
+    let rank = |c: Option<&u8>| match c {
+        None => 0u16,
+        Some(&c) if std::path::is_separator(c as char) => 1,
+        Some(&c) => 2 + c as u16,
+    };
+    rank(x.get(n)).cmp(&rank(y.get(n)))
 }
 
 /// The bundle root (directory with `databricks.yml`) that contains `path`, searching upward and
@@ -177,4 +195,38 @@ pub fn normalize(p: &Path) -> PathBuf {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn path_of(parts: &[String]) -> PathBuf {
+        PathBuf::from(format!("/{}", parts.join("/")))
+    }
+
+    proptest! {
+        /// The byte comparison orders normalised paths as `Path::cmp` does.
+        #[test]
+        fn byte_order_is_component_order(
+            a in proptest::collection::vec("[a-c._~ -]{1,3}|é|a\u{7f}", 1..5),
+            b in proptest::collection::vec("[a-c._~ -]{1,3}|é|a\u{7f}", 1..5),
+        ) {
+            prop_assume!(a.iter().chain(&b).all(|c| c != "." && c != ".."));
+            let (pa, pb) = (path_of(&a), path_of(&b));
+            prop_assert_eq!(cmp_paths(&pa, &pb), pa.cmp(&pb), "{:?} {:?}", pa, pb);
+            prop_assert_eq!(cmp_paths(&pa, &pa), std::cmp::Ordering::Equal);
+        }
+    }
+
+    #[test]
+    fn separator_orders_first() {
+        let p = |s: &str| PathBuf::from(s);
+        assert!(cmp_paths(&p("/a/b"), &p("/a-b")).is_lt());
+        assert!(cmp_paths(&p("/a/b"), &p("/a.b")).is_lt());
+        assert!(cmp_paths(&p("/a"), &p("/a/b")).is_lt());
+        assert!(cmp_paths(&p("/a/z"), &p("/ab")).is_lt());
+        assert!(cmp_paths(&p("/b"), &p("/a/z")).is_gt());
+    }
 }

@@ -414,7 +414,7 @@ pub fn load_project(
             *l = None;
         }
     }
-    files.sort_by(|a, b| a.0.cmp(&b.0));
+    files.sort_unstable_by(|a, b| discover::cmp_paths(&a.0, &b.0));
     phase("discover");
     let loaded: Vec<Loaded> = files
         .into_par_iter()
@@ -441,7 +441,7 @@ pub fn load_project(
             .map(|f| load_file(f, &config, false))
             .collect();
         documents.extend(more.into_iter().filter_map(|(d, _)| d.map(Arc::new)));
-        documents.sort_by(|a, b| a.path.cmp(&b.path));
+        documents.sort_unstable_by(|a, b| discover::cmp_paths(&a.path, &b.path));
     }
     phase("context");
     let target = opts.target.clone().or_else(|| config.target.clone());

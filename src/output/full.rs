@@ -86,11 +86,19 @@ pub fn render(
         // Snippets are rendered in parallel (thousands of findings take tens of milliseconds
         // each way), then written in order.
         use rayon::prelude::*;
-        let rendered: Vec<String> = result
-            .messages
-            .par_iter()
-            .map(|m| render_message(&renderer, m, result))
-            .collect();
+        // On the analysis threads: their heaps hold the memory the analysis freed (a new pool
+        // would fault in fresh pages for every snippet).
+        let render_all = || -> Vec<String> {
+            result
+                .messages
+                .par_iter()
+                .map(|m| render_message(&renderer, m, result))
+                .collect()
+        };
+        let rendered = match crate::engine::analysis_pool() {
+            Some(pool) => pool.install(render_all),
+            None => render_all(),
+        };
         for r in rendered {
             writeln!(w, "{r}")?;
             writeln!(w)?;
