@@ -364,10 +364,13 @@ pub fn load_project(
     // walk are read and loaded by the walker as it goes (listing directories overlaps with
     // loading); files named on the command line are loaded below.
     type Loaded = (Option<Document>, Vec<Diagnostic>);
-    let mut files: Vec<(PathBuf, bool, Option<Loaded>)> = Vec::new();
+    // (Boxed: sorting moves the entries.)
+    let mut files: Vec<(PathBuf, bool, Option<Box<Loaded>>)> = Vec::new();
     let mut seen = HashSet::default();
     let mut report_roots = Vec::new();
-    let walk = |root: &Path| discover::walk_with(root, &excludes, |f| load_file(f, &config, false));
+    let walk = |root: &Path| {
+        discover::walk_with(root, &excludes, |f| Box::new(load_file(f, &config, false)))
+    };
     for p in &paths {
         if !p.exists() {
             return Err(CheckError::Usage(format!(
@@ -418,7 +421,10 @@ pub fn load_project(
     phase("discover");
     let loaded: Vec<Loaded> = files
         .into_par_iter()
-        .map(|(f, explicit, l)| l.unwrap_or_else(|| load_file(&f, &config, explicit)))
+        .map(|(f, explicit, l)| match l {
+            Some(l) => *l,
+            None => load_file(&f, &config, explicit),
+        })
         .collect();
     let mut documents = Vec::with_capacity(loaded.len());
     let mut diags = Vec::new();
