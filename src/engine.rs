@@ -360,16 +360,25 @@ pub fn load_project(
     } else {
         opts.paths.iter().map(|p| discover::absolutize(p)).collect()
     };
+    // Files named on the command line (even when a bundle walk lists them too).
+    let explicit: HashSet<PathBuf> = paths
+        .iter()
+        .filter(|p| p.is_file())
+        .filter(|p| !(opts.force_exclude && discover::is_excluded(&excludes, p, &cwd)))
+        .cloned()
+        .collect();
     // What is analysed: each path, widened to its bundle root for context. Files found by a
     // walk are read and loaded by the walker as it goes (listing directories overlaps with
-    // loading); files named on the command line are loaded below.
+    // loading); named files are loaded below, as named files.
     type Loaded = (Option<Document>, Vec<Diagnostic>);
     // (Boxed: sorting moves the entries.)
     let mut files: Vec<(PathBuf, bool, Option<Box<Loaded>>)> = Vec::new();
     let mut seen = HashSet::default();
     let mut report_roots = Vec::new();
     let walk = |root: &Path| {
-        discover::walk_with(root, &excludes, |f| Box::new(load_file(f, &config, false)))
+        discover::walk_with(root, &excludes, |f| {
+            (!explicit.contains(f)).then(|| Box::new(load_file(f, &config, false)))
+        })
     };
     for p in &paths {
         if !p.exists() {
@@ -389,7 +398,7 @@ pub fn load_project(
         } else {
             for (f, l) in walk(p) {
                 if seen.insert(f.clone()) {
-                    files.push((f, false, Some(l)));
+                    files.push((f, l.is_none(), l));
                 }
             }
         }
@@ -397,24 +406,10 @@ pub fn load_project(
             if !paths.iter().any(|q| root.starts_with(q)) {
                 for (f, l) in walk(&root) {
                     if seen.insert(f.clone()) {
-                        files.push((f, false, Some(l)));
+                        files.push((f, l.is_none(), l));
                     }
                 }
             }
-        }
-    }
-    // Files named on the command line, even when a bundle walk listed them first.
-    let explicit: HashSet<PathBuf> = paths
-        .iter()
-        .filter(|p| p.is_file())
-        .filter(|p| !(opts.force_exclude && discover::is_excluded(&excludes, p, &cwd)))
-        .cloned()
-        .collect();
-    for (f, e, l) in files.iter_mut() {
-        if !*e && explicit.contains(f) {
-            // Loaded as a walked file: load again as a named one (its messages differ).
-            *e = true;
-            *l = None;
         }
     }
     files.sort_unstable_by(|a, b| discover::cmp_paths(&a.0, &b.0));

@@ -37,14 +37,11 @@ pub struct ProjectIndex {
 
 impl ProjectIndex {
     pub fn build(documents: &[Arc<Document>], config: &Config) -> Self {
-        let mut by_path =
-            crate::fasthash::PathMap::with_capacity_and_hasher(documents.len(), Default::default());
-        by_path.extend(
-            documents
-                .iter()
-                .enumerate()
-                .map(|(i, d)| (crate::fasthash::PathKey((*d.path).clone()), i)),
-        );
+        let by_path: crate::fasthash::PathMap<usize> = documents
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (crate::fasthash::PathKey((*d.path).clone()), i))
+            .collect();
         let python = PythonIndex::build(documents, &by_path, config);
         let payload = crate::payload::facts::PayloadIndex::build(documents, config);
         ProjectIndex {
