@@ -412,6 +412,7 @@ pub fn load_project(
             }
         }
     }
+    phase("d:walk");
     files.sort_unstable_by(|a, b| discover::cmp_paths(&a.0, &b.0));
     phase("discover");
     let loaded: Vec<Loaded> = files
@@ -434,6 +435,7 @@ pub fn load_project(
     phase("load");
     for _ in 0..4 {
         let missing = crate::index::missing_context(&documents);
+        phase(&format!("ctx:missing {}", missing.len()));
         if missing.is_empty() {
             break;
         }

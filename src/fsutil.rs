@@ -268,16 +268,22 @@ impl DirCache {
         let (Some(dir), Some(name), false) = (path.parent(), path.file_name(), trailing) else {
             return path.is_file();
         };
-        let listing = {
-            let Ok(mut dirs) = self.dirs.lock() else {
-                return path.is_file();
-            };
-            match dirs.get(crate::fasthash::key(dir)) {
-                Some(l) => l.clone(),
-                None => dirs
-                    .entry(crate::fasthash::PathKey(dir.to_path_buf()))
-                    .or_insert_with(|| list_files(dir))
-                    .clone(),
+        let cached = match self.dirs.lock() {
+            Ok(dirs) => dirs.get(crate::fasthash::key(dir)).cloned(),
+            Err(_) => return path.is_file(),
+        };
+        let listing = match cached {
+            Some(l) => l,
+            None => {
+                // Listed without the lock (other threads go on with their lookups); when two
+                // threads list the same directory at once, the first listing stored is kept.
+                let l = list_files(dir);
+                let Ok(mut dirs) = self.dirs.lock() else {
+                    return path.is_file();
+                };
+                dirs.entry(crate::fasthash::PathKey(dir.to_path_buf()))
+                    .or_insert(l)
+                    .clone()
             }
         };
         listing.is_some_and(|files| files.contains(name))

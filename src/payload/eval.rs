@@ -1879,7 +1879,11 @@ fn canonical_attr(base: &str, attr: &str) -> String {
     if base == "WorkspaceClient" && attr == "dbutils" {
         return "dbutils".into();
     }
-    format!("{base}.{attr}")
+    let mut s = String::with_capacity(base.len() + 1 + attr.len());
+    s.push_str(base);
+    s.push('.');
+    s.push_str(attr);
+    s
 }
 
 fn dict_insert(items: &mut Vec<(V, V)>, k: V, v: V) {

@@ -438,8 +438,10 @@ impl<'a> Model<'a> {
                 }
             }
             Expr::Attribute(a) => {
-                let base = self.qualname_d(&a.value, scope, d + 1)?;
-                Some(format!("{base}.{}", a.attr.as_str()))
+                let mut name = self.qualname_d(&a.value, scope, d + 1)?;
+                name.push('.');
+                name.push_str(a.attr.as_str());
+                Some(name)
             }
             _ => None,
         }

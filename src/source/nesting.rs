@@ -30,6 +30,17 @@ fn is_ident_continue(b: u8) -> bool {
 /// Scan `src` (one Python cell or module) and return the first place where the estimated nesting
 /// exceeds `limit`, if any. Linear time, no allocation except the indentation stack.
 pub fn check(src: &[u8], limit: u32) -> Option<TooDeep> {
+    // Every level the estimate counts is paid for by bytes of its own (the bracket, operator or
+    // keyword; the operand before a call's `(`; the leading blanks of an indented line), so the
+    // estimate never exceeds the length: text no longer than the limit needs no scan (most cells
+    // that are parsed; property-tested in `depth_never_exceeds_length`).
+    if src.len() <= limit as usize {
+        return None;
+    }
+    scan(src, limit)
+}
+
+fn scan(src: &[u8], limit: u32) -> Option<TooDeep> {
     let n = src.len();
     let mut i = 0usize;
     let mut brackets: u32 = 0;
@@ -311,6 +322,31 @@ s = """ ((((((((( """
         assert!(depth_ok(&long_list, 10));
         let strings = "x = ')' + \"(((\" # ((((\n".repeat(1000);
         assert!(depth_ok(&strings, 10));
+    }
+
+    proptest::proptest! {
+        /// The bound behind `check`'s early exit: the estimate is at most the number of bytes.
+        #[test]
+        fn depth_never_exceeds_length(
+            parts in proptest::collection::vec(
+                proptest::prop_oneof![
+                    // Single bytes that open levels, packed as densely as the grammar allows.
+                    4 => proptest::sample::select(vec![
+                        "(", "[", "{", "-", "~", "*", ".", "f", ")", "]", "}", " ", "\t", "\n",
+                        "\\", "'", "\"", "#", "=", ",", ":", "1",
+                    ]),
+                    1 => proptest::sample::select(vec![
+                        "not ", "await ", "yield ", "lambda", "lambda: ", " else ", "else:",
+                        "1 if a else ", "...", "0.5", "1e-3", "'s'", "'''", "\n    ", "\n\t\t",
+                        "**", "==", "<=", ">>=", "é", "x1",
+                    ]),
+                ],
+                0..200,
+            )
+        ) {
+            let src: String = parts.concat();
+            proptest::prop_assert_eq!(scan(src.as_bytes(), src.len() as u32), None);
+        }
     }
 
     #[test]
