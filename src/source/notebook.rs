@@ -134,6 +134,20 @@ pub fn parse_source_notebook(path: Arc<PathBuf>, lang: Lang, text: String) -> Do
     Document::new(path, FileKind::SourceNotebook(lang), text, cells)
 }
 
+/// `s.trim().is_empty()`, decided on the bytes while they are ASCII (most lines): `str::trim`
+/// tests every char for Unicode white space.
+pub(crate) fn is_blank_str(s: &str) -> bool {
+    for &c in s.as_bytes() {
+        match c {
+            // The ASCII characters `char::is_whitespace` accepts (U+000B included).
+            b' ' | b'\t' | b'\n' | 0x0B | 0x0C | b'\r' => {}
+            0x80.. => return s.trim().is_empty(),
+            _ => return false,
+        }
+    }
+    true
+}
+
 fn build_cell(
     text: &str,
     lines: &[(TextRange, TextRange)],
@@ -141,7 +155,7 @@ fn build_cell(
     lang: &Lang,
     index: usize,
 ) -> Option<Cell> {
-    let is_blank = |r: &TextRange| text[*r].trim().is_empty();
+    let is_blank = |r: &TextRange| is_blank_str(&text[*r]);
     let first = lines.iter().position(|(_, c)| !is_blank(c))?;
     let last = lines.iter().rposition(|(_, c)| !is_blank(c))?;
     let lines = &lines[first..=last];
@@ -182,7 +196,7 @@ fn build_cell(
             // Skip leading empty magic lines to find the `%lang` line.
             let head_idx = code
                 .iter()
-                .position(|r| !text[*r].trim().is_empty())
+                .position(|r| !is_blank_str(&text[*r]))
                 .unwrap_or(0);
             let head = code[head_idx];
             let head_text = &text[head];
@@ -240,6 +254,29 @@ fn build_cell(
             run_target: None,
             magic: false,
         }),
+    }
+}
+
+#[cfg(test)]
+mod blank_tests {
+    proptest::proptest! {
+        /// The byte test gives what `trim` gives, ASCII or not.
+        #[test]
+        fn blank_is_trim_empty(s in "[ \t\n\r\u{b}\u{c}\u{85}\u{a0}\u{2028}\u{3000}a#é]{0,12}") {
+            proptest::prop_assert_eq!(super::is_blank_str(&s), s.trim().is_empty());
+        }
+    }
+
+    #[test]
+    fn ascii_white_space_is_chars_white_space() {
+        for b in 0u8..0x80 {
+            let c = b as char;
+            assert_eq!(
+                super::is_blank_str(&c.to_string()),
+                c.is_whitespace(),
+                "{b:#x}"
+            );
+        }
     }
 }
 
