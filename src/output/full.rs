@@ -314,7 +314,7 @@ fn render_plain_simple(l: &Layout<'_>) -> Option<String> {
             || !line.bytes().all(|b| (0x20..0x7f).contains(&b))
             || indent > 20
             || line.len() > 100
-            || range.end + label_len > 100
+            || range.end - ls + label_len > 100
         {
             return None;
         }
@@ -468,7 +468,8 @@ mod tests {
             excerpts in proptest::collection::vec(excerpt_strategy(), 1..4),
             message in "[ -~]{0,60}(é|“x”)?",
             severity in 0u8..3,
-            footers in proptest::collection::vec((any::<bool>(), "[ -~]{0,50}"), 0..3),
+            footers in proptest::collection::vec((any::<bool>(), "[ -~]{0,50}(é|→)?"), 0..3),
+            path in "[a-zé ._-]{1,12}",
         ) {
             let l = Layout {
                 severity: [Severity::Error, Severity::Warning, Severity::Info][severity as usize],
@@ -480,7 +481,7 @@ mod tests {
                     .map(|(i, (src, a, b, start, label))| Excerpt {
                         src,
                         line_start: *start,
-                        path: format!("dir/file_{i}.py"),
+                        path: format!("{path}/file_{i}.py"),
                         annotations: vec![(*a..*b, if i == 0 { None } else { label.as_deref() })],
                     })
                     .collect(),

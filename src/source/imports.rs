@@ -16,11 +16,12 @@ pub fn lexical_imports(doc: &Document) -> Vec<(String, u32)> {
     if !doc.has(super::Token::Import) {
         return out;
     }
-    let finder = memchr::memmem::Finder::new(b"import");
+    static IMPORT: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"import"));
     for cell in doc.cells.iter().filter(|c| c.lang == Lang::Python) {
         // Every statement this scan reports contains `import` (`from m import x` too), and
         // its lines all lie in the cell: most cells have none and are not read line by line.
-        if finder.find(doc.text[cell.range].as_bytes()).is_none() {
+        if IMPORT.find(doc.text[cell.range].as_bytes()).is_none() {
             continue;
         }
         let mut lines = cell.lines.iter().map(|r| &doc.text[*r]);

@@ -365,15 +365,16 @@ impl<'a> Scan<'a> {
         self.string_span().map(|_| ())
     }
 
-    /// A string's value.
+    /// A string's value (borrowed when it has no escapes).
     fn string(&mut self) -> Option<Cow<'a, str>> {
+        let at = self.pos;
         let (s, e, escaped) = self.string_span()?;
-        let raw = &self.s[s..e];
         if !escaped {
-            return Some(Cow::Borrowed(raw));
+            return Some(Cow::Borrowed(&self.s[s..e]));
         }
-        let mut out = String::with_capacity(raw.len());
-        decode_into(raw, &mut out)?;
+        self.pos = at;
+        let mut out = String::with_capacity(e - s);
+        self.string_into(&mut out)?;
         Some(Cow::Owned(out))
     }
 
@@ -426,31 +427,4 @@ impl<'a> Scan<'a> {
             self.pos += 1;
         }
     }
-}
-
-/// Decode the contents of a JSON string whose escapes [`Scan::string_span`] validated (no
-/// surrogates).
-fn decode_into(raw: &str, out: &mut String) -> Option<()> {
-    let mut rest = raw;
-    while let Some(i) = memchr::memchr(b'\\', rest.as_bytes()) {
-        out.push_str(&rest[..i]);
-        let (c, n) = match rest.as_bytes()[i + 1] {
-            b'"' => ('"', 2),
-            b'\\' => ('\\', 2),
-            b'/' => ('/', 2),
-            b'b' => ('\u{8}', 2),
-            b'f' => ('\u{c}', 2),
-            b'n' => ('\n', 2),
-            b'r' => ('\r', 2),
-            b't' => ('\t', 2),
-            _ => (
-                char::from_u32(u32::from_str_radix(rest.get(i + 2..i + 6)?, 16).ok()?)?,
-                6,
-            ),
-        };
-        out.push(c);
-        rest = &rest[i + n..];
-    }
-    out.push_str(rest);
-    Some(())
 }

@@ -136,7 +136,7 @@ pub fn parse_source_notebook(path: Arc<PathBuf>, lang: Lang, text: String) -> Do
 
 /// `s.trim().is_empty()`, decided on the bytes while they are ASCII (most lines): `str::trim`
 /// tests every char for Unicode white space.
-pub(crate) fn is_blank_str(s: &str) -> bool {
+fn is_blank_str(s: &str) -> bool {
     for &c in s.as_bytes() {
         match c {
             // The ASCII characters `char::is_whitespace` accepts (U+000B included).
