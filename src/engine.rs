@@ -433,8 +433,11 @@ pub fn load_project(
     // Context: `%run` targets and local imports that were not given (pre-commit passes only
     // the changed files), so cross-file orchestration analysis still sees the helpers.
     phase("load");
+    // One directory listing per directory for the whole run: the context passes and the rules
+    // (`%run` targets) probe the same directories.
+    let fs = crate::fsutil::DirCache::default();
     for _ in 0..4 {
-        let missing = crate::index::missing_context(&documents);
+        let missing = crate::index::missing_context(&documents, &fs);
         phase(&format!("ctx:missing {}", missing.len()));
         if missing.is_empty() {
             break;
@@ -468,7 +471,7 @@ pub fn load_project(
         config,
         options: opts.clone(),
         explicit,
-        fs: Default::default(),
+        fs,
     };
     Ok((project, diags, report_roots))
 }

@@ -139,10 +139,11 @@ fn imported_modules(d: &Document) -> std::borrow::Cow<'_, [(String, u32)]> {
 /// to orchestration analysis (standard-library and common third-party modules are skipped).
 /// The engine loads them as context, so `check changed_file.py` still sees helpers in other
 /// files (their own findings are outside the report scope).
-pub fn missing_context(documents: &[Arc<Document>]) -> Vec<PathBuf> {
+/// `fs` answers "is this a file?" from directory listings; the engine keeps it for the rules,
+/// which probe the same `%run` targets.
+pub fn missing_context(documents: &[Arc<Document>], fs: &crate::fsutil::DirCache) -> Vec<PathBuf> {
     let loaded: HashSet<&[u8]> = documents.iter().map(|d| key(&d.path)).collect();
     let known = |p: &Path| loaded.contains(key(p));
-    let fs = crate::fsutil::DirCache::default();
     let mut out: Vec<PathBuf> = documents
         .par_iter()
         .filter(|d| is_python_doc(d))
