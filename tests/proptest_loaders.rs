@@ -35,13 +35,13 @@ fn check_invariants(doc: &Document) {
         assert!(doc.text.is_char_boundary(c.range.start().into()));
         assert!(doc.text.is_char_boundary(c.range.end().into()));
         prev_end = c.range.end();
-        for l in &c.lines {
+        for l in c.lines.iter(&doc.text) {
             assert!(l.end() <= len, "code line {l:?} past the end");
             assert!(
                 doc.text.is_char_boundary(l.start().into())
                     && doc.text.is_char_boundary(l.end().into())
             );
-            assert!(!doc.text[*l].contains('\n'), "a code line spans lines");
+            assert!(!doc.text[l].contains('\n'), "a code line spans lines");
         }
         if let Some((_, r)) = &c.run_target {
             assert!(r.end() <= len);

@@ -73,13 +73,13 @@ fn migrate_no_edits(doc: &Document) -> String {
 fn migrate_identity_edits(doc: &Document) -> String {
     let mut edits = Vec::new();
     for cell in &doc.cells {
-        for l in &cell.lines {
-            let line = &doc.text[*l];
+        for l in cell.lines.iter(&doc.text) {
+            let line = &doc.text[l];
             let code = line.trim_start_matches([' ', '\t']);
             let code_start = l.start() + TextSize::of(&line[..line.len() - code.len()]);
             edits.push((
                 LineEdit {
-                    range: rewrite::whole_lines(doc, *l),
+                    range: rewrite::whole_lines(doc, l),
                     code: vec![code.to_string()],
                 },
                 code_start,

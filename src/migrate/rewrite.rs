@@ -38,9 +38,8 @@ fn line_prefix(doc: &Document, range: TextRange, code_start: TextSize) -> (Strin
     let line_start = range.start();
     let cell_line = doc.cell_at(code_start).and_then(|c| {
         c.lines
-            .iter()
+            .iter(&doc.text)
             .find(|l| l.start() <= code_start && code_start <= l.end())
-            .copied()
     });
     let content_start = cell_line.map(|l| l.start()).unwrap_or(line_start);
     let prefix = doc.text[TextRange::new(line_start, content_start.max(line_start))].to_string();
@@ -165,10 +164,10 @@ fn is_blank_line(doc: &Document, line: usize) -> bool {
     };
     match cell
         .lines
-        .iter()
+        .iter(&doc.text)
         .find(|l| l.start() >= start && l.end() <= end)
     {
-        Some(l) => doc.text[*l].trim().is_empty(),
+        Some(l) => doc.text[l].trim().is_empty(),
         None => doc.text[TextRange::new(start, end)].trim().is_empty(),
     }
 }

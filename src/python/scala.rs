@@ -39,9 +39,9 @@ fn build(doc: &Document) -> Option<Virtual> {
     let mut text = String::new();
     let mut map = Vec::new();
     for c in doc.cells.iter().filter(|c| c.lang == Lang::Scala) {
-        for l in &c.lines {
+        for l in c.lines.iter(&doc.text) {
             map.push((text.len(), usize::from(l.start())));
-            text.push_str(&doc.text[*l]);
+            text.push_str(&doc.text[l]);
             text.push('\n');
         }
     }

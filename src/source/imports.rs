@@ -24,7 +24,7 @@ pub fn lexical_imports(doc: &Document) -> Vec<(String, u32)> {
         if IMPORT.find(doc.text[cell.range].as_bytes()).is_none() {
             continue;
         }
-        let mut lines = cell.lines.iter().map(|r| &doc.text[*r]);
+        let mut lines = cell.lines.iter(&doc.text).map(|r| &doc.text[r]);
         while let Some(line) = lines.next() {
             // Most lines start with neither word: decided on the first byte that is not ASCII
             // whitespace (a non-ASCII byte may be Unicode whitespace: the `str` path decides).

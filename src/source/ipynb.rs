@@ -10,8 +10,8 @@ use std::sync::Arc;
 use ruff_text_size::{TextRange, TextSize};
 use serde_json::Value;
 
-use super::notebook::code_lines;
-use super::{Cell, Document, FileKind, Lang, LoadError};
+use super::notebook::{code_lines, line_spans};
+use super::{Cell, CellLines, Document, FileKind, Lang, LoadError};
 
 pub const DATABRICKS_NOTEBOOK_KEY: &str = "application/vnd.databricks.v1+notebook";
 pub const DATABRICKS_CELL_KEY: &str = "application/vnd.databricks.v1+cell";
@@ -153,11 +153,15 @@ fn build(
             file_lines.push(l);
         }
         let title = c.title.filter(|t| !t.is_empty());
-        let mut lines = code_lines(&text, range);
-        let (lang, run_target, magic) = match cell_type {
-            "markdown" => (Lang::Markdown, None, false),
-            "raw" => (Lang::Other("raw".into()), None, false),
-            _ => classify_code_cell(&text, &mut lines, &nb_lang),
+        let (lang, run_target, magic, lines) = match cell_type {
+            "markdown" => (Lang::Markdown, None, false, CellLines::Natural(range)),
+            "raw" => (
+                Lang::Other("raw".into()),
+                None,
+                false,
+                CellLines::Natural(range),
+            ),
+            _ => classify_code_cell(&text, range, &nb_lang),
         };
         cells.push(Cell {
             index,
@@ -179,20 +183,24 @@ fn build(
 /// A code cell whose first non-blank line is `%lang` is in that language.
 fn classify_code_cell(
     text: &str,
-    lines: &mut [TextRange],
+    range: TextRange,
     nb_lang: &Lang,
-) -> (Lang, Option<(String, TextRange)>, bool) {
-    let Some(head_idx) = lines.iter().position(|r| !text[*r].trim().is_empty()) else {
-        return (nb_lang.clone(), None, false);
+) -> (Lang, Option<(String, TextRange)>, bool, CellLines) {
+    let natural = CellLines::Natural(range);
+    let Some((head_idx, head)) = line_spans(text, range)
+        .map(|(_, c)| c)
+        .enumerate()
+        .find(|(_, r)| !text[*r].trim().is_empty())
+    else {
+        return (nb_lang.clone(), None, false, natural);
     };
-    let head = lines[head_idx];
     let line = &text[head];
     let trimmed = line.trim_start();
     let Some(m) = trimmed
         .strip_prefix("%%")
         .or_else(|| trimmed.strip_prefix('%'))
     else {
-        return (nb_lang.clone(), None, false);
+        return (nb_lang.clone(), None, false, natural);
     };
     let word_end = m.find(char::is_whitespace).unwrap_or(m.len());
     let word = &m[..word_end];
@@ -208,9 +216,10 @@ fn classify_code_cell(
                 rest.start() + TextSize::new(off),
                 TextSize::of(target.as_str()),
             );
-            (lang, Some((target, r)), true)
+            (lang, Some((target, r)), true, natural)
         }
         Lang::Python | Lang::Sql | Lang::Scala | Lang::R | Lang::Markdown => {
+            let mut lines = code_lines(text, range);
             lines[head_idx] = if text[rest].trim().is_empty() {
                 TextRange::empty(head.end())
             } else {
@@ -219,12 +228,12 @@ fn classify_code_cell(
             for l in lines.iter_mut().take(head_idx) {
                 *l = TextRange::empty(l.end());
             }
-            (lang, None, true)
+            (lang, None, true, CellLines::Explicit(lines))
         }
         // `%pip install x` in a Python notebook is its own pip cell in Databricks; other line
         // magics stay in the notebook language and IPython mode parses them.
-        Lang::Pip | Lang::Shell | Lang::Fs => (lang, None, true),
-        _ => (nb_lang.clone(), None, false),
+        Lang::Pip | Lang::Shell | Lang::Fs => (lang, None, true, natural),
+        _ => (nb_lang.clone(), None, false, natural),
     }
 }
 

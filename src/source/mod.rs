@@ -120,7 +120,7 @@ pub struct Cell {
     pub range: TextRange,
     /// The cell's code without magic prefixes, as segments of the document text: one range
     /// per code line, content only (the `# MAGIC ` prefix and the `%lang` line are excluded).
-    pub lines: Vec<TextRange>,
+    pub lines: CellLines,
     /// `DBTITLE` / `.ipynb` title.
     pub title: Option<String>,
     /// For `%run` cells: the target as written (`./helpers`).
@@ -128,6 +128,56 @@ pub struct Cell {
     /// True when the cell's lines carry a `MAGIC` prefix (source format) or start with a `%lang`
     /// magic (ipynb).
     pub magic: bool,
+}
+
+/// The code lines of a [`Cell`]. Most cells have nothing to strip: their lines are the lines of
+/// one range of the text, found when asked for ([`CellLines::iter`]) instead of stored one by
+/// one for every line of every file at load time (most are never looked at).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CellLines {
+    /// Every line of this range, terminators (`\n`, `\r\n`) excluded.
+    Natural(TextRange),
+    /// One segment per line (magic prefixes removed, the `%lang` line blanked).
+    Explicit(Vec<TextRange>),
+}
+
+impl CellLines {
+    /// The line segments, in order.
+    pub fn iter<'a>(&'a self, text: &'a str) -> CodeLines<'a> {
+        match self {
+            CellLines::Natural(r) => CodeLines::Natural(notebook::LineSpans::new(text, *r)),
+            CellLines::Explicit(v) => CodeLines::Explicit(v.iter()),
+        }
+    }
+
+    /// No line at all (an empty cell, or a title without code).
+    pub fn is_empty(&self) -> bool {
+        match self {
+            CellLines::Natural(r) => r.is_empty(),
+            CellLines::Explicit(v) => v.is_empty(),
+        }
+    }
+
+    /// The segments as a vector (tests, rare callers).
+    pub fn to_vec(&self, text: &str) -> Vec<TextRange> {
+        self.iter(text).collect()
+    }
+}
+
+/// Iterator over [`CellLines`].
+pub enum CodeLines<'a> {
+    Natural(notebook::LineSpans<'a>),
+    Explicit(std::slice::Iter<'a, TextRange>),
+}
+
+impl Iterator for CodeLines<'_> {
+    type Item = TextRange;
+    fn next(&mut self) -> Option<TextRange> {
+        match self {
+            CodeLines::Natural(it) => it.next().map(|(_, content)| content),
+            CodeLines::Explicit(it) => it.next().copied(),
+        }
+    }
 }
 
 /// Line index over a text: byte offsets of line starts.
@@ -296,7 +346,7 @@ impl Document {
             FileKind::Ipynb => ipynb::parse_ipynb(path, text),
             FileKind::PythonModule => {
                 let range = TextRange::up_to(TextSize::of(&text));
-                let lines = notebook::code_lines(&text, range);
+                let lines = CellLines::Natural(range);
                 let cell = Cell {
                     index: 0,
                     lang: Lang::Python,
@@ -310,7 +360,7 @@ impl Document {
             }
             FileKind::ScalaFile => {
                 let range = TextRange::up_to(TextSize::of(&text));
-                let lines = notebook::code_lines(&text, range);
+                let lines = CellLines::Natural(range);
                 let cell = Cell {
                     index: 0,
                     lang: Lang::Scala,

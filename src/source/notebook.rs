@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use ruff_text_size::{TextRange, TextSize};
 
-use super::{Cell, Document, FileKind, Lang};
+use super::{Cell, CellLines, Document, FileKind, Lang};
 
 const HEADER: &str = "Databricks notebook source";
 
@@ -46,21 +46,32 @@ pub fn detect_header(head: &[u8]) -> Option<Lang> {
     }
 }
 
-/// Iterate the lines of `text[range]`: (full line range including terminator, content range).
-pub fn line_spans(
-    text: &str,
-    range: TextRange,
-) -> impl Iterator<Item = (TextRange, TextRange)> + '_ {
-    let start = usize::from(range.start());
-    let end = usize::from(range.end());
-    let bytes = &text.as_bytes()[..end];
-    let mut pos = start;
-    std::iter::from_fn(move || {
+/// The lines of `text[range]`: (full line range including terminator, content range).
+pub struct LineSpans<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+    end: usize,
+}
+
+impl<'a> LineSpans<'a> {
+    pub fn new(text: &'a str, range: TextRange) -> Self {
+        let end = usize::from(range.end());
+        LineSpans {
+            bytes: &text.as_bytes()[..end],
+            pos: usize::from(range.start()),
+            end,
+        }
+    }
+}
+
+impl Iterator for LineSpans<'_> {
+    type Item = (TextRange, TextRange);
+    fn next(&mut self) -> Option<(TextRange, TextRange)> {
+        let (pos, end, bytes) = (self.pos, self.end, self.bytes);
         if pos >= end {
             return None;
         }
-        let nl = memchr::memchr(b'\n', &bytes[pos..]).map(|i| pos + i);
-        let (content_end, next) = match nl {
+        let (content_end, next) = match memchr::memchr(b'\n', &bytes[pos..]).map(|i| pos + i) {
             Some(i) => {
                 let ce = if i > pos && bytes[i - 1] == b'\r' {
                     i - 1
@@ -71,16 +82,43 @@ pub fn line_spans(
             }
             None => (end, end),
         };
-        let full = TextRange::new(TextSize::new(pos as u32), TextSize::new(next as u32));
-        let content = TextRange::new(TextSize::new(pos as u32), TextSize::new(content_end as u32));
-        pos = next;
-        Some((full, content))
-    })
+        self.pos = next;
+        Some((
+            TextRange::new(TextSize::new(pos as u32), TextSize::new(next as u32)),
+            TextRange::new(TextSize::new(pos as u32), TextSize::new(content_end as u32)),
+        ))
+    }
+}
+
+/// Iterate the lines of `text[range]`: (full line range including terminator, content range).
+pub fn line_spans(text: &str, range: TextRange) -> LineSpans<'_> {
+    LineSpans::new(text, range)
 }
 
 /// Content ranges (no line terminators) of every line in `range`.
 pub fn code_lines(text: &str, range: TextRange) -> Vec<TextRange> {
     line_spans(text, range).map(|(_, c)| c).collect()
+}
+
+/// The line before the line boundary `end` (a line start, or the end of the text), not
+/// starting before `lo`: (full line range, content range), as [`line_spans`] gives it.
+fn line_before(bytes: &[u8], lo: usize, end: usize) -> Option<(TextRange, TextRange)> {
+    if end <= lo {
+        return None;
+    }
+    let terminated = bytes[end - 1] == b'\n';
+    let body_end = if terminated { end - 1 } else { end };
+    let start = memchr::memrchr(b'\n', &bytes[lo..body_end]).map_or(lo, |i| lo + i + 1);
+    let content_end = if terminated && body_end > start && bytes[body_end - 1] == b'\r' {
+        body_end - 1
+    } else {
+        body_end
+    };
+    let at = |i: usize| TextSize::new(i as u32);
+    Some((
+        TextRange::new(at(start), at(end)),
+        TextRange::new(at(start), at(content_end)),
+    ))
 }
 
 fn is_separator(line: &str, prefix: &str) -> bool {
@@ -103,35 +141,107 @@ fn magic_content_start(line: &str, prefix: &str) -> Option<usize> {
 }
 
 /// Parse a source-format notebook. `lang` is the notebook language (from the extension).
+///
+/// Cells are found from their separators (one substring search over the text), and a cell is
+/// read line by line only when its first code line carries a `MAGIC` prefix: the lines of the
+/// other cells (most of them) are their natural lines ([`CellLines::Natural`]).
 pub fn parse_source_notebook(path: Arc<PathBuf>, lang: Lang, text: String) -> Document {
+    static SEPARATOR: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"COMMAND ----------"));
     let prefix = lang.comment_prefix();
-    let full = TextRange::up_to(TextSize::of(&text));
-    let mut cells = Vec::new();
-    let mut current: Vec<(TextRange, TextRange)> = Vec::new();
-    let mut first = true;
-    let flush = |current: &mut Vec<(TextRange, TextRange)>, cells: &mut Vec<Cell>| {
-        if let Some(cell) = build_cell(&text, current, prefix, &lang, cells.len()) {
-            cells.push(cell);
-        }
-        current.clear();
-    };
-    for (line_full, content) in line_spans(&text, full) {
+    let bytes = text.as_bytes();
+    let len = bytes.len();
+    // The header line, when the file starts with one, belongs to no cell.
+    let mut start = 0;
+    if let Some((full, content)) = line_spans(&text, TextRange::up_to(TextSize::of(&text))).next() {
         let s = &text[content];
-        if first {
-            first = false;
-            let s2 = s.strip_prefix('\u{feff}').unwrap_or(s);
-            if detect_header(s2.as_bytes()).is_some() {
-                continue;
-            }
+        let s = s.strip_prefix('\u{feff}').unwrap_or(s);
+        if detect_header(s.as_bytes()).is_some() {
+            start = usize::from(full.end());
         }
-        if is_separator(s, prefix) {
-            flush(&mut current, &mut cells);
+    }
+    let mut cells = Vec::new();
+    let mut seg_start = start;
+    let mut from = start;
+    while let Some(i) = SEPARATOR.find(&bytes[from..]).map(|i| from + i) {
+        let line_start =
+            memchr::memrchr(b'\n', &bytes[seg_start..i]).map_or(seg_start, |k| seg_start + k + 1);
+        let next = memchr::memchr(b'\n', &bytes[i..]).map_or(len, |k| i + k + 1);
+        let content_end = if next > line_start && bytes[next - 1] == b'\n' {
+            let e = next - 1;
+            if e > line_start && bytes[e - 1] == b'\r' {
+                e - 1
+            } else {
+                e
+            }
+        } else {
+            next
+        };
+        from = next;
+        if !is_separator(&text[line_start..content_end], prefix) {
             continue;
         }
-        current.push((line_full, content));
+        if let Some(cell) = segment_cell(&text, seg_start, line_start, prefix, &lang, cells.len()) {
+            cells.push(cell);
+        }
+        seg_start = next;
     }
-    flush(&mut current, &mut cells);
+    if let Some(cell) = segment_cell(&text, seg_start, len, prefix, &lang, cells.len()) {
+        cells.push(cell);
+    }
     Document::new(path, FileKind::SourceNotebook(lang), text, cells)
+}
+
+/// The cell of the lines in `text[lo..hi]` (both line boundaries), `None` when they are all
+/// blank.
+fn segment_cell(
+    text: &str,
+    lo: usize,
+    hi: usize,
+    prefix: &str,
+    lang: &Lang,
+    index: usize,
+) -> Option<Cell> {
+    let bytes = text.as_bytes();
+    let seg = TextRange::new(TextSize::new(lo as u32), TextSize::new(hi as u32));
+    let is_blank = |r: TextRange| is_blank_str(&text[r]);
+    let (first_full, first) = line_spans(text, seg).find(|(_, c)| !is_blank(*c))?;
+    let mut end = hi;
+    let last = loop {
+        let (full, content) = line_before(bytes, lo, end)?;
+        if !is_blank(content) {
+            break content;
+        }
+        end = usize::from(full.start());
+    };
+    let range = TextRange::new(first.start(), last.end());
+    let mut title = None;
+    let mut body_start = first_full.start();
+    if let Some(rest) = text[first].strip_prefix(prefix) {
+        if let Some(t) = rest.trim_start().strip_prefix("DBTITLE") {
+            let t = t.trim();
+            title = Some(t.split_once(',').map(|(_, t)| t).unwrap_or(t).to_string());
+            body_start = first_full.end();
+        }
+    }
+    let body = TextRange::new(body_start.min(range.end()), range.end());
+    let first_code = line_spans(text, body).find(|(_, c)| !is_blank(*c));
+    if let Some((_, c)) = first_code {
+        if magic_content_start(&text[c], prefix).is_some() {
+            // Maybe a magic cell (every code line must carry the prefix): line by line.
+            let lines: Vec<(TextRange, TextRange)> = line_spans(text, seg).collect();
+            return build_cell(text, &lines, prefix, lang, index);
+        }
+    }
+    Some(Cell {
+        index,
+        lang: lang.clone(),
+        range,
+        lines: CellLines::Natural(body),
+        title,
+        run_target: None,
+        magic: false,
+    })
 }
 
 /// `s.trim().is_empty()`, decided on the bytes while they are ASCII (most lines): `str::trim`
@@ -239,7 +349,7 @@ fn build_cell(
                 index,
                 lang: cell_lang,
                 range,
-                lines: code_lines,
+                lines: CellLines::Explicit(code_lines),
                 title,
                 run_target,
                 magic: true,
@@ -249,11 +359,51 @@ fn build_cell(
             index,
             lang: lang.clone(),
             range,
-            lines: body.iter().map(|(_, c)| *c).collect(),
+            lines: CellLines::Natural(match (body.first(), body.last()) {
+                (Some(a), Some(b)) => TextRange::new(a.1.start(), b.1.end()),
+                _ => TextRange::empty(range.end()),
+            }),
             title,
             run_target: None,
             magic: false,
         }),
+    }
+}
+
+#[cfg(test)]
+mod reference {
+    use super::*;
+
+    /// The line-by-line parser the one above replaced: the oracle of the differential test.
+    pub(super) fn parse_reference(path: Arc<PathBuf>, lang: Lang, text: String) -> Document {
+        let prefix = lang.comment_prefix();
+        let full = TextRange::up_to(TextSize::of(&text));
+        let mut cells = Vec::new();
+        let mut current: Vec<(TextRange, TextRange)> = Vec::new();
+        let mut first = true;
+        let flush = |current: &mut Vec<(TextRange, TextRange)>, cells: &mut Vec<Cell>| {
+            if let Some(cell) = build_cell(&text, current, prefix, &lang, cells.len()) {
+                cells.push(cell);
+            }
+            current.clear();
+        };
+        for (line_full, content) in line_spans(&text, full) {
+            let s = &text[content];
+            if first {
+                first = false;
+                let s2 = s.strip_prefix('\u{feff}').unwrap_or(s);
+                if detect_header(s2.as_bytes()).is_some() {
+                    continue;
+                }
+            }
+            if is_separator(s, prefix) {
+                flush(&mut current, &mut cells);
+                continue;
+            }
+            current.push((line_full, content));
+        }
+        flush(&mut current, &mut cells);
+        Document::new(path, FileKind::SourceNotebook(lang), text, cells)
     }
 }
 
@@ -316,7 +466,7 @@ mod tests {
         let doc = load(src, Lang::Python);
         assert_eq!(doc.cells.len(), 4);
         assert_eq!(doc.cells[0].lang, Lang::Python);
-        assert_eq!(&doc.text[doc.cells[0].lines[0]], "x = 1");
+        assert_eq!(&doc.text[doc.cells[0].lines.to_vec(&doc.text)[0]], "x = 1");
         assert_eq!(doc.cells[1].lang, Lang::Sql);
         assert_eq!(doc.cells[1].title.as_deref(), Some("Load data"));
         assert_eq!(doc.cells[2].lang, Lang::Run);
@@ -324,7 +474,11 @@ mod tests {
         assert_eq!(t, "./helpers/lib");
         assert_eq!(&doc.text[r], "./helpers/lib");
         assert_eq!(doc.cells[3].lang, Lang::Python);
-        let code: Vec<&str> = doc.cells[3].lines.iter().map(|r| &doc.text[*r]).collect();
+        let code: Vec<&str> = doc.cells[3]
+            .lines
+            .iter(&doc.text)
+            .map(|r| &doc.text[r])
+            .collect();
         assert_eq!(code, vec!["", "y = 2", "", "z = 3"]);
     }
 
@@ -336,8 +490,91 @@ mod tests {
         assert_eq!(doc.cells[0].lang, Lang::Sql);
         assert_eq!(doc.cells[1].lang, Lang::Python);
         assert_eq!(
-            &doc.text[doc.cells[1].lines[1]],
+            &doc.text[doc.cells[1].lines.to_vec(&doc.text)[1]],
             "dbutils.notebook.run(\"x\", 0)"
         );
+    }
+}
+
+#[cfg(test)]
+mod differential {
+    use super::*;
+
+    /// What a cell looks like to its users, whichever way its lines are stored.
+    fn view(doc: &Document) -> Vec<String> {
+        doc.cells
+            .iter()
+            .map(|c| {
+                format!(
+                    "{} {:?} {:?} {:?} {:?} {:?} {}",
+                    c.index,
+                    c.lang,
+                    c.range,
+                    c.title,
+                    c.run_target,
+                    c.lines.to_vec(&doc.text),
+                    c.magic
+                )
+            })
+            .collect()
+    }
+
+    const PIECES: &[&str] = &[
+        "# Databricks notebook source",
+        "-- Databricks notebook source",
+        "# COMMAND ----------",
+        "#  COMMAND ----------  ",
+        "-- COMMAND ----------",
+        "x = 1 # COMMAND ----------",
+        "# COMMAND ---------- x",
+        "# MAGIC %sql",
+        "# MAGIC %run ./helpers",
+        "# MAGIC %python",
+        "# MAGIC %md",
+        "# MAGIC SELECT 1",
+        "# MAGIC",
+        "# MAGIC ",
+        "-- MAGIC %python",
+        "-- MAGIC dbutils.notebook.run('x', 0)",
+        "# DBTITLE 1,Load",
+        "-- DBTITLE 0,Title",
+        "",
+        " ",
+        "\t",
+        "\u{3000}",
+        "import os",
+        "y = 2",
+        "SELECT 1",
+        "é = 1",
+        "\u{feff}# Databricks notebook source",
+    ];
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+        /// The separator-search parser gives the cells, titles, languages and code lines the
+        /// line-by-line parser gave, for every line ending and final newline.
+        #[test]
+        fn same_cells_as_the_line_by_line_parser(
+            picks in proptest::collection::vec(0..PIECES.len(), 0..24),
+            crlf in proptest::collection::vec(proptest::bool::ANY, 24),
+            final_newline in proptest::bool::ANY,
+            sql in proptest::bool::ANY,
+        ) {
+            let mut text = String::new();
+            for (k, p) in picks.iter().enumerate() {
+                if k > 0 {
+                    text.push_str(if crlf[k] { "\r\n" } else { "\n" });
+                }
+                text.push_str(PIECES[*p]);
+            }
+            if final_newline {
+                text.push('\n');
+            }
+            let lang = if sql { Lang::Sql } else { Lang::Python };
+            let path = Arc::new(PathBuf::from("nb.py"));
+            let new = parse_source_notebook(path.clone(), lang.clone(), text.clone());
+            let old = reference::parse_reference(path, lang, text);
+            proptest::prop_assert_eq!(view(&new), view(&old));
+        }
     }
 }

@@ -79,9 +79,9 @@ impl PythonSource {
                 continue;
             }
             let start = TextSize::of(text.as_str());
-            for line in &cell.lines {
+            for line in cell.lines.iter(&doc.text) {
                 map.push((text.len() as u32, u32::from(line.start())));
-                text.push_str(&doc.text[*line]);
+                text.push_str(&doc.text[line]);
                 text.push('\n');
             }
             let end = TextSize::of(text.as_str()) - TextSize::new(1);
