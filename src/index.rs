@@ -181,7 +181,7 @@ pub fn missing_context(documents: &[Arc<Document>], fs: &crate::fsutil::DirCache
     out
 }
 
-fn is_well_known_module(m: &str) -> bool {
+pub(crate) fn is_well_known_module(m: &str) -> bool {
     let top = m.split('.').next().unwrap_or(m);
     matches!(
         top,

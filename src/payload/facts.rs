@@ -178,6 +178,7 @@ fn str_arg(a: Option<&Arg>) -> Option<String> {
 
 /// Does a cell mention what payload calls are made of ([`PAYLOAD_NAMES`]: `dbutils`, widgets,
 /// task values, `notebook`, `getArgument`)? Every recorded call names one of these.
+#[cfg(test)]
 fn payload_cell(cell: &str) -> bool {
     use aho_corasick::{AhoCorasick, MatchKind};
     static AC: OnceLock<Option<AhoCorasick>> = OnceLock::new();
@@ -210,7 +211,7 @@ pub fn doc_facts(doc: &Document) -> DocFacts {
         // No payload call at all; `dbutils` may still be handed to code in another file that
         // reads widgets (`read_params(dbutils)`): parse the cells that mention it and look.
         if doc.has(Token::Dbutils) && dbutils_maybe_argument(&doc.text) {
-            let keep = |cell: &str| cell.contains("dbutils");
+            let keep = |cell: &crate::source::Cell| doc.text[cell.range].contains("dbutils");
             let py = crate::source::python::PythonSource::build_cells(doc, &keep);
             return DocFacts {
                 reads_all_widgets: dbutils_handed_out(&py),
@@ -223,7 +224,7 @@ pub fn doc_facts(doc: &Document) -> DocFacts {
         return eval_facts(doc);
     }
     if doc.cells.len() > 1 {
-        let keep = |cell: &str| payload_cell(cell);
+        let keep = |cell: &crate::source::Cell| doc.payload_in(cell.range);
         let py = crate::source::python::PythonSource::build_cells(doc, &keep);
         if let Ok(Some(recorded)) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             // Without the semantic model: a call it alone would resolve (an alias of
@@ -626,6 +627,60 @@ impl PayloadIndex {
 
 #[cfg(test)]
 mod tests {
+    /// The token scan's answer for a cell is the substring search's, whatever the text.
+    mod payload_marks {
+        use crate::source::{Document, FileKind, Lang};
+        const PIECES: &[&str] = &[
+            "dbutils",
+            "widgets",
+            "taskValues",
+            "task_values",
+            "notebook",
+            "getArgument",
+            "jobs",
+            "import",
+            "importaskValues",
+            "importask_values",
+            "getArgumentaskValues",
+            "exit(",
+            "bricklint:",
+            "x",
+            " ",
+            ".",
+            "\n",
+            "\n# COMMAND ----------\n",
+            "# MAGIC %md\n",
+            "é",
+            "notebook source",
+            "jobs.taskValues",
+        ];
+        proptest::proptest! {
+            #[test]
+            fn payload_in_agrees_with_a_substring_search(
+                picks in proptest::collection::vec(0..PIECES.len(), 0..40),
+            ) {
+                let mut text = String::from("# Databricks notebook source\n");
+                for p in &picks {
+                    text.push_str(PIECES[*p]);
+                }
+                let doc = Document::load(
+                    std::sync::Arc::new("nb.py".into()),
+                    FileKind::SourceNotebook(Lang::Python),
+                    text,
+                )
+                .unwrap();
+                for c in &doc.cells {
+                    proptest::prop_assert_eq!(
+                        doc.payload_in(c.range),
+                        super::super::payload_cell(&doc.text[c.range]),
+                        "{:?}",
+                        &doc.text[c.range]
+                    );
+                }
+            }
+        }
+    }
+
     use super::*;
     use crate::source::python::PythonSource;
 

@@ -10,7 +10,9 @@
 use super::{Document, Lang};
 
 /// `(module, level)` pairs, as `import a.b` → `("a.b", 0)`, `from ..m import x` → `("m", 2)`
-/// and `("m.x", 2)` (a `from` import may import a module).
+/// and `("m.x", 2)` (a `from` import may import a module). Absolute imports of standard-library
+/// and common third-party packages ([`crate::index::is_well_known_module`]) are left out: no
+/// caller looks for them in the repository.
 pub fn lexical_imports(doc: &Document) -> Vec<(String, u32)> {
     let mut out = Vec::new();
     if !doc.has(super::Token::Import) {
@@ -81,7 +83,7 @@ fn statement(s: &str, out: &mut Vec<(String, u32)>) {
         }
         for item in rest.split(',') {
             let m = word(item);
-            if is_dotted_name(m) {
+            if is_dotted_name(m) && !crate::index::is_well_known_module(m) {
                 out.push((m.to_string(), 0));
             }
         }
@@ -101,6 +103,10 @@ fn statement(s: &str, out: &mut Vec<(String, u32)>) {
             }
         };
         if !module.is_empty() && !is_dotted_name(module) {
+            return;
+        }
+        if level == 0 && crate::index::is_well_known_module(module) {
+            // `module` and every `module.name` share its well-known top-level package.
             return;
         }
         out.push((module.to_string(), level as u32));
@@ -145,13 +151,7 @@ mod tests {
     fn statement_shapes() {
         assert_eq!(
             imports("import os, lib.runner as r  # c\nimport json; from x import y\n"),
-            s(&[
-                ("os", 0),
-                ("lib.runner", 0),
-                ("json", 0),
-                ("x", 0),
-                ("x.y", 0)
-            ])
+            s(&[("lib.runner", 0), ("x", 0), ("x.y", 0)])
         );
         assert_eq!(
             imports(
@@ -164,6 +164,11 @@ mod tests {
                 ("pkg.mod.a", 2),
                 ("pkg.mod.b", 2)
             ])
+        );
+        // Well-known packages are left out, `from` and `import` alike (relative imports stay).
+        assert_eq!(
+            imports("from os.path import join\nfrom pyspark.sql import functions as F\nfrom .json import x\n"),
+            s(&[("json", 1), ("json.x", 1)])
         );
         assert_eq!(
             imports("def f():\n    from lib \\\n        import run\nimported = 1\nfromage = 2\n"),

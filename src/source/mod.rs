@@ -243,7 +243,7 @@ pub struct Document {
     pub max_nesting: u32,
     python: OnceLock<Option<PythonSource>>,
     /// [`Token`]s present in `text`, found by one scan on first use.
-    tokens: OnceLock<u32>,
+    tokens: OnceLock<TokenScan>,
     /// [`imports::lexical_imports`], computed on first use.
     imports: OnceLock<Vec<(String, u32)>>,
 }
@@ -285,7 +285,17 @@ const TOKEN_PATTERNS: &[&str] = &[
     "import",
 ];
 
-fn scan_tokens(text: &str) -> u32 {
+/// What one scan of a document finds: the [`Token`] bits, and where the names that make a
+/// cell a payload cell start ([`Document::payload_in`]).
+#[derive(Debug, Clone, Default)]
+struct TokenScan {
+    mask: u32,
+    /// Offsets of `dbutils`, `widgets`, `taskValues`, `task_values`, `notebook`, `getArgument`
+    /// and `jobs`, in order (`None`: not known, every range may hold one).
+    payload: Option<Box<[u32]>>,
+}
+
+fn scan_tokens(text: &str) -> TokenScan {
     use aho_corasick::{AhoCorasick, MatchKind};
     static AC: OnceLock<Option<AhoCorasick>> = OnceLock::new();
     let bit = |t: Token| 1u32 << t as u8;
@@ -297,13 +307,25 @@ fn scan_tokens(text: &str) -> u32 {
             .build(TOKEN_PATTERNS)
             .ok()
     }) else {
-        return u32::MAX;
+        return TokenScan {
+            mask: u32::MAX,
+            payload: None,
+        };
     };
     let b = text.as_bytes();
     let mut mask = 0u32;
+    let mut payload = Vec::new();
     for m in ac.find_iter(b) {
         let rest = &b[m.end()..];
-        mask |= match m.pattern().as_usize() {
+        let p = m.pattern().as_usize();
+        if matches!(p, 0..=5 | 8) {
+            payload.push(m.start() as u32);
+        } else if p == 9 && (rest.starts_with(b"askValues") || rest.starts_with(b"ask_values")) {
+            // `importaskValues`: the match of `import` hides a `taskValues` sharing its `t`
+            // (the only pattern whose end can start a payload name).
+            payload.push(m.end() as u32 - 1);
+        }
+        mask |= match p {
             0 if !rest.starts_with(b" source") => bit(Token::Notebook),
             1 if !rest.starts_with(b".taskValues") => bit(Token::Jobs),
             2 | 3 if rest.starts_with(b".set") => bit(Token::TaskValues) | bit(Token::TaskValueSet),
@@ -317,7 +339,10 @@ fn scan_tokens(text: &str) -> u32 {
             _ => 0,
         };
     }
-    mask
+    TokenScan {
+        mask,
+        payload: Some(payload.into_boxed_slice()),
+    }
 }
 
 impl Document {
@@ -409,7 +434,22 @@ impl Document {
 
     /// Does the text contain `token`? (One scan for every token, on first use.)
     pub fn has(&self, token: Token) -> bool {
-        *self.tokens.get_or_init(|| scan_tokens(&self.text)) & (1 << token as u8) != 0
+        self.scan().mask & (1 << token as u8) != 0
+    }
+
+    fn scan(&self) -> &TokenScan {
+        self.tokens.get_or_init(|| scan_tokens(&self.text))
+    }
+
+    /// Does `range` (whole lines) contain `dbutils`, `widgets`, `taskValues`, `task_values`,
+    /// `notebook`, `getArgument` or `jobs`? Answered from the document's token scan instead of
+    /// searching the range again.
+    pub fn payload_in(&self, range: TextRange) -> bool {
+        let Some(marks) = &self.scan().payload else {
+            return true;
+        };
+        let i = marks.partition_point(|&m| m < u32::from(range.start()));
+        marks.get(i).is_some_and(|&m| m < u32::from(range.end()))
     }
 
     /// The modules this document imports, from a lexical scan ([`imports::lexical_imports`]),

@@ -60,11 +60,11 @@ impl PythonSource {
     /// Like [`PythonSource::build`], but only the Python cells whose text `keep` accepts are
     /// parsed (the others are left out, as if empty). Document offsets and cell numbers are
     /// those of the whole document.
-    pub fn build_cells(doc: &Document, keep: &dyn Fn(&str) -> bool) -> Self {
+    pub fn build_cells(doc: &Document, keep: &dyn Fn(&super::Cell) -> bool) -> Self {
         Self::build_filtered(doc, Some(keep))
     }
 
-    fn build_filtered(doc: &Document, keep: Option<&dyn Fn(&str) -> bool>) -> Self {
+    fn build_filtered(doc: &Document, keep: Option<&dyn Fn(&super::Cell) -> bool>) -> Self {
         let mut text = String::with_capacity(doc.text.len());
         let mut map = Vec::new();
         let mut ranges = Vec::new();
@@ -75,7 +75,7 @@ impl PythonSource {
             }
             // A cell left out is not copied either (its text, with any `# MAGIC` prefixes,
             // holds the same tokens as its code).
-            if keep.is_some_and(|keep| !keep(&doc.text[cell.range])) {
+            if keep.is_some_and(|keep| !keep(cell)) {
                 continue;
             }
             let start = TextSize::of(text.as_str());
