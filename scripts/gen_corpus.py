@@ -12,6 +12,11 @@ cells: `%md`, `%sql`, `%pip`, `%run`, DBTITLE), `.sql` notebooks with `-- MAGIC 
 orchestration; about 4% fan out with `ThreadPool`/`ThreadPoolExecutor` over
 `dbutils.notebook.run`, some set or read task values. They are grouped in projects of about 50
 notebooks, each a bundle (`databricks.yml` + `resources/*.yml`) whose jobs run its notebooks.
+As in a repository that keeps its notebooks working, `%run` targets exist (three helper
+notebooks per project under `notebooks/helpers/`), fan-out children are notebooks of the
+project, and `taskValues.get` reads the task its task depends on; the findings are those of
+the fan-out notebooks. `--noisy` gives the corpus of the figures before 2026-11-26 instead
+(`%run` of helpers that do not exist, `taskValues.get` of random task keys).
 """
 
 import argparse
@@ -28,8 +33,16 @@ WORDS = (
 
 
 class Gen:
-    def __init__(self, seed):
+    def __init__(self, seed, realistic=True):
         self.r = random.Random(seed)
+        # Realistic: `%run` targets exist (helper notebooks of the project) and
+        # `taskValues.get` reads the task the notebook's task depends on. Not realistic (the
+        # corpus of the figures before 2026-11-26, kept reproducible with --noisy): `%run` of
+        # helpers that do not exist and `taskValues.get` of random task keys, which make
+        # 2,878 findings in 1,800 of the 4,160 files.
+        self.realistic = realistic
+        self.helpers = []
+        self.upstream = None
 
     def w(self):
         return self.r.choice(WORDS)
@@ -194,9 +207,13 @@ class Gen:
             elif roll < 0.23:
                 cell = ("pip", [f"%pip install {self.w()}-utils=={self.r.randint(0, 3)}.{self.r.randint(0, 20)}"])
             elif roll < 0.25:
-                cell = ("run", [f"%run ./{self.w()}_helpers"])
-            elif roll < 0.27:
-                cell = ("py", [f'value = dbutils.jobs.taskValues.get(taskKey="{self.w()}", key="{self.w()}", default=[], debugValue=[])'])
+                if self.realistic:
+                    cell = ("run", [f"%run ./helpers/{self.r.choice(self.helpers)}"])
+                else:
+                    cell = ("run", [f"%run ./{self.w()}_helpers"])
+            elif roll < 0.27 and (self.upstream or not self.realistic):
+                task = self.upstream if self.realistic else self.w()
+                cell = ("py", [f'value = dbutils.jobs.taskValues.get(taskKey="{task}", key="{self.w()}", default=[], debugValue=[])'])
             else:
                 cell = ("py", self.r.choice(makers)())
             cells.append(cell)
@@ -362,8 +379,17 @@ def root_yaml(name):
     )
 
 
-def gen_notebooks(out, n, lines, seed, fanout_share=0.04):
-    g = Gen(seed)
+def helper_notebook(g, name):
+    """A small notebook other notebooks `%run` for shared functions and settings."""
+    cells = [("py", g.imports()), ("py", g.config_dict())]
+    for _ in range(2):
+        block = g.function()[:-3]
+        cells.append(("py", block))
+    return source_py(g, cells)
+
+
+def gen_notebooks(out, n, lines, seed, fanout_share=0.04, realistic=True):
+    g = Gen(seed, realistic)
     per_project = 50
     files = 0
     total_lines = 0
@@ -373,10 +399,27 @@ def gen_notebooks(out, n, lines, seed, fanout_share=0.04):
         names = [f"nb_{i:03d}_{g.name()}" for i in range(count)]
         children = [f"./{nm}" for nm in names[:10]]
         tasks_by_job = {}
+        rolls = None
+        if realistic:
+            # Formats first, so that fan-out children are notebooks (not `lib/` modules).
+            rolls = [g.r.random() for _ in names]
+            children = [f"./{nm}" for nm, r in zip(names, rolls) if r < 0.85][:10] or children
+            g.helpers = sorted({f"{g.w()}_helpers" for _ in range(3)})
+            for h in g.helpers:
+                text = helper_notebook(g, h)
+                write(os.path.join(proj, "notebooks", "helpers", h + ".py"), text)
+                files += 1
+                total_lines += text.count("\n")
         for i, nm in enumerate(names):
-            roll = g.r.random()
+            roll = rolls[i] if rolls else g.r.random()
             target = max(40, int(g.r.gauss(lines, lines * 0.25)))
             orchestrator = g.r.random() < fanout_share
+            g.upstream = None
+            if realistic and roll < 0.85:
+                # A notebook: its task, and the task it depends on, decided first.
+                tasks = tasks_by_job.setdefault(f"job_{i % 6}", [])
+                deps = [tasks[-1][0]] if tasks and g.r.random() < 0.5 else []
+                g.upstream = deps[0] if deps else None
             if roll < 0.55:
                 rel = f"notebooks/{nm}.py"
                 text = source_py(g, g.python_cells(target, children, orchestrator))
@@ -400,7 +443,8 @@ def gen_notebooks(out, n, lines, seed, fanout_share=0.04):
             if rel.startswith("notebooks/"):
                 job = f"job_{i % 6}"
                 tasks = tasks_by_job.setdefault(job, [])
-                deps = [tasks[-1][0]] if tasks and g.r.random() < 0.5 else []
+                if not realistic:
+                    deps = [tasks[-1][0]] if tasks and g.r.random() < 0.5 else []
                 tasks.append((f"t_{i:03d}", f"../{rel}", deps))
         write(os.path.join(proj, "databricks.yml"), root_yaml(f"project_{p:03d}"))
         write(os.path.join(proj, "resources", "jobs.yml"), bundle_yaml("jobs", sorted(tasks_by_job.items())))
@@ -467,12 +511,13 @@ def main():
     ap.add_argument("--bundle-tasks", type=int, default=0, help="one job with this many tasks")
     ap.add_argument("--yaml-nodes", type=int, default=0)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--noisy", action="store_true", help="the corpus of the figures before 2026-11-26: `%%run` targets that do not exist and `taskValues.get` of random task keys (2,878 findings in 1,800 files)")
     a = ap.parse_args()
     if os.path.exists(a.out):
         shutil.rmtree(a.out)
     os.makedirs(a.out)
     if a.notebooks:
-        files, lines = gen_notebooks(a.out, a.notebooks, a.lines, a.seed, a.fanout_share)
+        files, lines = gen_notebooks(a.out, a.notebooks, a.lines, a.seed, a.fanout_share, not a.noisy)
         print(f"{a.out}: {files} notebooks and modules, {lines} lines")
     if a.bundle_tasks:
         gen_big_bundle(a.out, 1, a.bundle_tasks, a.seed)

@@ -55,6 +55,10 @@ pub struct CheckOptions {
     pub bundle_schema: Option<PathBuf>,
     /// `--var name=value` bundle variable values, in the order given.
     pub vars: Vec<(String, String)>,
+    /// Free each `.ipynb` file's JSON text once its cells are read (`Document::raw` is then
+    /// `None`): only fixes and migrations write notebooks back. Saves the memory of every
+    /// notebook's JSON for the rest of the run.
+    pub drop_notebook_json: bool,
 }
 
 /// The loaded project, shared by every rule.
@@ -217,6 +221,7 @@ pub fn load_file(
     path: &Path,
     config: &Config,
     explicit: bool,
+    keep_notebook_json: bool,
 ) -> (Option<Document>, Vec<Diagnostic>) {
     let apath = Arc::new(path.to_path_buf());
     // One path lookup: open, then the size from the open file.
@@ -308,6 +313,9 @@ pub fn load_file(
     match Document::load(apath.clone(), kind, text) {
         Ok(mut doc) => {
             doc.max_nesting = config.limits.max_nesting;
+            if !keep_notebook_json {
+                doc.raw = None;
+            }
             (Some(doc), Vec::new())
         }
         Err(e) => {
@@ -351,6 +359,7 @@ pub fn load_project(
     opts: &CheckOptions,
 ) -> Result<(Project, Vec<Diagnostic>, Vec<PathBuf>), CheckError> {
     let config = opts.config.clone();
+    let keep_json = !opts.drop_notebook_json;
     let cwd = std::env::current_dir().unwrap_or_default();
     let mut excl = config.exclude.clone();
     excl.extend(config.extend_exclude.iter().cloned());
@@ -377,7 +386,7 @@ pub fn load_project(
     let mut report_roots = Vec::new();
     let walk = |root: &Path| {
         discover::walk_with(root, &excludes, |f| {
-            (!explicit.contains(f)).then(|| Box::new(load_file(f, &config, false)))
+            (!explicit.contains(f)).then(|| Box::new(load_file(f, &config, false, keep_json)))
         })
     };
     for p in &paths {
@@ -419,7 +428,7 @@ pub fn load_project(
         .into_par_iter()
         .map(|(f, explicit, l)| match l {
             Some(l) => *l,
-            None => load_file(&f, &config, explicit),
+            None => load_file(&f, &config, explicit, keep_json),
         })
         .collect();
     let mut documents = Vec::with_capacity(loaded.len());
@@ -444,7 +453,7 @@ pub fn load_project(
         }
         let more: Vec<(Option<Document>, Vec<Diagnostic>)> = missing
             .par_iter()
-            .map(|f| load_file(f, &config, false))
+            .map(|f| load_file(f, &config, false, keep_json))
             .collect();
         documents.extend(more.into_iter().filter_map(|(d, _)| d.map(Arc::new)));
         documents.sort_unstable_by(|a, b| discover::cmp_paths(&a.path, &b.path));
@@ -854,5 +863,27 @@ pub fn resolve(project: &Project, d: &Diagnostic) -> Message {
         help: d.help.clone(),
         fix: d.fix.clone(),
         abs_path: d.path.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `check` frees each notebook's JSON unless fixes may write it back; the cells stay.
+    #[test]
+    fn notebook_json_is_kept_only_when_asked_for() {
+        let nb = discover::absolutize(Path::new("fixtures/cli/fixable/producer_nb.ipynb"));
+        for drop in [false, true] {
+            let opts = CheckOptions {
+                paths: vec![nb.clone()],
+                drop_notebook_json: drop,
+                ..Default::default()
+            };
+            let (project, _, _) = load_project(&opts).unwrap();
+            let doc = project.document(&nb).unwrap();
+            assert_eq!(doc.raw.is_none(), drop);
+            assert!(!doc.cells.is_empty());
+        }
     }
 }

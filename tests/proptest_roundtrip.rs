@@ -125,7 +125,7 @@ fn every_fixture_round_trips() {
             let bytes = std::fs::read(&p).unwrap();
             // The engine's own loader: classification, UTF-8 and size checks, then the format's
             // parser.
-            let (Some(doc), _) = bricklint::engine::load_file(&p, &config, true) else {
+            let (Some(doc), _) = bricklint::engine::load_file(&p, &config, true, true) else {
                 continue;
             };
             assert_eq!(

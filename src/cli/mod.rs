@@ -195,6 +195,8 @@ pub fn run_check(args: CheckArgs) -> ExitCode {
         no_ignores: args.no_ignores,
         force_exclude: args.force_exclude,
         bundle_schema,
+        // Fixes write notebooks back: they keep the JSON.
+        drop_notebook_json: !(args.fix || args.diff),
     };
     let mut result = match engine::check(&opts) {
         Ok(r) => r,
