@@ -51,7 +51,8 @@ fn source_text(v: Option<&Value>) -> String {
 /// One cell, as the loaders find it.
 struct CellIn<'a> {
     cell_type: Option<Cow<'a, str>>,
-    source: String,
+    /// The cell's source in the document text (one final `\n` dropped; a `\n` follows it).
+    source: std::ops::Range<usize>,
     title: Option<String>,
 }
 
@@ -77,7 +78,7 @@ pub fn parse_ipynb(path: Arc<PathBuf>, raw: String) -> Result<Document, LoadErro
                 }
             })
             .collect();
-        let doc = build(path, &meta, cells, &json_lines, &raw);
+        let doc = build(path, &meta, cells, nb.text, &json_lines);
         return Ok(with_raw(doc, raw));
     }
     parse_ipynb_general(path, raw)
@@ -100,6 +101,7 @@ pub fn parse_ipynb_general(path: Arc<PathBuf>, raw: String) -> Result<Document, 
         return Err(LoadError::new("invalid notebook: no \"cells\" array"));
     };
     let meta = obj.get("metadata").cloned().unwrap_or(Value::Null);
+    let mut text = String::new();
     let cells: Vec<CellIn> = cells_v
         .iter()
         .map(|c| CellIn {
@@ -107,7 +109,17 @@ pub fn parse_ipynb_general(path: Arc<PathBuf>, raw: String) -> Result<Document, 
                 .get("cell_type")
                 .and_then(Value::as_str)
                 .map(Cow::Borrowed),
-            source: source_text(c.get("source")),
+            source: {
+                let mut src = source_text(c.get("source"));
+                if src.ends_with('\n') {
+                    src.pop();
+                }
+                let start = text.len();
+                text.push_str(&src);
+                let end = text.len();
+                text.push('\n');
+                start..end
+            },
             title: c
                 .get("metadata")
                 .and_then(|m| m.get(DATABRICKS_CELL_KEY))
@@ -117,31 +129,26 @@ pub fn parse_ipynb_general(path: Arc<PathBuf>, raw: String) -> Result<Document, 
         })
         .collect();
     let json_lines = source_line_positions(&raw);
-    let doc = build(path, &meta, cells, &json_lines, &raw);
+    let doc = build(path, &meta, cells, text, &json_lines);
     Ok(with_raw(doc, raw))
 }
 
+/// The document of the cells found in `text` (the cells' sources, each followed by a `\n`).
 fn build(
     path: Arc<PathBuf>,
     meta: &Value,
     cells_v: Vec<CellIn>,
+    text: String,
     json_lines: &[Vec<u32>],
-    raw: &str,
 ) -> Document {
     let nb_lang = notebook_language(meta);
-    let mut text = String::with_capacity(raw.len() / 2);
     let mut cells = Vec::with_capacity(cells_v.len());
-    let mut file_lines: Vec<u32> = Vec::new();
+    let mut file_lines: Vec<u32> = Vec::with_capacity(memchr::memchr_iter(b'\n', text.as_bytes()).count() + 1);
     for (index, c) in cells_v.into_iter().enumerate() {
         let cell_type = c.cell_type.as_deref().unwrap_or("code");
-        let mut src = c.source;
-        if src.ends_with('\n') {
-            src.pop();
-        }
-        let start = TextSize::of(text.as_str());
-        text.push_str(&src);
-        let range = TextRange::new(start, TextSize::of(text.as_str()));
-        text.push('\n');
+        let at = |i: usize| TextSize::new(i as u32);
+        let range = TextRange::new(at(c.source.start), at(c.source.end));
+        let src = &text[c.source.clone()];
         // JSON line of every text line of this cell.
         let n_lines = memchr::memchr_iter(b'\n', src.as_bytes()).count() + 1;
         let cell_json = json_lines.get(index);

@@ -17,8 +17,8 @@ use super::ipynb::DATABRICKS_CELL_KEY;
 pub(super) struct FastCell<'a> {
     /// `None` when missing or not a string (read as a code cell).
     pub cell_type: Option<Cow<'a, str>>,
-    /// The source, array elements joined.
-    pub source: String,
+    /// The source (array elements joined) in [`FastNotebook::text`], without its final `\n`.
+    pub source: std::ops::Range<usize>,
     /// 1-based line in the file of each source element (or of the source string).
     pub lines: Vec<u32>,
     /// `metadata["application/vnd.databricks.v1+cell"]["title"]` when it is a string.
@@ -29,6 +29,9 @@ pub(super) struct FastNotebook<'a> {
     pub cells: Vec<FastCell<'a>>,
     /// The raw text of the top-level `metadata` value.
     pub metadata: Option<&'a str>,
+    /// The document text: each cell's source (one final `\n` dropped) and a `\n`, decoded
+    /// straight from the JSON strings.
+    pub text: String,
 }
 
 /// `serde_json`'s recursion limit: deeper input goes to the general path and its error.
@@ -41,6 +44,8 @@ struct Scan<'a> {
     /// Line number at `line_pos` (newlines before it counted).
     line: u32,
     line_pos: usize,
+    /// The document text being built ([`FastNotebook::text`]).
+    text: String,
 }
 
 pub(super) fn scan(raw: &str) -> Option<FastNotebook<'_>> {
@@ -50,6 +55,9 @@ pub(super) fn scan(raw: &str) -> Option<FastNotebook<'_>> {
         pos: 0,
         line: 1,
         line_pos: 0,
+        // Decoded sources are shorter than the file: one allocation, only the used part of
+        // which is ever touched.
+        text: String::with_capacity(raw.len()),
     };
     p.ws();
     p.expect(b'{')?;
@@ -75,6 +83,7 @@ pub(super) fn scan(raw: &str) -> Option<FastNotebook<'_>> {
     Some(FastNotebook {
         cells: cells?,
         metadata,
+        text: p.text,
     })
 }
 
@@ -163,7 +172,7 @@ impl<'a> Scan<'a> {
     fn cell(&mut self) -> Option<FastCell<'a>> {
         self.expect(b'{')?;
         let mut cell_type: Option<Option<Cow<'a, str>>> = None;
-        let mut source: Option<(String, Vec<u32>)> = None;
+        let mut source: Option<(std::ops::Range<usize>, Vec<u32>)> = None;
         let mut title: Option<Option<String>> = None;
         self.members(|p, key| {
             match key {
@@ -182,7 +191,15 @@ impl<'a> Scan<'a> {
             }
             Some(())
         })?;
-        let (source, lines) = source.unwrap_or_default();
+        let (source, lines) = match source {
+            Some(s) => s,
+            None => {
+                // No source: an empty cell, still a line of the text.
+                let at = self.text.len();
+                self.text.push('\n');
+                (at..at, Vec::new())
+            }
+        };
         Some(FastCell {
             cell_type: cell_type.flatten(),
             source,
@@ -191,31 +208,44 @@ impl<'a> Scan<'a> {
         })
     }
 
-    /// A `source`: a string, or an array of strings.
-    fn source(&mut self) -> Option<(String, Vec<u32>)> {
-        match self.peek()? {
+    /// A `source`: a string, or an array of strings, decoded onto the end of the document text
+    /// (one final `\n` dropped, a `\n` added): its range there, and the JSON line of each part.
+    fn source(&mut self) -> Option<(std::ops::Range<usize>, Vec<u32>)> {
+        let start = self.text.len();
+        let mut text = std::mem::take(&mut self.text);
+        let lines = match self.peek()? {
             b'"' => {
                 let line = self.line_now();
-                let mut text = String::new();
-                self.string_into(&mut text)?;
-                Some((text, vec![line]))
+                let r = self.string_into(&mut text);
+                self.text = text;
+                r?;
+                vec![line]
             }
             b'[' => {
                 self.pos += 1;
-                let mut text = String::new();
                 let mut lines = Vec::new();
-                self.elements(|p| {
+                let r = self.elements(|p| {
                     if p.peek() != Some(b'"') {
                         return None;
                     }
                     lines.push(p.line_now());
-                    p.string_into(&mut text)?;
-                    Some(())
-                })?;
-                Some((text, lines))
+                    p.string_into(&mut text)
+                });
+                self.text = text;
+                r?;
+                lines
             }
-            _ => None,
+            _ => {
+                self.text = text;
+                return None;
+            }
+        };
+        if self.text.len() > start && self.text.ends_with('\n') {
+            self.text.pop();
         }
+        let end = self.text.len();
+        self.text.push('\n');
+        Some((start..end, lines))
     }
 
     /// A cell's `metadata`: its Databricks title when it is a string.

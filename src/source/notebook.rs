@@ -160,7 +160,8 @@ pub fn parse_source_notebook(path: Arc<PathBuf>, lang: Lang, text: String) -> Do
             start = usize::from(full.end());
         }
     }
-    let mut cells = Vec::new();
+    // Separator lines first (line start, next line start), so the cells are allocated once.
+    let mut separators = Vec::new();
     let mut seg_start = start;
     let mut from = start;
     while let Some(i) = SEPARATOR.find(&bytes[from..]).map(|i| from + i) {
@@ -178,9 +179,14 @@ pub fn parse_source_notebook(path: Arc<PathBuf>, lang: Lang, text: String) -> Do
             next
         };
         from = next;
-        if !is_separator(&text[line_start..content_end], prefix) {
-            continue;
+        if is_separator(&text[line_start..content_end], prefix) {
+            separators.push((line_start, next));
+            seg_start = next;
         }
+    }
+    let mut cells = Vec::with_capacity(separators.len() + 1);
+    let mut seg_start = start;
+    for (line_start, next) in separators {
         if let Some(cell) = segment_cell(&text, seg_start, line_start, prefix, &lang, cells.len()) {
             cells.push(cell);
         }
