@@ -257,9 +257,8 @@ pub fn load_file(
             )],
         );
     }
-    let mut bytes = Vec::with_capacity(meta.len() as usize + 1);
-    let bytes = match std::io::Read::read_to_end(&mut file, &mut bytes) {
-        Ok(_) => bytes,
+    let bytes = match read_whole(&mut file, meta.len() as usize) {
+        Ok(b) => b,
         Err(e) => {
             return (
                 None,
@@ -326,6 +325,45 @@ pub fn load_file(
             (None, vec![load_error(&apath, msg, TextRange::default())])
         }
     }
+}
+
+/// The bytes of an open regular file whose size was `len` when it was opened. When the size is
+/// still right this is one `read` call (`read_to_end` also asks the size and the position again
+/// and reads once more to see the end: four system calls per file instead of one).
+fn read_whole(file: &mut std::fs::File, len: usize) -> std::io::Result<Vec<u8>> {
+    let mut bytes: Vec<u8> = Vec::with_capacity(len + 1);
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        let fd = file.as_raw_fd();
+        loop {
+            let spare = bytes.capacity() - bytes.len();
+            if spare == 0 {
+                break; // The file grew: the rest below.
+            }
+            // SAFETY: `read` writes at most `spare` bytes into the vector's spare capacity,
+            // and only the bytes it reports are added to the length.
+            let n = unsafe { libc::read(fd, bytes.as_mut_ptr().add(bytes.len()).cast(), spare) };
+            if n < 0 {
+                let e = std::io::Error::last_os_error();
+                if e.kind() == std::io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(e);
+            }
+            if n == 0 {
+                return Ok(bytes);
+            }
+            // SAFETY: the kernel initialised these `n` bytes.
+            unsafe { bytes.set_len(bytes.len() + n as usize) };
+            if bytes.len() == len && (n as usize) < spare {
+                // All the bytes the file had when it was opened, and a short read: its end.
+                return Ok(bytes);
+            }
+        }
+    }
+    std::io::Read::read_to_end(file, &mut bytes)?;
+    Ok(bytes)
 }
 
 fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
@@ -869,6 +907,32 @@ pub fn resolve(project: &Project, d: &Diagnostic) -> Message {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A whole file, whatever the size the caller was told: right, too small (the file grew
+    /// since), too large (it shrank), empty.
+    #[test]
+    fn read_whole_reads_every_byte() {
+        let dir = tempfile::tempdir().unwrap();
+        for size in [0usize, 1, 4095, 4096, 4097, 100_000] {
+            let data: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+            let p = dir.path().join(format!("f{size}"));
+            std::fs::write(&p, &data).unwrap();
+            for told in [
+                size,
+                size.saturating_sub(1),
+                size / 2,
+                size + 1,
+                size + 4096,
+            ] {
+                let mut f = std::fs::File::open(&p).unwrap();
+                assert_eq!(
+                    read_whole(&mut f, told).unwrap(),
+                    data,
+                    "size {size}, told {told}"
+                );
+            }
+        }
+    }
 
     /// `check` frees each notebook's JSON unless fixes may write it back; the cells stay.
     #[test]

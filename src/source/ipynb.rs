@@ -143,7 +143,8 @@ fn build(
 ) -> Document {
     let nb_lang = notebook_language(meta);
     let mut cells = Vec::with_capacity(cells_v.len());
-    let mut file_lines: Vec<u32> = Vec::with_capacity(memchr::memchr_iter(b'\n', text.as_bytes()).count() + 1);
+    let mut file_lines: Vec<u32> =
+        Vec::with_capacity(memchr::memchr_iter(b'\n', text.as_bytes()).count() + 1);
     for (index, c) in cells_v.into_iter().enumerate() {
         let cell_type = c.cell_type.as_deref().unwrap_or("code");
         let at = |i: usize| TextSize::new(i as u32);
