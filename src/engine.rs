@@ -420,7 +420,6 @@ pub fn load_project(
     type Loaded = (Option<Document>, Vec<Diagnostic>);
     // (Boxed: sorting moves the entries.)
     let mut files: Vec<(PathBuf, bool, Option<Box<Loaded>>)> = Vec::new();
-    let mut seen = HashSet::default();
     let mut report_roots = Vec::new();
     let walk = |root: &Path| {
         discover::walk_with(root, &excludes, |f| {
@@ -439,28 +438,21 @@ pub fn load_project(
             if opts.force_exclude && discover::is_excluded(&excludes, p, &cwd) {
                 continue;
             }
-            if seen.insert(p.clone()) {
-                files.push((p.clone(), true, None));
-            }
+            files.push((p.clone(), true, None));
         } else {
-            for (f, l) in walk(p) {
-                if seen.insert(f.clone()) {
-                    files.push((f, l.is_none(), l));
-                }
-            }
+            files.extend(walk(p).into_iter().map(|(f, l)| (f, l.is_none(), l)));
         }
         if let Some(root) = discover::bundle_root_of(p) {
             if !paths.iter().any(|q| root.starts_with(q)) {
-                for (f, l) in walk(&root) {
-                    if seen.insert(f.clone()) {
-                        files.push((f, l.is_none(), l));
-                    }
-                }
+                files.extend(walk(&root).into_iter().map(|(f, l)| (f, l.is_none(), l)));
             }
         }
     }
     phase("d:walk");
     files.sort_unstable_by(|a, b| discover::cmp_paths(&a.0, &b.0));
+    // A file found twice (named and walked, or in two walks): once. The copies are alike (a
+    // walk leaves the named files to be loaded as named files), so any one will do.
+    files.dedup_by(|b, a| a.0.as_os_str() == b.0.as_os_str());
     phase("discover");
     let loaded: Vec<Loaded> = files
         .into_par_iter()
