@@ -785,9 +785,12 @@ fn resolve_includes(
                 continue;
             }
         };
-        let depth = Path::new(&go_pat).components().count();
+        let parts: Vec<&str> = Path::new(&go_pat)
+            .components()
+            .map(|c| c.as_os_str().to_str().unwrap_or("*"))
+            .collect();
         let mut matches = Vec::new();
-        walk_depth(root, root, depth, &mut |rel, abs| {
+        walk_depth(root, root, &parts, &mut |rel, abs| {
             if glob.is_match(rel) {
                 matches.push(abs.to_path_buf());
             }
@@ -806,9 +809,30 @@ fn resolve_includes(
     out
 }
 
-/// Visit files exactly `depth` components below `root`.
-fn walk_depth(root: &Path, dir: &Path, depth: usize, f: &mut dyn FnMut(&Path, &Path)) {
-    if depth == 0 {
+/// Visit the files below `dir` as many components down as the pattern `parts` has, that may
+/// match it: a component without wildcards names its entry (`resources` in
+/// `resources/*.yml`), so the directory holding it is not listed.
+fn walk_depth(root: &Path, dir: &Path, parts: &[&str], f: &mut dyn FnMut(&Path, &Path)) {
+    let Some((first, rest)) = parts.split_first() else {
+        return;
+    };
+    let depth = parts.len();
+    let literal =
+        !first.contains(['*', '?', '[', ']', '{', '}', '\\']) && !matches!(*first, "" | "." | "..");
+    if literal {
+        let p = dir.join(first);
+        let Ok(m) = std::fs::symlink_metadata(&p) else {
+            return;
+        };
+        if rest.is_empty() {
+            if m.is_file() || (m.file_type().is_symlink() && p.is_file()) {
+                if let Ok(rel) = p.strip_prefix(root) {
+                    f(rel, &p);
+                }
+            }
+        } else if m.is_dir() {
+            walk_depth(root, &p, rest, f);
+        }
         return;
     }
     let Ok(rd) = std::fs::read_dir(dir) else {
@@ -826,7 +850,7 @@ fn walk_depth(root: &Path, dir: &Path, depth: usize, f: &mut dyn FnMut(&Path, &P
                 }
             }
         } else if ft.is_dir() {
-            walk_depth(root, &p, depth - 1, f);
+            walk_depth(root, &p, rest, f);
         }
     }
 }

@@ -433,3 +433,84 @@ fn walk_refs_visits_reference_strings_with_the_routes_of_walk_strings() {
         ]
     );
 }
+
+/// Include globs: naming the literal directories of a pattern instead of listing their parents
+/// finds what listing every level finds.
+#[test]
+fn include_walk_names_literal_components() {
+    fn listing(root: &Path, dir: &Path, depth: usize, out: &mut Vec<PathBuf>) {
+        if depth == 0 {
+            return;
+        }
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            let ft = e.file_type().unwrap();
+            if depth == 1 {
+                if ft.is_file() || (ft.is_symlink() && p.is_file()) {
+                    out.push(p.strip_prefix(root).unwrap().to_path_buf());
+                }
+            } else if ft.is_dir() {
+                listing(root, &p, depth - 1, out);
+            }
+        }
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    for f in [
+        "resources/jobs.yml",
+        "resources/b.yaml",
+        "resources/sub/x.yml",
+        "res2/y.yml",
+        "a/b/c.yml",
+        "databricks.yml",
+        "targets/dev/t.yml",
+    ] {
+        std::fs::create_dir_all(root.join(f).parent().unwrap()).unwrap();
+        std::fs::write(root.join(f), "x: 1\n").unwrap();
+    }
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(root.join("resources"), root.join("linked")).unwrap();
+        std::os::unix::fs::symlink(root.join("res2/y.yml"), root.join("res2/z.yml")).unwrap();
+    }
+    for pat in [
+        "resources/*.yml",
+        "resources/*",
+        "resources/sub/*.yml",
+        "res*/*.yml",
+        "*/jobs.yml",
+        "res2/z.yml",
+        "linked/*.yml",
+        "a/b/*.yml",
+        "a/../resources/*.yml",
+        "targets/*/t.yml",
+        "nothing/*.yml",
+        "*.yml",
+    ] {
+        let parts: Vec<&str> = Path::new(pat)
+            .components()
+            .map(|c| c.as_os_str().to_str().unwrap())
+            .collect();
+        let glob = globset::GlobBuilder::new(pat)
+            .literal_separator(true)
+            .backslash_escape(true)
+            .build()
+            .unwrap()
+            .compile_matcher();
+        let mut named = Vec::new();
+        super::walk_depth(root, root, &parts, &mut |rel, _| {
+            if glob.is_match(rel) {
+                named.push(rel.to_path_buf());
+            }
+        });
+        let mut listed = Vec::new();
+        listing(root, root, parts.len(), &mut listed);
+        listed.retain(|rel| glob.is_match(rel));
+        named.sort();
+        listed.sort();
+        assert_eq!(named, listed, "{pat}");
+    }
+}
