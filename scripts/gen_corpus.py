@@ -452,7 +452,7 @@ def gen_notebooks(out, n, lines, seed, fanout_share=0.04, realistic=True):
 
 
 def gen_big_bundle(out, jobs, tasks_per_job, seed):
-    g = Gen(seed)
+    g = Gen(seed, realistic=False)  # the bundle corpora of the earlier figures, unchanged
     os.makedirs(os.path.join(out, "notebooks"), exist_ok=True)
     write(os.path.join(out, "databricks.yml"), root_yaml("big"))
     nbs = []
@@ -472,7 +472,7 @@ def gen_big_bundle(out, jobs, tasks_per_job, seed):
 
 def gen_yaml_nodes(out, nodes, seed):
     """One bundle resource file with about `nodes` YAML nodes (mostly job tags and parameters)."""
-    g = Gen(seed)
+    g = Gen(seed, realistic=False)  # the bundle corpora of the earlier figures, unchanged
     write(os.path.join(out, "databricks.yml"), root_yaml("nodes"))
     write(os.path.join(out, "notebooks", "main.py"), source_py(g, g.python_cells(40, ["./x"], False)))
     lines = ["resources:", "  jobs:"]
