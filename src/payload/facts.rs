@@ -630,14 +630,8 @@ mod tests {
     /// The token scan's answer for a cell is the substring search's, whatever the text.
     mod payload_marks {
         use crate::source::{Document, FileKind, Lang};
-        const PIECES: &[&str] = &[
-            "dbutils",
-            "widgets",
-            "taskValues",
-            "task_values",
-            "notebook",
-            "getArgument",
-            "jobs",
+        /// Pieces of text besides the payload names themselves.
+        const OTHER: &[&str] = &[
             "import",
             "importaskValues",
             "importask_values",
@@ -654,14 +648,21 @@ mod tests {
             "notebook source",
             "jobs.taskValues",
         ];
+        fn piece(i: usize) -> &'static str {
+            let names = super::super::PAYLOAD_NAMES;
+            names
+                .get(i)
+                .copied()
+                .unwrap_or_else(|| OTHER[i - names.len()])
+        }
         proptest::proptest! {
             #[test]
             fn payload_in_agrees_with_a_substring_search(
-                picks in proptest::collection::vec(0..PIECES.len(), 0..40),
+                picks in proptest::collection::vec(0..super::super::PAYLOAD_NAMES.len() + OTHER.len(), 0..40),
             ) {
                 let mut text = String::from("# Databricks notebook source\n");
                 for p in &picks {
-                    text.push_str(PIECES[*p]);
+                    text.push_str(piece(*p));
                 }
                 let doc = Document::load(
                     std::sync::Arc::new("nb.py".into()),
