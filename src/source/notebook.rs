@@ -165,22 +165,14 @@ pub fn parse_source_notebook(path: Arc<PathBuf>, lang: Lang, text: String) -> Do
     let mut seg_start = start;
     let mut from = start;
     while let Some(i) = SEPARATOR.find(&bytes[from..]).map(|i| from + i) {
-        let line_start =
-            memchr::memrchr(b'\n', &bytes[seg_start..i]).map_or(seg_start, |k| seg_start + k + 1);
+        // The line of the match: from the line break before it to the one after.
         let next = memchr::memchr(b'\n', &bytes[i..]).map_or(len, |k| i + k + 1);
-        let content_end = if next > line_start && bytes[next - 1] == b'\n' {
-            let e = next - 1;
-            if e > line_start && bytes[e - 1] == b'\r' {
-                e - 1
-            } else {
-                e
-            }
-        } else {
-            next
-        };
         from = next;
-        if is_separator(&text[line_start..content_end], prefix) {
-            separators.push((line_start, next));
+        let Some((full, content)) = line_before(bytes, seg_start, next) else {
+            continue;
+        };
+        if is_separator(&text[content], prefix) {
+            separators.push((usize::from(full.start()), next));
             seg_start = next;
         }
     }
