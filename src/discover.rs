@@ -68,28 +68,13 @@ pub fn is_excluded(set: &GlobSet, path: &Path, root: &Path) -> bool {
         .any(|c| set.is_match(Path::new(c.as_os_str())))
 }
 
-/// Walk `root` (a directory) and return candidate files, sorted.
+/// Walk `root` (a directory) and return candidate files, sorted. Directory listings and
+/// `.gitignore` reading are spread over the cores (the same rules as the sequential walker; the
+/// order is fixed by the sort).
 pub fn walk(root: &Path, excludes: &GlobSet) -> Vec<PathBuf> {
-    walk_with(root, excludes, |_| ())
-        .into_iter()
-        .map(|(p, ())| p)
-        .collect()
-}
-
-/// Walk `root` (a directory) and run `visit` on every candidate file as soon as it is found, on
-/// the walker's threads: reading files overlaps with listing directories. Returns the files and
-/// what `visit` returned, sorted by path.
-pub fn walk_with<T: Send>(
-    root: &Path,
-    excludes: &GlobSet,
-    visit: impl Fn(&Path) -> T + Sync,
-) -> Vec<(PathBuf, T)> {
     use ignore::WalkState;
     use std::sync::Mutex;
-    // The parallel walker: directory listings and `.gitignore` reading are spread over the
-    // cores (the same rules as the sequential walker; the order is fixed by the sort below).
-    let found: Mutex<Vec<(PathBuf, T)>> = Mutex::new(Vec::new());
-    let visit = &visit;
+    let found: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
     ignore::WalkBuilder::new(root)
         .require_git(false)
         .hidden(false)
@@ -105,8 +90,8 @@ pub fn walk_with<T: Send>(
         .build_parallel()
         .run(|| {
             // Each thread's files are handed over when its visitor is dropped.
-            struct Flush<'f, T>(&'f Mutex<Vec<(PathBuf, T)>>, Vec<(PathBuf, T)>);
-            impl<T> Drop for Flush<'_, T> {
+            struct Flush<'f>(&'f Mutex<Vec<PathBuf>>, Vec<PathBuf>);
+            impl Drop for Flush<'_> {
                 fn drop(&mut self) {
                     if let Ok(mut v) = self.0.lock() {
                         v.append(&mut self.1);
@@ -118,15 +103,14 @@ pub fn walk_with<T: Send>(
                 if let Ok(entry) = entry {
                     if entry.file_type().is_some_and(|t| t.is_file()) && is_candidate(entry.path())
                     {
-                        let t = visit(entry.path());
-                        flush.1.push((entry.into_path(), t));
+                        flush.1.push(entry.into_path());
                     }
                 }
                 WalkState::Continue
             })
         });
     let mut out = found.into_inner().unwrap_or_default();
-    out.sort_unstable_by(|a, b| cmp_paths(&a.0, &b.0));
+    out.sort_unstable_by(|a, b| cmp_paths(a, b));
     out
 }
 

@@ -414,16 +414,18 @@ pub fn load_project(
         .filter(|p| !(opts.force_exclude && discover::is_excluded(&excludes, p, &cwd)))
         .cloned()
         .collect();
-    // What is analysed: each path, widened to its bundle root for context. Files found by a
-    // walk are read and loaded by the walker as it goes (listing directories overlaps with
-    // loading); named files are loaded below, as named files.
+    // What is analysed: each path, widened to its bundle root for context. The parallel walker
+    // only lists the files; they are read and loaded below on rayon's pool, file by file. (Loading
+    // them in the walker's threads as they were found left the files of the last directory to one
+    // thread: 4 % slower on the 4,000-notebook corpus.)
     type Loaded = (Option<Document>, Vec<Diagnostic>);
-    // (Boxed: sorting moves the entries.)
-    let mut files: Vec<(PathBuf, bool, Option<Box<Loaded>>)> = Vec::new();
+    // (path, named on the command line)
+    let mut files: Vec<(PathBuf, bool)> = Vec::new();
     let mut report_roots = Vec::new();
     let walk = |root: &Path| {
-        discover::walk_with(root, &excludes, |f| {
-            (!explicit.contains(f)).then(|| Box::new(load_file(f, &config, false, keep_json)))
+        discover::walk(root, &excludes).into_iter().map(|f| {
+            let named = explicit.contains(&f);
+            (f, named)
         })
     };
     for p in &paths {
@@ -438,28 +440,25 @@ pub fn load_project(
             if opts.force_exclude && discover::is_excluded(&excludes, p, &cwd) {
                 continue;
             }
-            files.push((p.clone(), true, None));
+            files.push((p.clone(), true));
         } else {
-            files.extend(walk(p).into_iter().map(|(f, l)| (f, l.is_none(), l)));
+            files.extend(walk(p));
         }
         if let Some(root) = discover::bundle_root_of(p) {
             if !paths.iter().any(|q| root.starts_with(q)) {
-                files.extend(walk(&root).into_iter().map(|(f, l)| (f, l.is_none(), l)));
+                files.extend(walk(&root));
             }
         }
     }
     phase("d:walk");
     files.sort_unstable_by(|a, b| discover::cmp_paths(&a.0, &b.0));
-    // A file found twice (named and walked, or in two walks): once. The copies are alike (a
-    // walk leaves the named files to be loaded as named files), so any one will do.
+    // A file found twice (named and walked, or in two walks): once. The copies are alike (named
+    // is decided by the path), so any one will do.
     files.dedup_by(|b, a| a.0.as_os_str() == b.0.as_os_str());
     phase("discover");
     let loaded: Vec<Loaded> = files
         .into_par_iter()
-        .map(|(f, explicit, l)| match l {
-            Some(l) => *l,
-            None => load_file(&f, &config, explicit, keep_json),
-        })
+        .map(|(f, named)| load_file(&f, &config, named, keep_json))
         .collect();
     let mut documents = Vec::with_capacity(loaded.len());
     let mut diags = Vec::new();
