@@ -110,15 +110,9 @@ pub fn parse_ipynb_general(path: Arc<PathBuf>, raw: String) -> Result<Document, 
                 .and_then(Value::as_str)
                 .map(Cow::Borrowed),
             source: {
-                let mut src = source_text(c.get("source"));
-                if src.ends_with('\n') {
-                    src.pop();
-                }
                 let start = text.len();
-                text.push_str(&src);
-                let end = text.len();
-                text.push('\n');
-                start..end
+                text.push_str(&source_text(c.get("source")));
+                super::ipynb_fast::end_cell(&mut text, start)
             },
             title: c
                 .get("metadata")

@@ -48,6 +48,18 @@ struct Scan<'a> {
     text: String,
 }
 
+/// End the cell whose source was appended to the document text from `start`: one final `\n`
+/// dropped (Jupyter's line list ends each line but the last with it), then the `\n` that
+/// separates cells. Returns the source's range. Both loaders lay out the text with this.
+pub(super) fn end_cell(text: &mut String, start: usize) -> std::ops::Range<usize> {
+    if text.len() > start && text.ends_with('\n') {
+        text.pop();
+    }
+    let end = text.len();
+    text.push('\n');
+    start..end
+}
+
 pub(super) fn scan(raw: &str) -> Option<FastNotebook<'_>> {
     let mut p = Scan {
         s: raw,
@@ -240,12 +252,7 @@ impl<'a> Scan<'a> {
                 return None;
             }
         };
-        if self.text.len() > start && self.text.ends_with('\n') {
-            self.text.pop();
-        }
-        let end = self.text.len();
-        self.text.push('\n');
-        Some((start..end, lines))
+        Some((end_cell(&mut self.text, start), lines))
     }
 
     /// A cell's `metadata`: its Databricks title when it is a string.
