@@ -16,6 +16,8 @@ use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, MapAccess, Seq
 
 use crate::config::Limits;
 
+mod block;
+
 /// Where a node is: its file and byte range in that file's text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Loc {
@@ -742,13 +744,19 @@ fn parse_fast(file: &Arc<PathBuf>, text: &str, limits: &Limits) -> Option<Node> 
     root
 }
 
-/// Parse a YAML text into a spanned tree, within the input limits.
+/// Parse a YAML text into a spanned tree, within the input limits. Three paths, each building
+/// the same tree for what it takes: a line scanner for plain block YAML ([`block`], most bundle
+/// files), the parser's events ([`parse_fast`]), and serde-saphyr's deserializer (anchors,
+/// aliases, merge keys, tags, errors).
 pub fn parse(file: &Arc<PathBuf>, text: &str, limits: &Limits) -> Result<Node, ParseError> {
     if text.trim().is_empty() {
         return Ok(Node::new(
             Value::Null,
             Loc::new(file.clone(), TextRange::default()),
         ));
+    }
+    if let Some(node) = block::parse(file, text, limits) {
+        return Ok(node);
     }
     if let Some(node) = parse_fast(file, text, limits) {
         return Ok(node);
