@@ -41,9 +41,9 @@ struct Scan<'a> {
     s: &'a str,
     b: &'a [u8],
     pos: usize,
-    /// Line number at `line_pos` (newlines before it counted).
+    /// Line number at `pos`: the newlines skipped so far plus one (in valid JSON every
+    /// newline is whitespace between tokens, which only [`Scan::ws`] skips).
     line: u32,
-    line_pos: usize,
     /// The document text being built ([`FastNotebook::text`]).
     text: String,
 }
@@ -66,7 +66,6 @@ pub(super) fn scan(raw: &str) -> Option<FastNotebook<'_>> {
         b: raw.as_bytes(),
         pos: 0,
         line: 1,
-        line_pos: 0,
         // Decoded sources are shorter than the file: one allocation, only the used part of
         // which is ever touched.
         text: String::with_capacity(raw.len()),
@@ -105,7 +104,8 @@ impl<'a> Scan<'a> {
     }
 
     fn ws(&mut self) {
-        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
+        while let Some(c @ (b' ' | b'\t' | b'\n' | b'\r')) = self.peek() {
+            self.line += u32::from(c == b'\n');
             self.pos += 1;
         }
     }
@@ -114,11 +114,8 @@ impl<'a> Scan<'a> {
         (self.peek() == Some(c)).then(|| self.pos += 1)
     }
 
-    /// 1-based line of the current position (positions only move forward).
-    fn line_now(&mut self) -> u32 {
-        let n = memchr::memchr_iter(b'\n', &self.b[self.line_pos..self.pos]).count();
-        self.line += n as u32;
-        self.line_pos = self.pos;
+    /// 1-based line of the current position.
+    fn line_now(&self) -> u32 {
         self.line
     }
 
