@@ -1285,7 +1285,7 @@ fn with_value(old: &Entry, new: Option<Node>) -> Entry {
 /// A string with its references substituted (`None`: unchanged). A pure reference takes the
 /// variable's value and type; the location stays at the reference.
 fn substituted_str(s: &str, ctx: &SubstCtx<'_>) -> Option<Value> {
-    if !s.contains("${") {
+    if !refs::has_interpolation(s) {
         return None;
     }
     let items = refs::parse_interpolations(s);
@@ -1346,7 +1346,7 @@ pub fn walk_refs<'a>(node: &'a Node, base: &str, f: &mut dyn FnMut(&'a Node, &st
         f: &mut dyn FnMut(&'a Node, &str),
     ) {
         match &node.value {
-            Value::Str(s) if s.contains("{{") || s.contains("${") => {
+            Value::Str(s) if refs::has_dynamic(s) || refs::has_interpolation(s) => {
                 let mut route = String::with_capacity(base.len() + 48);
                 route.push_str(base);
                 for seg in segs.iter() {

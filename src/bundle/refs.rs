@@ -80,6 +80,24 @@ fn is_bare_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '_'
 }
 
+/// Does `s` hold `{{` (a dynamic value reference may start there)? The same answer as
+/// `s.contains("{{")` without building a substring searcher: bundles hold tens of thousands of
+/// short strings, each asked this.
+pub fn has_dynamic(s: &str) -> bool {
+    has_before_brace(s, b'{')
+}
+
+/// Does `s` hold `${` (an interpolation may start there)? As `s.contains("${")`, see
+/// [`has_dynamic`].
+pub fn has_interpolation(s: &str) -> bool {
+    has_before_brace(s, b'$')
+}
+
+fn has_before_brace(s: &str, before: u8) -> bool {
+    let b = s.as_bytes();
+    memchr::memchr_iter(b'{', b).any(|i| i > 0 && b[i - 1] == before)
+}
+
 /// Find every `{{ ... }}` in a string.
 pub fn parse_dynamic(s: &str) -> Vec<DynRef> {
     let mut out = Vec::new();
@@ -529,6 +547,15 @@ pub fn is_pure_interpolation(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The byte checks answer as `str::contains` does.
+        #[test]
+        fn reference_checks_equal_contains(s in "[{}$a é]{0,12}") {
+            proptest::prop_assert_eq!(has_dynamic(&s), s.contains("{{"));
+            proptest::prop_assert_eq!(has_interpolation(&s), s.contains("${"));
+        }
+    }
 
     fn one(s: &str) -> DynRef {
         let v = parse_dynamic(s);

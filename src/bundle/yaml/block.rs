@@ -352,7 +352,8 @@ impl<'a> Scanner<'a> {
                 let comment =
                     memchr::memmem::find(&b[start..end], b" #").map_or(end, |i| start + i);
                 let raw = self.text[start..comment].trim_end_matches(' ');
-                if raw.contains(": ") || raw.ends_with(':') {
+                let r = raw.as_bytes();
+                if memchr::memchr_iter(b':', r).any(|i| r.get(i + 1).is_none_or(|&c| c == b' ')) {
                     return None;
                 }
                 (plain_scalar(raw)?, start + raw.len())
