@@ -26,8 +26,9 @@ Compares what a notebook task passes with what its notebook reads:
 Notebooks that read parameters dynamically (`dbutils.widgets.getAll()`,
 `dbutils.notebook.entry_point.getCurrentBindings()`, a widget name computed at run time) are
 assumed to read every parameter, and so are notebooks that hand `dbutils` or
-`dbutils.widgets` to a function or class they do not define (`params = read_params(dbutils)` with
-`read_params` imported from a module). Functions the notebook defines itself are followed.
+`dbutils.widgets` (or a name assigned one of them, `utils = dbutils`) to a function or class
+they do not define (`params = read_params(dbutils)` with `read_params` imported from a module).
+Functions the notebook defines itself are followed.
 
 ## Why is this bad?
 A widget that is read but neither defined nor passed raises `InputWidgetNotDefined` when the

@@ -213,8 +213,14 @@ pub fn doc_facts(doc: &Document) -> DocFacts {
         if doc.has(Token::Dbutils) && dbutils_maybe_argument(&doc.text) {
             let keep = |cell: &crate::source::Cell| doc.text[cell.range].contains("dbutils");
             let py = crate::source::python::PythonSource::build_cells(doc, &keep);
+            let (handed, aliased) = dbutils_handed_out(&py);
+            // An alias (`utils = dbutils`) may be handed out in a cell that does not say
+            // `dbutils`: then look at the whole notebook.
+            let handed = handed
+                || aliased
+                    && dbutils_handed_out(&crate::source::python::PythonSource::build(doc)).0;
             return DocFacts {
-                reads_all_widgets: dbutils_handed_out(&py),
+                reads_all_widgets: handed,
                 ..Default::default()
             };
         }
@@ -344,7 +350,7 @@ fn eval_facts(doc: &Document) -> DocFacts {
         }
     };
     let mut f = from_records(&recorded);
-    f.reads_all_widgets |= dbutils_handed_out(py);
+    f.reads_all_widgets |= dbutils_handed_out(py).0;
     f
 }
 
@@ -361,22 +367,25 @@ fn dbutils_maybe_argument(text: &str) -> bool {
     })
 }
 
-/// Is `dbutils` (or `dbutils.widgets`) passed to a function or class this notebook does not
-/// define, e.g. `params = read_params(dbutils)` with `read_params` imported from a module? The
-/// widgets that code reads are unknown, so the notebook counts as one that may read every
-/// parameter (like `dbutils.widgets.getAll()`). Functions and classes the notebook defines are
-/// followed by the evaluator and do not count.
-fn dbutils_handed_out(py: &crate::source::python::PythonSource) -> bool {
+/// Is `dbutils` (or `dbutils.widgets`, or a name assigned one of them) passed to a function or
+/// class this notebook does not define, e.g. `params = read_params(dbutils)` with `read_params`
+/// imported from a module? The widgets that code reads are unknown, so the notebook counts as
+/// one that may read every parameter (like `dbutils.widgets.getAll()`). Functions and classes
+/// the notebook defines are followed by the evaluator and do not count. Also returns whether
+/// `py` assigns such an alias (`utils = dbutils`), wherever it is used.
+fn dbutils_handed_out(py: &crate::source::python::PythonSource) -> (bool, bool) {
     use ruff_python_ast::visitor::{walk_expr, walk_stmt, Visitor};
     use ruff_python_ast::{Expr, Stmt};
-    if !py.text.contains("dbutils") {
-        return false;
+    if memchr::memmem::find(py.text.as_bytes(), b"dbutils").is_none() {
+        return (false, false);
     }
-    /// `dbutils` or `dbutils.widgets`.
-    fn is_dbutils_object(e: &Expr) -> bool {
+    /// `dbutils`, `dbutils.widgets`, or one of the aliases.
+    fn is_dbutils_object(e: &Expr, aliases: &[&str]) -> bool {
         match e {
-            Expr::Name(n) => n.id.as_str() == "dbutils",
-            Expr::Attribute(a) => a.attr.as_str() == "widgets" && is_dbutils_object(&a.value),
+            Expr::Name(n) => n.id.as_str() == "dbutils" || aliases.contains(&n.id.as_str()),
+            Expr::Attribute(a) => {
+                a.attr.as_str() == "widgets" && is_dbutils_object(&a.value, aliases)
+            }
             _ => false,
         }
     }
@@ -387,13 +396,30 @@ fn dbutils_handed_out(py: &crate::source::python::PythonSource) -> bool {
             _ => None,
         }
     }
+    /// The functions and classes defined, and the plain assignments to a name (the candidates
+    /// for aliases).
     #[derive(Default)]
-    struct Defs<'a>(Vec<&'a str>);
+    struct Defs<'a> {
+        defs: Vec<&'a str>,
+        assigns: Vec<(&'a str, &'a Expr)>,
+    }
     impl<'a> Visitor<'a> for Defs<'a> {
         fn visit_stmt(&mut self, s: &'a Stmt) {
             match s {
-                Stmt::FunctionDef(f) => self.0.push(f.name.as_str()),
-                Stmt::ClassDef(c) => self.0.push(c.name.as_str()),
+                Stmt::FunctionDef(f) => self.defs.push(f.name.as_str()),
+                Stmt::ClassDef(c) => self.defs.push(c.name.as_str()),
+                Stmt::Assign(a) => {
+                    for t in &a.targets {
+                        if let Expr::Name(n) = t {
+                            self.assigns.push((n.id.as_str(), &a.value));
+                        }
+                    }
+                }
+                Stmt::AnnAssign(a) => {
+                    if let (Expr::Name(n), Some(v)) = (&*a.target, &a.value) {
+                        self.assigns.push((n.id.as_str(), v));
+                    }
+                }
                 _ => {}
             }
             walk_stmt(self, s);
@@ -401,6 +427,7 @@ fn dbutils_handed_out(py: &crate::source::python::PythonSource) -> bool {
     }
     struct Handed<'d> {
         defs: &'d [&'d str],
+        aliases: &'d [&'d str],
         found: bool,
     }
     impl<'a> Visitor<'a> for Handed<'_> {
@@ -416,7 +443,7 @@ fn dbutils_handed_out(py: &crate::source::python::PythonSource) -> bool {
                 };
                 let args = c.arguments.args.iter();
                 let kw = c.arguments.keywords.iter().map(|k| &k.value);
-                if !local && args.chain(kw).any(is_dbutils_object) {
+                if !local && args.chain(kw).any(|a| is_dbutils_object(a, self.aliases)) {
                     self.found = true;
                     return;
                 }
@@ -427,12 +454,28 @@ fn dbutils_handed_out(py: &crate::source::python::PythonSource) -> bool {
     let body = &py.module().body;
     let mut defs = Defs::default();
     defs.visit_body(body);
+    // Aliases of aliases (`u = dbutils`, `w = u.widgets`): to a fixpoint, flow-insensitively (a
+    // name once bound to dbutils counts everywhere: the notebook may then read any parameter,
+    // which only silences findings).
+    let mut aliases: Vec<&str> = Vec::new();
+    loop {
+        let before = aliases.len();
+        for (name, value) in &defs.assigns {
+            if *name != "dbutils" && !aliases.contains(name) && is_dbutils_object(value, &aliases) {
+                aliases.push(name);
+            }
+        }
+        if aliases.len() == before {
+            break;
+        }
+    }
     let mut h = Handed {
-        defs: &defs.0,
+        defs: &defs.defs,
+        aliases: &aliases,
         found: false,
     };
     h.visit_body(body);
-    h.found
+    (h.found, !aliases.is_empty())
 }
 
 pub fn from_records(recorded: &[Recorded]) -> DocFacts {
@@ -717,7 +760,7 @@ mod tests {
 
     #[test]
     fn dbutils_handed_to_code_elsewhere() {
-        let handed = |code: &str| dbutils_handed_out(&PythonSource::from_text(code));
+        let handed = |code: &str| dbutils_handed_out(&PythonSource::from_text(code)).0;
         assert!(handed("from h import read\np = read(dbutils)\n"));
         assert!(handed(
             "s = Settings.from_widgets(widgets=dbutils.widgets)\n"
@@ -759,6 +802,9 @@ mod tests {
                 "for k in keys:\n    dbutils.jobs.taskValues.set(k, dbutils.widgets.get(k))",
             ],
             vec!["ctx = {'u': dbutils}", "x = ctx['u'].widgets.get('a')"],
+            vec!["utils = dbutils", "params = read_params(utils)"],
+            vec!["u = dbutils", "w = u.widgets", "cfg = load(w)"],
+            vec!["x = dbutils.widgets.get('a')\nu = dbutils", "read_params(u)"],
         ];
         let mut docs: Vec<(String, String)> = shapes
             .iter()
@@ -803,6 +849,47 @@ mod tests {
             let whole = format!("{:?}", eval_facts(&doc.fresh_copy()));
             assert_eq!(cells_only, whole, "{}", path.display());
         }
+    }
+
+    /// `dbutils` handed to code in another file through an alias, even in a cell that does not
+    /// say `dbutils`: the notebook may read any parameter.
+    #[test]
+    fn aliases_of_dbutils_handed_out() {
+        let notebook = |cells: &[&str]| {
+            let text = format!(
+                "# Databricks notebook source\n{}",
+                cells.join("\n\n# COMMAND ----------\n\n")
+            );
+            let path = Arc::new(std::path::PathBuf::from("/x/nb.py"));
+            let doc = Document::load(
+                path,
+                crate::source::FileKind::SourceNotebook(crate::source::Lang::Python),
+                text,
+            )
+            .unwrap();
+            doc_facts(&doc).reads_all_widgets
+        };
+        assert!(notebook(&[
+            "utils = dbutils",
+            "params = read_params(utils)"
+        ]));
+        assert!(notebook(&[
+            "u: object = dbutils",
+            "w = u.widgets",
+            "cfg = load(w)"
+        ]));
+        assert!(notebook(&[
+            "x = dbutils.widgets.get('a')\nu = dbutils",
+            "read_params(u)"
+        ]));
+        assert!(notebook(&["a = b = dbutils", "f(x=b)"]));
+        // An alias used only for calls on it, a local helper, or a name that is not an alias.
+        assert!(!notebook(&["u = dbutils", "u.fs.ls('/')"]));
+        assert!(!notebook(&["u = dbutils\ndef f(x):\n    return 1", "f(u)"]));
+        assert!(!notebook(&[
+            "d = 5",
+            "read_params(d)\nx = dbutils.fs.ls('/')"
+        ]));
     }
 
     #[test]

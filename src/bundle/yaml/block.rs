@@ -437,6 +437,9 @@ mod tests {
             "- a: 1\n- b: 2\n  c: 3\n",
             "a:\n-\n",
             "a:\n- \n",
+            "a  :\nb: 1\n",
+            "\"a\" :\nb: 1\n",
+            "- a:\n- 'b':\n",
         ];
         for text in taken {
             assert_eq!(agrees(text), Ok(true), "{text:?}");
@@ -621,6 +624,8 @@ mod tests {
         comments: bool,
         blank_lines: bool,
         trailing: bool,
+        /// Blanks between a key and its `:`.
+        spaced: bool,
     }
 
     fn style() -> impl Strategy<Value = Style> {
@@ -631,15 +636,17 @@ mod tests {
             any::<bool>(),
             any::<bool>(),
             any::<bool>(),
+            any::<bool>(),
         )
             .prop_map(
-                |(step, indentless, compact, comments, blank_lines, trailing)| Style {
+                |(step, indentless, compact, comments, blank_lines, trailing, spaced)| Style {
                     step,
                     indentless,
                     compact,
                     comments,
                     blank_lines,
                     trailing,
+                    spaced,
                 },
             )
     }
@@ -669,6 +676,9 @@ mod tests {
                         pad(out, col);
                     }
                     out.push_str(k);
+                    if st.spaced {
+                        out.push_str("  ");
+                    }
                     out.push(':');
                     match v {
                         T::Scalar(s) => {
