@@ -855,6 +855,26 @@ mod tests {
 
     /// Every YAML file of the fixtures, plus edge cases: wherever the fast path answers, its tree
     /// is exactly the one serde-saphyr's full path builds (values, keys, spans).
+    /// (path, text) of every `.yml` / `.yaml` file under these directories of the repository.
+    pub(super) fn yaml_files(dirs: &[&str]) -> Vec<(String, String)> {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut stack: Vec<PathBuf> = dirs.iter().map(|d| root.join(d)).collect();
+        let mut out = Vec::new();
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if matches!(p.extension().and_then(|x| x.to_str()), Some("yml" | "yaml")) {
+                    if let Ok(t) = std::fs::read_to_string(&p) {
+                        out.push((p.display().to_string(), t));
+                    }
+                }
+            }
+        }
+        out
+    }
+
     #[test]
     fn fast_path_matches_serde_saphyr() {
         // Documents the fast path must take.
@@ -942,20 +962,7 @@ mod tests {
             }
             files.push((name.into(), text.into()));
         }
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        let mut stack = vec![root.join("fixtures"), root.join("tests")];
-        while let Some(d) = stack.pop() {
-            for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    stack.push(p);
-                } else if matches!(p.extension().and_then(|x| x.to_str()), Some("yml" | "yaml")) {
-                    if let Ok(t) = std::fs::read_to_string(&p) {
-                        files.push((p.display().to_string(), t));
-                    }
-                }
-            }
-        }
+        files.extend(yaml_files(&["fixtures", "tests"]));
         let mut fast = 0;
         for (name, text) in &files {
             if text.trim().is_empty() {

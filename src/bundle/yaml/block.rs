@@ -268,21 +268,28 @@ impl<'a> Scanner<'a> {
         ))
     }
 
+    /// The text of the quoted scalar at `start` (its quote) and the offset after its closing
+    /// quote, on the same line (`end`). `None` for escapes (`\` in double quotes, `''` in single
+    /// ones), whose values the parser decodes.
+    fn quoted(&self, start: usize, end: usize) -> Option<(&'a str, usize)> {
+        let b = self.text.as_bytes();
+        let q = b[start];
+        let close = start + 1 + memchr::memchr(q, &b[start + 1..end])?;
+        let inner = &self.text[start + 1..close];
+        if q == b'"' && inner.contains('\\') || q == b'\'' && b.get(close + 1) == Some(&b'\'') {
+            return None;
+        }
+        Some((inner, close + 1))
+    }
+
     /// A mapping key at `start` (up to `end`, the end of its line): its text, its range and the
     /// offset of its `:`. `None` when the line does not start with a simple key.
     fn key(&self, start: usize, end: usize) -> Option<(String, (usize, usize), usize)> {
         let b = self.text.as_bytes();
         let (text, range, mut at) = match b[start] {
             b'"' | b'\'' => {
-                let q = b[start];
-                let close = start + 1 + memchr::memchr(q, &b[start + 1..end])?;
-                let inner = &self.text[start + 1..close];
-                if q == b'"' && inner.contains('\\')
-                    || q == b'\'' && b.get(close + 1) == Some(&b'\'')
-                {
-                    return None;
-                }
-                (inner.to_string(), (start, close + 1), close + 1)
+                let (inner, stop) = self.quoted(start, end)?;
+                (inner.to_string(), (start, stop), stop)
             }
             c if is_indicator(c) => return None,
             _ => {
@@ -330,18 +337,11 @@ impl<'a> Scanner<'a> {
         let b = self.text.as_bytes();
         let (value, stop) = match b[start] {
             b'"' | b'\'' => {
-                let q = b[start];
-                let close = start + 1 + memchr::memchr(q, &b[start + 1..end])?;
-                let inner = &self.text[start + 1..close];
-                if q == b'"' && inner.contains('\\')
-                    || q == b'\'' && b.get(close + 1) == Some(&b'\'')
-                {
+                let (inner, stop) = self.quoted(start, end)?;
+                if !only_comment_after(&b[stop..end]) {
                     return None;
                 }
-                if !only_comment_after(&b[close + 1..end]) {
-                    return None;
-                }
-                (Value::Str(inner.to_string()), close + 1)
+                (Value::Str(inner.to_string()), stop)
             }
             c if is_indicator(c) => return None,
             b'-' | b'?' | b':' if matches!(b.get(start + 1), None | Some(b' ' | b'\n')) => {
@@ -511,26 +511,12 @@ mod tests {
     /// path takes most of them.
     #[test]
     fn fixtures_agree() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        let mut stack = vec![
-            root.join("fixtures"),
-            root.join("tests"),
-            root.join("examples"),
-        ];
         let (mut files, mut taken) = (0, 0);
-        while let Some(d) = stack.pop() {
-            for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    stack.push(p);
-                } else if matches!(p.extension().and_then(|x| x.to_str()), Some("yml" | "yaml")) {
-                    let text = std::fs::read_to_string(&p).unwrap();
-                    files += 1;
-                    match agrees(&text) {
-                        Ok(t) => taken += usize::from(t),
-                        Err(e) => panic!("{}: {e}", p.display()),
-                    }
-                }
+        for (name, text) in super::super::tests::yaml_files(&["fixtures", "tests", "examples"]) {
+            files += 1;
+            match agrees(&text) {
+                Ok(t) => taken += usize::from(t),
+                Err(e) => panic!("{name}: {e}"),
             }
         }
         assert!(taken >= 90, "the block path took {taken} of {files} files");
