@@ -440,6 +440,7 @@ mod tests {
             "a  :\nb: 1\n",
             "\"a\" :\nb: 1\n",
             "- a:\n- 'b':\n",
+            "d: ?x\ne: :x\na#b: 1\nk: it's\nu: a]b}c\n",
         ];
         for text in taken {
             assert_eq!(agrees(text), Ok(true), "{text:?}");
