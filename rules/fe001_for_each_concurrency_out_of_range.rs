@@ -68,7 +68,7 @@ impl Rule for ForEachConcurrencyOutOfRange {
                             Value::Float(f) => *f,
                             _ => continue,
                         };
-                        if !(1.0..=100.0).contains(&v) {
+                        if !(1.0..=f64::from(crate::limits::FOR_EACH_MAX_CONCURRENCY)).contains(&v) {
                             let via = ctx
                                 .bundle
                                 .text(&c.loc.file)
@@ -87,7 +87,7 @@ impl Rule for ForEachConcurrencyOutOfRange {
                                         "For Each concurrency {v}{via} is out of range: it must be between 1 and 100"
                                     ),
                                 )
-                                .help(if v > 100.0 {
+                                .help(if v > f64::from(crate::limits::FOR_EACH_MAX_CONCURRENCY) {
                                     "use at most 100 (the Jobs maximum)"
                                 } else {
                                     "use at least 1"

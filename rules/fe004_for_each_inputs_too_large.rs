@@ -36,7 +36,7 @@ task value.
 };
 
 /// Inline inputs limit (characters).
-pub const MAX_INLINE: usize = 10_000;
+pub const MAX_INLINE: usize = crate::limits::FOR_EACH_INLINE_MAX_CHARS as usize;
 
 pub struct ForEachInputsTooLarge;
 

@@ -97,7 +97,7 @@ impl Rule for TaskKeyInvalid {
                         diag(&META, &k.loc, &route, "empty task_key")
                             .help("use 1 to 100 letters, digits, `_` or `-`"),
                     );
-                } else if key.chars().count() > 100 {
+                } else if key.chars().count() > crate::limits::MAX_KEY_CHARS {
                     out.push(
                         diag(
                             &META,

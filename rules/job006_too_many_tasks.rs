@@ -27,7 +27,7 @@ through a task value), or split the job with `run_job_task`s.
 };
 
 /// The Jobs API limit.
-pub const MAX_TASKS: usize = 1000;
+pub const MAX_TASKS: usize = crate::limits::MAX_TASKS_PER_JOB;
 
 pub struct TooManyTasks;
 

@@ -12,6 +12,7 @@ pub mod fasthash;
 pub mod fix;
 pub mod fsutil;
 pub mod index;
+pub mod limits;
 pub mod migrate;
 pub mod output;
 pub mod payload;

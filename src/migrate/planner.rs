@@ -21,7 +21,7 @@ use super::sym::{bind_params, bind_values, is_builtin_global, py_str, ModuleInfo
 use crate::source::Document;
 
 /// Task values are limited to 48 KiB of JSON.
-pub const MAX_TASK_VALUE_BYTES: usize = 48 * 1024;
+pub const MAX_TASK_VALUE_BYTES: usize = crate::limits::TASK_VALUE_MAX_BYTES as usize;
 
 const POOL_CTORS: &[&str] = &[
     "ThreadPool",

@@ -8,9 +8,9 @@ use std::path::{Component, Path, PathBuf};
 use super::plan::{Compute, FanOutKind, ForEachPlan, NotebookPlan, ObjectTask, ParamValue};
 
 /// Inline For Each inputs are limited to 10,000 characters.
-pub const MAX_INLINE_INPUTS: usize = 10_000;
+pub const MAX_INLINE_INPUTS: usize = crate::limits::FOR_EACH_INLINE_MAX_CHARS as usize;
 /// For Each concurrency maximum.
-pub const MAX_CONCURRENCY: u32 = 100;
+pub const MAX_CONCURRENCY: u32 = crate::limits::FOR_EACH_MAX_CONCURRENCY;
 
 /// Is `s` safe as a plain YAML scalar that reads back as this very string?
 fn is_plain_safe(s: &str) -> bool {

@@ -18,11 +18,11 @@ pub mod value;
 pub mod xref;
 
 /// The documented limit of one task value's JSON representation: 48 KiB.
-pub const TASK_VALUE_MAX_BYTES: u64 = 49_152;
+pub const TASK_VALUE_MAX_BYTES: u64 = crate::limits::TASK_VALUE_MAX_BYTES;
 /// The documented limit of `for_each_task.inputs` given inline: 10,000 characters.
-pub const FOR_EACH_INLINE_MAX_CHARS: u64 = 10_000;
+pub const FOR_EACH_INLINE_MAX_CHARS: u64 = crate::limits::FOR_EACH_INLINE_MAX_CHARS;
 /// `runs/get-output` returns only the first 5 MB of a `dbutils.notebook.exit` value.
-pub const NOTEBOOK_EXIT_MAX_BYTES: u64 = 5_000_000;
+pub const NOTEBOOK_EXIT_MAX_BYTES: u64 = crate::limits::NOTEBOOK_EXIT_MAX_BYTES;
 
 /// Severity of a payload problem.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

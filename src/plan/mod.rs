@@ -553,7 +553,7 @@ fn resolve_inputs(
         };
         return match serde_json::from_str::<Value>(&text) {
             Ok(v) => {
-                if text.chars().count() > 10_000 {
+                if text.chars().count() as u64 > crate::limits::FOR_EACH_INLINE_MAX_CHARS {
                     problems.push(Problem::new(
                         Level::Error,
                         "inputs-too-large",
@@ -681,7 +681,7 @@ fn producer_inputs(
                 src.detail = format!("task value `{key}` set by `{producer}` ({path}:{l})");
             }
             let size = serde_json::to_string(&value).map(|s| s.len()).unwrap_or(0);
-            if size > 48 * 1024 {
+            if size as u64 > crate::limits::TASK_VALUE_MAX_BYTES {
                 problems.push(Problem::new(
                     Level::Error,
                     "inputs-too-large",

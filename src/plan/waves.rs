@@ -20,7 +20,7 @@ use serde::Serialize;
 /// Execution contexts per cluster (DATABRICKS_FACTS.md section 3).
 pub const MAX_EXECUTION_CONTEXTS: usize = 145;
 /// For Each concurrency range.
-pub const MAX_CONCURRENCY: i64 = 100;
+pub const MAX_CONCURRENCY: i64 = crate::limits::FOR_EACH_MAX_CONCURRENCY as i64;
 
 /// The waves of a For Each.
 #[derive(Debug, Clone, PartialEq, Serialize)]
