@@ -6,6 +6,16 @@ use std::collections::{BTreeSet, HashMap};
 
 use super::model::Job;
 
+/// The order tasks run in, from [`TaskGraph::run_order`] (indexes into the task list).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunOrder {
+    pub order: Vec<usize>,
+    /// Level of each task, by index.
+    pub level: Vec<usize>,
+    /// Tasks that never run: on or behind a dependency cycle.
+    pub left: Vec<usize>,
+}
+
 /// Dependency graph over a job's top-level tasks (indexes are positions in `Job::tasks`).
 #[derive(Debug, Clone, Default)]
 pub struct TaskGraph {
@@ -18,29 +28,67 @@ pub struct TaskGraph {
 
 impl TaskGraph {
     pub fn new(job: &Job) -> Self {
-        let keys: Vec<Option<String>> = job
-            .tasks
-            .iter()
-            .map(|t| t.key().map(str::to_string))
-            .collect();
+        Self::from_keys(job.tasks.iter().map(|t| {
+            let deps = t
+                .depends_on
+                .iter()
+                .filter_map(|d| d.task_key.as_ref()?.as_str())
+                .collect();
+            (t.key(), deps)
+        }))
+    }
+
+    /// The graph of tasks given as (task key, `depends_on` keys) in declaration order, for
+    /// callers that have no bundle [`Job`] (the planner's model). Unknown keys are left out.
+    pub fn from_keys<'a>(tasks: impl IntoIterator<Item = (Option<&'a str>, Vec<&'a str>)>) -> Self {
+        let tasks: Vec<(Option<&str>, Vec<&str>)> = tasks.into_iter().collect();
+        let keys: Vec<Option<String>> = tasks.iter().map(|(k, _)| k.map(str::to_string)).collect();
         let mut index = HashMap::new();
         for (i, k) in keys.iter().enumerate() {
             if let Some(k) = k {
                 index.entry(k.clone()).or_insert(i);
             }
         }
-        let deps = job
-            .tasks
+        let deps = tasks
             .iter()
-            .map(|t| {
-                t.depends_on
-                    .iter()
-                    .filter_map(|d| d.task_key.as_ref()?.as_str())
-                    .filter_map(|k| index.get(k).copied())
-                    .collect()
-            })
+            .map(|(_, ds)| ds.iter().filter_map(|k| index.get(*k).copied()).collect())
             .collect();
         TaskGraph { keys, deps, index }
+    }
+
+    /// Run order (Kahn's algorithm; among ready tasks the one declared first runs first), the
+    /// level of each task (0 without dependencies, else 1 + its deepest dependency) and the
+    /// tasks left out because they are on or behind a cycle (in declaration order).
+    pub fn run_order(&self) -> RunOrder {
+        let n = self.keys.len();
+        let mut indeg = vec![0usize; n];
+        let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); n];
+        for (i, ds) in self.deps.iter().enumerate() {
+            let mut seen = BTreeSet::new();
+            for &j in ds {
+                if seen.insert(j) {
+                    indeg[i] += 1;
+                    dependents[j].push(i);
+                }
+            }
+        }
+        let mut ready: BTreeSet<usize> = (0..n).filter(|&i| indeg[i] == 0).collect();
+        let mut level = vec![0usize; n];
+        let mut order = Vec::with_capacity(n);
+        let mut placed = vec![false; n];
+        while let Some(i) = ready.pop_first() {
+            order.push(i);
+            placed[i] = true;
+            for &j in &dependents[i] {
+                level[j] = level[j].max(level[i] + 1);
+                indeg[j] -= 1;
+                if indeg[j] == 0 {
+                    ready.insert(j);
+                }
+            }
+        }
+        let left = (0..n).filter(|&i| !placed[i]).collect();
+        RunOrder { order, level, left }
     }
 
     /// Index of a task key.
@@ -177,5 +225,28 @@ impl TaskGraph {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_order_is_topological_stable_and_leaves_cycles_out() {
+        let g = TaskGraph::from_keys([
+            (Some("c"), vec!["a", "b", "a"]),
+            (Some("b"), vec![]),
+            (Some("a"), vec!["zz"]),
+            (Some("d"), vec!["a"]),
+            (Some("x"), vec!["y"]),
+            (Some("y"), vec!["x"]),
+            (Some("z"), vec!["y"]),
+        ]);
+        let r = g.run_order();
+        assert_eq!(r.order, [1, 2, 0, 3]);
+        assert_eq!(r.level[..4], [1, 0, 0, 1]);
+        assert_eq!(r.left, [4, 5, 6]);
+        assert_eq!(g.upstream("c"), ["a", "b"].map(String::from).into());
     }
 }

@@ -10,8 +10,12 @@ use indexmap::IndexMap;
 use serde_json::Value;
 
 use super::model::json_text;
+use crate::bundle::refs as bundle_refs;
 
-/// One `{{ ... }}` occurrence in a string.
+/// Upstream task values that parameters read, by (task, key): the value when known.
+pub type TaskValues = IndexMap<(String, String), Option<Value>>;
+
+/// One well-formed `{{ ... }}` occurrence in a string.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DynRef {
     /// Byte range of the whole `{{ ... }}` in the string.
@@ -21,72 +25,22 @@ pub struct DynRef {
     pub path: Vec<String>,
 }
 
-/// Find the `{{ ... }}` references in `s`. Malformed ones (no closing braces, empty, bad
+/// The well-formed `{{ ... }}` references in `s`, found by the bundle's scanner
+/// ([`crate::bundle::refs::parse_dynamic`]). Malformed ones (no closing braces, empty, bad
 /// backticks) are not references: Databricks passes them through as literal text.
 pub fn scan(s: &str) -> Vec<DynRef> {
-    let mut out = Vec::new();
-    let mut i = 0;
-    while let Some(rel) = s[i..].find("{{") {
-        let start = i + rel;
-        let Some(close_rel) = s[start + 2..].find("}}") else {
-            break;
-        };
-        let inner = &s[start + 2..start + 2 + close_rel];
-        let end = start + 2 + close_rel + 2;
-        if let Some(path) = split_path(inner.trim()) {
-            out.push(DynRef { start, end, path });
-        }
-        i = end;
+    if !bundle_refs::has_dynamic(s) {
+        return Vec::new();
     }
-    out
-}
-
-/// Split `a.b.`c-d`` into segments; `None` when malformed.
-pub fn split_path(inner: &str) -> Option<Vec<String>> {
-    if inner.is_empty() {
-        return None;
-    }
-    let mut segs = Vec::new();
-    let mut cur = String::new();
-    let mut chars = inner.chars().peekable();
-    let mut quoted_seg = false;
-    while let Some(c) = chars.next() {
-        match c {
-            '`' => {
-                if !cur.is_empty() {
-                    return None;
-                }
-                for q in chars.by_ref() {
-                    if q == '`' {
-                        quoted_seg = true;
-                        break;
-                    }
-                    cur.push(q);
-                }
-                if !quoted_seg {
-                    return None;
-                }
-            }
-            '.' => {
-                if cur.is_empty() {
-                    return None;
-                }
-                segs.push(std::mem::take(&mut cur));
-                quoted_seg = false;
-            }
-            c if quoted_seg => {
-                let _ = c;
-                return None;
-            }
-            c if c.is_alphanumeric() || c == '_' || c == '-' => cur.push(c),
-            _ => return None,
-        }
-    }
-    if cur.is_empty() {
-        return None;
-    }
-    segs.push(cur);
-    Some(segs)
+    bundle_refs::parse_dynamic(s)
+        .into_iter()
+        .filter(|r| r.syntax_error.is_none())
+        .map(|r| DynRef {
+            start: r.range.start,
+            end: r.range.end,
+            path: r.segments.into_iter().map(|x| x.name).collect(),
+        })
+        .collect()
 }
 
 /// What a reference in a parameter resolved to, for reporting.
@@ -98,6 +52,10 @@ pub enum Resolution {
     MissingField { path: String, field: String },
     /// `{{input}}` used outside a For Each or with unknown inputs.
     InputUnknown { path: String },
+    /// `{{tasks.<t>.values.<k>}}` filled with a known value.
+    TaskValue { task: String, key: String },
+    /// `{{tasks.<t>.values.<k>}}` whose value is not known before the run.
+    TaskValueUnknown { task: String, key: String },
     /// `{{job.parameters.x}}` with no such job parameter.
     UnknownJobParameter { name: String },
     /// A reference only known at run time, kept as written.
@@ -112,6 +70,8 @@ pub struct Scope<'a> {
     pub job_parameters: &'a IndexMap<String, String>,
     /// Bundle variables (for `${var.x}` left over).
     pub variables: &'a IndexMap<String, String>,
+    /// Upstream task values, where known.
+    pub task_values: &'a TaskValues,
 }
 
 /// Substitute the known references in `s`. Returns the new text and what each reference became.
@@ -159,6 +119,19 @@ pub fn substitute(s: &str, scope: &Scope<'_>) -> (String, Vec<Resolution>) {
                     }
                 }
             }
+            "tasks" if r.path.len() == 4 && r.path[2] == "values" => {
+                let (task, key) = (r.path[1].clone(), r.path[3].clone());
+                match scope.task_values.get(&(task.clone(), key.clone())) {
+                    Some(Some(v)) => {
+                        out.push_str(&json_text(v));
+                        res.push(Resolution::TaskValue { task, key });
+                    }
+                    _ => {
+                        out.push_str(text);
+                        res.push(Resolution::TaskValueUnknown { task, key });
+                    }
+                }
+            }
             _ => {
                 res.push(Resolution::Runtime {
                     text: text.to_string(),
@@ -186,34 +159,34 @@ fn lookup<'v>(v: &'v Value, fields: &[String]) -> Result<&'v Value, String> {
     Ok(cur)
 }
 
-/// Replace `${var.x}` (and `${variables.x.value}`) with known variable values.
+/// Replace `${var.x}` (and `${variables.x.value}`) with known variable values (the bundle's
+/// interpolation scanner, [`crate::bundle::refs::parse_interpolations`], finds them).
 pub fn substitute_vars(s: &str, vars: &IndexMap<String, String>) -> String {
-    if !s.contains("${") || vars.is_empty() {
+    if vars.is_empty() || !bundle_refs::has_interpolation(s) {
         return s.to_string();
     }
     let mut out = String::with_capacity(s.len());
-    let mut i = 0;
-    while let Some(rel) = s[i..].find("${") {
-        let start = i + rel;
-        let Some(close_rel) = s[start + 2..].find('}') else {
-            break;
+    let mut last = 0;
+    for i in bundle_refs::parse_interpolations(s) {
+        let value = match (i.syntax_error.is_none(), i.variable()) {
+            (true, Some(name)) if i.segments.len() == 2 || is_value_of(&i.segments) => {
+                vars.get(name)
+            }
+            _ => None,
         };
-        let inner = &s[start + 2..start + 2 + close_rel];
-        let end = start + 2 + close_rel + 1;
-        out.push_str(&s[i..start]);
-        let name = inner.strip_prefix("var.").or_else(|| {
-            inner
-                .strip_prefix("variables.")
-                .and_then(|r| r.strip_suffix(".value"))
-        });
-        match name.and_then(|n| vars.get(n)) {
-            Some(v) => out.push_str(v),
-            None => out.push_str(&s[start..end]),
+        if let Some(v) = value {
+            out.push_str(&s[last..i.range.start]);
+            out.push_str(v);
+            last = i.range.end;
         }
-        i = end;
     }
-    out.push_str(&s[i..]);
+    out.push_str(&s[last..]);
     out
+}
+
+/// `${variables.x.value}`.
+fn is_value_of(segments: &[String]) -> bool {
+    segments.len() == 3 && segments[0] == "variables" && segments[2] == "value"
 }
 
 #[cfg(test)]
@@ -230,6 +203,7 @@ mod tests {
             input,
             job_parameters: params,
             variables: vars,
+            task_values: Box::leak(Box::default()),
         }
     }
 
