@@ -8,6 +8,7 @@
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::engine::{BundleContext, DocContext, ProjectContext};
 
+pub mod bl004_path_outside_project;
 pub mod fe001_for_each_concurrency_out_of_range;
 pub mod fe002_for_each_nested;
 pub mod fe003_for_each_retry_on_parent;
@@ -155,6 +156,7 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &MetaOnly(&BL001),
         &MetaOnly(&BL002),
         &MetaOnly(&crate::engine::BL003),
+        &bl004_path_outside_project::PathOutsideProject,
     ];
     ALL
 }

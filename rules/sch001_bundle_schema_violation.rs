@@ -65,12 +65,22 @@ impl Rule for BundleSchemaViolation {
     fn check_bundle(&self, ctx: &BundleContext<'_>, out: &mut Vec<Diagnostic>) {
         let b = ctx.bundle;
         let config = &ctx.project.config;
-        let path = ctx.project.options.bundle_schema.clone().or_else(|| {
-            config.bundle_schema.as_ref().map(|p| match &config.root {
-                Some(r) if p.is_relative() => r.join(p),
-                _ => p.clone(),
-            })
-        });
+        let path = match (&ctx.project.options.bundle_schema, &config.bundle_schema) {
+            (Some(p), _) => Some(p.clone()),
+            (None, Some(p)) => match config.resolve_content_path(p) {
+                Ok(p) => Some(p),
+                Err(e) => {
+                    out.push(Diagnostic::new(
+                        &META,
+                        b.root_file.clone(),
+                        TextRange::default(),
+                        format!("`bundle-schema` of the configuration: {e}"),
+                    ));
+                    return;
+                }
+            },
+            (None, None) => None,
+        };
         let path = path.or_else(schema::schema_from_cli);
         let owned;
         let validator = match &path {

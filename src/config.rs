@@ -238,6 +238,21 @@ impl Config {
             _ => p.to_path_buf(),
         }
     }
+
+    /// Resolve a path written in the config file that bricklint will read (a schema), refused
+    /// when it resolves outside the project that holds the config file (see [`crate::boundary`]):
+    /// a configuration in a pull request must not make CI read files of the machine.
+    pub fn resolve_content_path(&self, p: &Path) -> Result<PathBuf, String> {
+        let path = self.resolve_path(p);
+        let Some(root) = &self.root else {
+            return Ok(path);
+        };
+        let boundary = crate::boundary::Boundary::of_paths([root.as_path()]);
+        boundary
+            .check(&path)
+            .map_err(|e| format!("{e}, is not read"))?;
+        Ok(path)
+    }
 }
 
 #[cfg(test)]

@@ -407,6 +407,9 @@ pub fn load_project(
     } else {
         opts.paths.iter().map(|p| discover::absolutize(p)).collect()
     };
+    // Nothing that resolves outside the projects of these paths is read (see `boundary`).
+    let boundary = crate::boundary::Boundary::of_paths(paths.iter().map(PathBuf::as_path));
+    let mut diags = Vec::new();
     // Files named on the command line (even when a bundle walk lists them too).
     let explicit: HashSet<PathBuf> = paths
         .iter()
@@ -440,6 +443,15 @@ pub fn load_project(
             if opts.force_exclude && discover::is_excluded(&excludes, p, &cwd) {
                 continue;
             }
+            if let Err(e) = boundary.check(p) {
+                diags.push(Diagnostic::new(
+                    &crate::rules::bl004_path_outside_project::META,
+                    Arc::new(p.clone()),
+                    TextRange::default(),
+                    format!("the named file {e}, is not read"),
+                ));
+                continue;
+            }
             files.push((p.clone(), true));
         } else {
             files.extend(walk(p));
@@ -461,7 +473,6 @@ pub fn load_project(
         .map(|(f, named)| load_file(&f, &config, named, keep_json))
         .collect();
     let mut documents = Vec::with_capacity(loaded.len());
-    let mut diags = Vec::new();
     for (doc, d) in loaded {
         diags.extend(d);
         if let Some(doc) = doc {
@@ -475,7 +486,9 @@ pub fn load_project(
     // (`%run` targets) probe the same directories.
     let fs = crate::fsutil::DirCache::default();
     for _ in 0..4 {
-        let missing = crate::index::missing_context(&documents, &fs);
+        let mut missing = crate::index::missing_context(&documents, &fs);
+        // `%run` targets and imports that resolve outside the project are not loaded.
+        missing.retain(|p| boundary.allows(p));
         phase(&format!("ctx:missing {}", missing.len()));
         if missing.is_empty() {
             break;

@@ -1,6 +1,7 @@
 //! bricklint: static analyzer, migration tool and bundle companion for Databricks notebook
 //! fan-out. The CLI, tests and future integrations use this library API.
 
+pub mod boundary;
 pub mod bundle;
 pub mod cli;
 pub mod config;

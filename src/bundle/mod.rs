@@ -724,7 +724,19 @@ fn resolve_includes(
             return out;
         }
     };
+    // Matches are read only when they resolve inside the project (a symbolic link in a pull
+    // request must not make CI print files of the machine).
+    let boundary = crate::boundary::Boundary::of_paths([root]);
     for (i, item) in items.into_iter().enumerate() {
+        let outside = |e: &crate::boundary::Escape, pat: &str, i: usize| {
+            Diagnostic::new(
+                &crate::rules::bl004_path_outside_project::META,
+                root_file.clone(),
+                item.loc.range,
+                format!("include `{pat}` matches {e}: it is not read"),
+            )
+            .route(format!("include[{i}]"))
+        };
         let route = format!("include[{i}]");
         let Some(pat) = item.as_str() else {
             diags.push(
@@ -762,6 +774,10 @@ fn resolve_includes(
             let p = root.join(pat);
             if p.is_file() {
                 let p = crate::discover::normalize(&p);
+                if let Err(e) = boundary.check(&p) {
+                    diags.push(outside(&e, pat, i));
+                    continue;
+                }
                 if !out.contains(&p) {
                     out.push(p);
                 }
@@ -799,6 +815,10 @@ fn resolve_includes(
         for m in matches {
             let ext = m.extension().and_then(|e| e.to_str()).unwrap_or("");
             if !matches!(ext, "yml" | "yaml") {
+                continue;
+            }
+            if let Err(e) = boundary.check(&m) {
+                diags.push(outside(&e, pat, i));
                 continue;
             }
             if !out.contains(&m) {
@@ -994,6 +1014,9 @@ fn read_overrides_file(
         .join("bundle")
         .join(target)
         .join("variable-overrides.json");
+    if !crate::boundary::Boundary::of_paths([root]).allows(&p) {
+        return None;
+    }
     let text = std::fs::read_to_string(p).ok()?;
     match serde_json::from_str(&text).ok()? {
         serde_json::Value::Object(m) => Some(m),

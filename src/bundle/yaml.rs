@@ -863,6 +863,10 @@ mod tests {
         while let Some(d) = stack.pop() {
             for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
                 let p = e.path();
+                // Fixtures of BL004 link out of the repository: never followed.
+                if p.is_symlink() {
+                    continue;
+                }
                 if p.is_dir() {
                     stack.push(p);
                 } else if matches!(p.extension().and_then(|x| x.to_str()), Some("yml" | "yaml")) {

@@ -170,12 +170,17 @@ pub fn run_check(args: CheckArgs) -> ExitCode {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let bundle_schema = args.bundle_schema.clone().or_else(|| {
-        config
-            .bundle_schema
-            .as_ref()
-            .map(|p| config.resolve_path(p))
-    });
+    let bundle_schema = match (&args.bundle_schema, &config.bundle_schema) {
+        (Some(p), _) => Some(p.clone()),
+        (None, Some(p)) => match config.resolve_content_path(p) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                eprint_error(format!("`bundle-schema` of the configuration: {e}"));
+                return ExitCode::from(2);
+            }
+        },
+        (None, None) => None,
+    };
     let vars = match crate::bundle::parse_var_flags(&args.vars) {
         Ok(v) => v,
         Err(e) => {

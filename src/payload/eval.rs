@@ -1775,6 +1775,14 @@ pub fn resolve_repo_file(s: &str, doc_dir: Option<&Path>, range: TextRange) -> F
     while let Some(d) = dir {
         let cand = d.join(p);
         if cand.is_file() {
+            // A link out of the project is never read (its content could reach the output).
+            let boundary = crate::boundary::Boundary::of_paths([d]);
+            if let Err(e) = boundary.check(&cand) {
+                return FileRef::Outside(Reason {
+                    what: format!("a file outside the repository ({e})"),
+                    range,
+                });
+            }
             return FileRef::Repo(cand);
         }
         if d.join(".git").exists() || d.join("databricks.yml").is_file() {

@@ -409,7 +409,10 @@ impl Contract {
         let Some(c) = config.task_values.get(key) else {
             return Ok(None);
         };
-        let schema_path = c.schema.as_ref().map(|p| config.resolve_path(p));
+        let schema_path = match c.schema.as_ref() {
+            Some(p) => Some(config.resolve_content_path(p)?),
+            None => None,
+        };
         let validator = match &schema_path {
             Some(p) => Some(load_schema(p)?),
             None => None,
