@@ -59,6 +59,11 @@ pub struct CheckOptions {
     /// `None`): only fixes and migrations write notebooks back. Saves the memory of every
     /// notebook's JSON for the rest of the run.
     pub drop_notebook_json: bool,
+    /// Texts analysed instead of the files on disk, by absolute path (`bricklint migrate`
+    /// re-checks what it would write before writing anything). A path that does not exist yet
+    /// is analysed as if it did when it lies under a checked path, and bundle `include:` globs
+    /// match it.
+    pub overlay: Option<Arc<std::collections::BTreeMap<PathBuf, String>>>,
 }
 
 /// The loaded project, shared by every rule.
@@ -327,6 +332,33 @@ pub fn load_file(
     }
 }
 
+/// Load a document from a text instead of the file on disk (the [`CheckOptions::overlay`]).
+pub fn load_text(
+    path: &Path,
+    text: &str,
+    config: &Config,
+    keep_notebook_json: bool,
+) -> (Option<Document>, Vec<Diagnostic>) {
+    let apath = Arc::new(path.to_path_buf());
+    let head = &text.as_bytes()[..text.len().min(256)];
+    let Some(kind) = source::classify(path, head) else {
+        return (None, Vec::new());
+    };
+    match Document::load(apath.clone(), kind, text.to_string()) {
+        Ok(mut doc) => {
+            doc.max_nesting = config.limits.max_nesting;
+            if !keep_notebook_json {
+                doc.raw = None;
+            }
+            (Some(doc), Vec::new())
+        }
+        Err(e) => (
+            None,
+            vec![load_error(&apath, e.message, TextRange::default())],
+        ),
+    }
+}
+
 /// The bytes of an open regular file whose size was `len` when it was opened. When the size is
 /// still right this is one `read` call (`read_to_end` also asks the size and the position again
 /// and reads once more to see the end: four system calls per file instead of one).
@@ -467,10 +499,23 @@ pub fn load_project(
     // A file found twice (named and walked, or in two walks): once. The copies are alike (named
     // is decided by the path), so any one will do.
     files.dedup_by(|b, a| a.0.as_os_str() == b.0.as_os_str());
+    let overlay = opts.overlay.clone().unwrap_or_default();
+    let virtual_files: Vec<PathBuf> = overlay
+        .keys()
+        .filter(|p| !p.exists() && report_roots.iter().any(|r| p.starts_with(r)))
+        .cloned()
+        .collect();
+    if !virtual_files.is_empty() {
+        files.extend(virtual_files.iter().map(|p| (p.clone(), false)));
+        files.sort_unstable_by(|a, b| discover::cmp_paths(&a.0, &b.0));
+    }
     phase("discover");
     let loaded: Vec<Loaded> = files
         .into_par_iter()
-        .map(|(f, named)| load_file(&f, &config, named, keep_json))
+        .map(|(f, named)| match overlay.get(&f) {
+            Some(text) => load_text(&f, text, &config, keep_json),
+            None => load_file(&f, &config, named, keep_json),
+        })
         .collect();
     let mut documents = Vec::with_capacity(loaded.len());
     for (doc, d) in loaded {
@@ -502,7 +547,8 @@ pub fn load_project(
     }
     phase("context");
     let target = opts.target.clone().or_else(|| config.target.clone());
-    let load = bundle::LoadOptions::from_process(target, opts.vars.clone());
+    let mut load = bundle::LoadOptions::from_process(target, opts.vars.clone());
+    load.virtual_files = virtual_files;
     // The project index (notebooks) and the bundles (YAML) are independent: build them side by
     // side.
     let (index, (bundles, bdiags)) = rayon::join(

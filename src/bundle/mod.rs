@@ -129,6 +129,9 @@ pub struct LoadOptions {
     pub vars: Vec<(String, String)>,
     /// `BUNDLE_VAR_<name>` values (name, value).
     pub env_vars: Vec<(String, String)>,
+    /// Files that do not exist on disk yet and are loaded as if they did (the engine's overlay:
+    /// `migrate` re-checks a resource file it would create): `include:` globs match them.
+    pub virtual_files: Vec<PathBuf>,
 }
 
 impl LoadOptions {
@@ -141,6 +144,7 @@ impl LoadOptions {
             env_vars: std::env::vars()
                 .filter_map(|(k, v)| Some((k.strip_prefix("BUNDLE_VAR_")?.to_string(), v)))
                 .collect(),
+            virtual_files: Vec::new(),
         }
     }
 }
@@ -445,7 +449,7 @@ pub fn load_bundle(
     }
 
     // Includes: read and parsed in parallel, merged in include order.
-    let include_paths = resolve_includes(&root, &root_file, &merged, diags);
+    let include_paths = resolve_includes(&root, &root_file, &merged, &opts.virtual_files, diags);
     let parsed: Vec<ParsedInclude> = {
         use rayon::prelude::*;
         include_paths
@@ -699,6 +703,7 @@ fn resolve_includes(
     root: &Path,
     root_file: &Arc<PathBuf>,
     tree: &Node,
+    virtual_files: &[PathBuf],
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<PathBuf> {
     let mut out: Vec<PathBuf> = Vec::new();
@@ -772,7 +777,7 @@ fn resolve_includes(
         }
         if !has_glob_meta(pat) {
             let p = root.join(pat);
-            if p.is_file() {
+            if p.is_file() || virtual_files.contains(&crate::discover::normalize(&p)) {
                 let p = crate::discover::normalize(&p);
                 if let Err(e) = boundary.check(&p) {
                     diags.push(outside(&e, pat, i));
@@ -811,6 +816,11 @@ fn resolve_includes(
                 matches.push(abs.to_path_buf());
             }
         });
+        for v in virtual_files {
+            if v.strip_prefix(root).is_ok_and(|rel| glob.is_match(rel)) && !matches.contains(v) {
+                matches.push(v.clone());
+            }
+        }
         matches.sort();
         for m in matches {
             let ext = m.extension().and_then(|e| e.to_str()).unwrap_or("");

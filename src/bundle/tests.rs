@@ -204,6 +204,7 @@ resources:
             target: None,
             vars: pairs(&[("a", "9"), ("a", "5")]),
             env_vars: pairs(&[("a", "4"), ("b", "4"), ("obj", "x")]),
+            ..Default::default()
         },
     );
     let v = |n: &str| {

@@ -202,6 +202,7 @@ pub fn run_check(args: CheckArgs) -> ExitCode {
         bundle_schema,
         // Fixes write notebooks back: they keep the JSON.
         drop_notebook_json: !(args.fix || args.diff),
+        overlay: None,
     };
     let mut result = match engine::check(&opts) {
         Ok(r) => r,

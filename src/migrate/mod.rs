@@ -511,8 +511,8 @@ fn recheck_selectors() -> Vec<String> {
     .collect()
 }
 
-/// Run the engine over a temporary copy of each bundle with the changes applied; findings in
-/// the changed files block that notebook's migration.
+/// Run the engine over each bundle with the changes applied in memory; findings in the changed
+/// files block that notebook's migration.
 fn recheck(result: &mut MigrateResult, opts: &MigrateOptions) {
     let selectors = recheck_selectors();
     if selectors.is_empty() {
@@ -528,7 +528,7 @@ fn recheck(result: &mut MigrateResult, opts: &MigrateOptions) {
         }
     }
     for (root, idxs) in by_root {
-        let findings = match check_copy(&root, result, &idxs, &selectors, opts) {
+        let findings = match check_overlay(&root, result, &idxs, &selectors, opts) {
             Ok(f) => f,
             Err(e) => {
                 for &i in &idxs {
@@ -559,71 +559,49 @@ fn recheck(result: &mut MigrateResult, opts: &MigrateOptions) {
     }
 }
 
-/// Copy the bundle's analysable files to a temporary directory, apply the changes, check.
-/// Returns (original path, message, blocking) of each finding: errors, and any finding of the
-/// structural bundle rules (FE, JOB, SCH), block; other warnings (an unbounded task value
-/// from `.collect()`, a parameter the child never reads) are reported with the plan.
-fn check_copy(
+/// Check the bundle with the changes applied in memory (the engine's overlay: nothing is
+/// written, no copy of the project is made). Returns (path, message, blocking) of each finding:
+/// errors, and any finding of the structural bundle rules (FE, JOB, SCH), block; other warnings
+/// (an unbounded task value from `.collect()`, a parameter the child never reads) are reported
+/// with the plan.
+fn check_overlay(
     root: &Path,
     result: &MigrateResult,
     idxs: &[usize],
     selectors: &[String],
     opts: &MigrateOptions,
 ) -> Result<Vec<(PathBuf, String, bool)>, String> {
-    let tmp = tempfile::Builder::new()
-        .prefix("bricklint-migrate-")
-        .tempdir()
-        .map_err(|e| e.to_string())?;
-    let troot = tmp.path().join("bundle");
-    let excludes = crate::discover::exclude_set(&opts.config.exclude)?;
-    let write = |rel: &Path, text: &str| -> Result<(), String> {
-        let p = troot.join(rel);
-        if let Some(d) = p.parent() {
-            std::fs::create_dir_all(d).map_err(|e| e.to_string())?;
-        }
-        std::fs::write(&p, text).map_err(|e| e.to_string())
-    };
-    for f in crate::discover::walk(root, &excludes) {
-        let rel = f.strip_prefix(root).unwrap_or(&f);
-        if let Ok(t) = std::fs::read(&f) {
-            let p = troot.join(rel);
-            if let Some(d) = p.parent() {
-                std::fs::create_dir_all(d).map_err(|e| e.to_string())?;
-            }
-            std::fs::write(&p, t).map_err(|e| e.to_string())?;
-        }
-    }
+    let mut overlay = BTreeMap::new();
     for &i in idxs {
         for c in &result.outcomes[i].changes {
-            let rel = c.path.strip_prefix(root).unwrap_or(&c.path);
-            write(rel, &c.new)?;
+            overlay.insert(c.path.clone(), c.new.clone());
         }
     }
+    // The project's configuration (excludes, limits, orchestration helpers), without the rule
+    // selection: the result must pass the structural rules whatever the project ignores.
+    let mut config = opts.config.clone();
+    config.ignore.clear();
+    config.extend_select.clear();
+    config.per_file_ignores.clear();
     let copts = crate::engine::CheckOptions {
-        paths: vec![troot.clone()],
-        config: Config::default(),
+        paths: vec![root.to_path_buf()],
+        config,
         select: Some(selectors.to_vec()),
         // JOB007 (repeated notebook tasks) is the shape `--to tasks` asks for.
         ignore: vec!["JOB007".into()],
         report_scope: crate::engine::ReportScope::Bundle,
+        overlay: Some(std::sync::Arc::new(overlay)),
         ..Default::default()
     };
     let res = crate::engine::check(&copts).map_err(|e| e.to_string())?;
-    // The temp dir may be reached through a symlink (macOS /var -> /private/var).
-    let canon = troot.canonicalize().unwrap_or_else(|_| troot.clone());
     Ok(res
         .messages
         .iter()
         .map(|m| {
-            let p: &Path = &m.abs_path;
-            let rel = p
-                .strip_prefix(&troot)
-                .or_else(|_| p.strip_prefix(&canon))
-                .unwrap_or(p);
             let blocking = m.severity == crate::diagnostic::Severity::Error
                 || ["FE", "JOB", "SCH"].iter().any(|p| m.code.starts_with(p));
             (
-                root.join(rel),
+                m.abs_path.to_path_buf(),
                 format!("{} {}", m.code, m.message),
                 blocking,
             )
