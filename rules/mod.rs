@@ -5,9 +5,11 @@
 //! The documentation string *is* the rule's documentation (`bricklint rule CODE`), with the
 //! sections `## What it does`, `## Why is this bad?`, `## Example` and `## Fix`.
 
-use crate::diagnostic::{Diagnostic, Severity};
+use crate::diagnostic::Diagnostic;
 use crate::engine::{BundleContext, DocContext, ProjectContext};
 
+pub mod bl001_unused_suppression;
+pub mod bl002_invalid_suppression;
 pub mod bl004_path_outside_project;
 pub mod fe001_for_each_concurrency_out_of_range;
 pub mod fe002_for_each_nested;
@@ -50,19 +52,7 @@ pub mod xf001_task_value_reference_unresolved;
 pub mod xf002_notebook_parameter_mismatch;
 pub mod xf003_duplicate_orchestration;
 
-/// Static description of a rule.
-#[derive(Debug)]
-pub struct RuleMeta {
-    pub code: &'static str,
-    pub name: &'static str,
-    pub severity: Severity,
-    /// One line: what it finds.
-    pub summary: &'static str,
-    /// Markdown documentation.
-    pub doc: &'static str,
-    /// Whether the rule can offer a fix.
-    pub fixable: bool,
-}
+pub use crate::diagnostic::RuleMeta;
 
 /// A rule's checks. Override the hooks you need; the others do nothing.
 pub trait Rule: Sync + Send {
@@ -90,25 +80,6 @@ impl Rule for MetaOnly {
         self.0
     }
 }
-
-/// BL001 / BL002 are produced by the suppression pass of the engine.
-pub static BL001: RuleMeta = RuleMeta {
-    code: "BL001",
-    name: "unused-suppression",
-    severity: Severity::Warning,
-    summary: "a `bricklint: ignore[...]` comment that suppresses nothing",
-    doc: "## What it does\nFinds `# bricklint: ignore[...]` and `file-ignore[...]` comments whose rules report nothing on the lines they cover.\n\n## Why is this bad?\nStale suppressions hide future findings and mislead readers about what the code does.\n\n## Example\n```python\nx = 1  # bricklint: ignore[ORC001]\n```\n\n## Fix\nRemove the comment, or the codes in it that no longer apply.\n",
-    fixable: false,
-};
-
-pub static BL002: RuleMeta = RuleMeta {
-    code: "BL002",
-    name: "invalid-suppression",
-    severity: Severity::Warning,
-    summary: "a suppression comment naming an unknown rule",
-    doc: "## What it does\nFinds `bricklint: ignore[...]` comments that name a code or rule name bricklint does not know.\n\n## Why is this bad?\nA typo in a suppression silently suppresses nothing, so the finding it was meant for still fails the build, or a later one is hidden by a wrong belief.\n\n## Example\n```python\ndbutils.notebook.run(p, 0)  # bricklint: ignore[ORC0001]\n```\n\n## Fix\nUse a code (`ORC001`) or a rule name (`notebook-run-in-thread-pool`) from `bricklint rules`.\n",
-    fixable: false,
-};
 
 /// Every rule, in catalog order.
 pub fn all() -> &'static [&'static dyn Rule] {
@@ -153,8 +124,8 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &nb003_notebook_target_not_found::NotebookTargetNotFound,
         &sch001_bundle_schema_violation::BundleSchemaViolation,
         &sch002_invalid_yaml::InvalidYaml,
-        &MetaOnly(&BL001),
-        &MetaOnly(&BL002),
+        &bl001_unused_suppression::UnusedSuppression,
+        &bl002_invalid_suppression::InvalidSuppression,
         &MetaOnly(&crate::engine::BL003),
         &bl004_path_outside_project::PathOutsideProject,
     ];

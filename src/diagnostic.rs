@@ -8,6 +8,20 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+/// Static description of a rule.
+#[derive(Debug)]
+pub struct RuleMeta {
+    pub code: &'static str,
+    pub name: &'static str,
+    pub severity: Severity,
+    /// One line: what it finds.
+    pub summary: &'static str,
+    /// Markdown documentation.
+    pub doc: &'static str,
+    /// Whether the rule can offer a fix.
+    pub fixable: bool,
+}
+
 pub use ruff_text_size::{TextRange, TextSize};
 
 /// Severity of a finding.
@@ -90,7 +104,7 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn new(
-        meta: &'static crate::rules::RuleMeta,
+        meta: &'static RuleMeta,
         path: Arc<PathBuf>,
         range: TextRange,
         message: impl Into<String>,

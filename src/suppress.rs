@@ -5,7 +5,9 @@
 use ruff_text_size::{TextRange, TextSize};
 
 use crate::diagnostic::Diagnostic;
-use crate::rules::{self, BL001, BL002};
+use crate::rules;
+use crate::rules::bl001_unused_suppression::META as BL001;
+use crate::rules::bl002_invalid_suppression::META as BL002;
 use crate::source::Document;
 
 #[derive(Debug)]

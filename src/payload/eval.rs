@@ -137,8 +137,7 @@ pub fn evaluate_with(py: &PythonSource, doc_path: &Path, use_model: bool) -> Vec
         "exit",
     ];
     if use_model && relevant.iter().any(|n| py.text.contains(n)) {
-        it.dbutils_calls = py
-            .dbutils_calls(None)
+        it.dbutils_calls = crate::python::model::dbutils_calls_of(py, None)
             .iter()
             .map(|(r, path)| (*r, canonical_dbutils_path(path)))
             .collect();

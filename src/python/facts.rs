@@ -265,7 +265,7 @@ impl FileFacts {
     pub fn extract_with(py: &PythonSource, runners: &[String]) -> FileFacts {
         let m = Model::build(py);
         // Kept for the payload evaluation of this source, which would build the model again.
-        py.dbutils_calls(Some(&m));
+        super::model::dbutils_calls_of(py, Some(&m));
         let mut x = Extractor {
             runners,
             m: &m,

@@ -27,6 +27,26 @@ use ruff_text_size::{Ranged, TextRange, TextSize};
 use super::eval::{self, Env};
 use crate::source::PythonSource;
 
+/// The `dbutils` calls of `py` (range, dotted path), computed once per source: from `model` when
+/// it is given and the calls are not known yet, else from a model built for the purpose.
+pub fn dbutils_calls_of<'s>(
+    py: &'s PythonSource,
+    model: Option<&Model<'_>>,
+) -> &'s [(TextRange, Vec<String>)] {
+    py.dbutils_calls_cache().get_or_init(|| {
+        let calls = |m: &Model<'_>| {
+            m.dbutils_calls()
+                .into_iter()
+                .map(|c| (c.call.range(), c.path))
+                .collect()
+        };
+        match model {
+            Some(m) => calls(m),
+            None => calls(&Model::build(py)),
+        }
+    })
+}
+
 pub type FuncId = usize;
 pub type ClassId = usize;
 pub type ScopeId = usize;

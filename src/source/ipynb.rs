@@ -14,7 +14,7 @@ use super::notebook::{code_lines, line_spans};
 use super::{Cell, CellLines, Document, FileKind, Lang, LoadError};
 
 pub const DATABRICKS_NOTEBOOK_KEY: &str = "application/vnd.databricks.v1+notebook";
-pub const DATABRICKS_CELL_KEY: &str = "application/vnd.databricks.v1+cell";
+pub use super::ipynb_fast::DATABRICKS_CELL_KEY;
 
 fn json_error(e: &serde_json::Error) -> LoadError {
     LoadError {

@@ -11,7 +11,7 @@
 
 use std::borrow::Cow;
 
-use super::ipynb::DATABRICKS_CELL_KEY;
+pub const DATABRICKS_CELL_KEY: &str = "application/vnd.databricks.v1+cell";
 
 /// One cell as found.
 pub(super) struct FastCell<'a> {

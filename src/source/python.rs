@@ -186,24 +186,10 @@ impl PythonSource {
         PythonSource::build(&doc)
     }
 
-    /// The `dbutils` calls of this source (from the semantic model; `model` is used when it is
-    /// given and the calls are not known yet, else a model is built once).
-    pub fn dbutils_calls(
-        &self,
-        model: Option<&crate::python::Model<'_>>,
-    ) -> &[(TextRange, Vec<String>)] {
-        self.dbutils_calls.get_or_init(|| {
-            let calls = |m: &crate::python::Model<'_>| {
-                m.dbutils_calls()
-                    .into_iter()
-                    .map(|c| (c.call.range(), c.path))
-                    .collect()
-            };
-            match model {
-                Some(m) => calls(m),
-                None => calls(&crate::python::Model::build(self)),
-            }
-        })
+    /// The cache of this source's `dbutils` calls (range, dotted path), filled by the semantic
+    /// model (`crate::python::model::dbutils_calls_of`), which lives a layer above.
+    pub fn dbutils_calls_cache(&self) -> &std::sync::OnceLock<Vec<(TextRange, Vec<String>)>> {
+        &self.dbutils_calls
     }
 
     pub fn module(&self) -> &ModModule {
