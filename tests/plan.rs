@@ -366,3 +366,266 @@ fn check_mermaid(src: &str) {
     }
     assert_eq!(depth, 0, "unclosed subgraph: {src}");
 }
+
+/// `--format submit` of one or more iterations: the request on stdout (snapshotted), problems
+/// and the command on stderr.
+fn submit(name: &str, args: &[&str]) -> (i32, Value, String) {
+    let mut a = vec!["fixtures/plan/submit", "--format", "submit"];
+    a.extend(args);
+    let r = plan(&a);
+    assert!(
+        r.stderr.contains("databricks jobs submit --json @"),
+        "{name}: {}",
+        r.stderr
+    );
+    snapshot("submit", name, &r.stdout);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    (r.code, v, r.stderr)
+}
+
+#[test]
+fn submit_one_inline_iteration_with_job_parameters_and_variables() {
+    let (code, v, stderr) = submit(
+        "inline_2",
+        &["--job", "refresh_regions", "--iteration", "2"],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        v["run_name"],
+        "Refresh regions / refresh_each / iteration 2 of 3 (bricklint plan)"
+    );
+    let tasks = v["tasks"].as_array().unwrap();
+    assert_eq!(tasks.len(), 1);
+    let nb = &tasks[0]["notebook_task"];
+    assert_eq!(tasks[0]["task_key"], "refresh_region_2");
+    assert_eq!(
+        nb["notebook_path"],
+        "/Workspace/Shared/.bundle/regional_sales/dev/files/src/refresh_region"
+    );
+    let p = &nb["base_parameters"];
+    assert_eq!(p["region"], "amer");
+    assert_eq!(
+        p["target"], "dev_sales.bronze.sales_amer",
+        "variables substituted"
+    );
+    assert_eq!(
+        p["day"], "2024-06-01",
+        "job parameter reference substituted"
+    );
+    assert_eq!(p["mode"], "incremental", "job parameters pushed down");
+    assert_eq!(p["run_id"], "{{job.run_id}}", "runtime references kept");
+    assert!(tasks[0].get("existing_cluster_id").is_none(), "serverless");
+
+    // Another target, a range chosen by field, an existing cluster.
+    let (code, v, _) = submit(
+        "inline_prod_where",
+        &[
+            "--job",
+            "refresh_regions",
+            "--target",
+            "prod",
+            "--where",
+            "region=apac",
+            "--compute",
+            "existing-cluster=0601-182128-abcd1234",
+        ],
+    );
+    assert_eq!(code, 0);
+    let t = &v["tasks"][0];
+    assert_eq!(t["task_key"], "refresh_region_3");
+    assert_eq!(t["existing_cluster_id"], "0601-182128-abcd1234");
+    assert_eq!(
+        t["notebook_task"]["notebook_path"],
+        "/Workspace/Deployments/regional_sales/files/src/refresh_region"
+    );
+    assert_eq!(
+        t["notebook_task"]["base_parameters"]["target"],
+        "prod_sales.bronze.sales_apac"
+    );
+    let r = plan(&[
+        "fixtures/plan/submit",
+        "--job",
+        "refresh_regions",
+        "--iteration",
+        "1-3",
+        "--format",
+        "submit",
+        "--workspace-root",
+        "/Workspace/Users/me/sales/",
+    ]);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["tasks"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        v["tasks"][2]["notebook_task"]["notebook_path"],
+        "/Workspace/Users/me/sales/src/refresh_region"
+    );
+    assert!(v["run_name"]
+        .as_str()
+        .unwrap()
+        .contains("3 of 3 iterations"));
+}
+
+#[test]
+fn submit_with_task_values_from_inputs_and_the_producer() {
+    let (code, v, stderr) = submit(
+        "task_values_inputs",
+        &[
+            "--job",
+            "load_partitions",
+            "--iteration",
+            "2",
+            "--inputs",
+            "fixtures/plan/submit/captured_run.json",
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let p = &v["tasks"][0]["notebook_task"]["base_parameters"];
+    assert_eq!(p["partition"], "2024-06-02", "iterations from --inputs");
+    assert_eq!(p["snapshot"], "4711", "upstream value from --inputs");
+    assert_eq!(
+        p["regions"], r#"["emea","amer"]"#,
+        "the producer's static value"
+    );
+}
+
+#[test]
+fn submit_names_upstream_values_it_does_not_know_and_exits_1() {
+    // The iterations are known, one parameter's task value is not.
+    let (code, v, stderr) = submit(
+        "task_values_missing",
+        &[
+            "--job",
+            "load_partitions",
+            "--where",
+            "name=2024-06-02",
+            "--inputs",
+            "fixtures/plan/submit/partitions_only.json",
+        ],
+    );
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("error [task-value-unknown] parameter `snapshot` reads task value `snapshot_id` of `list_partitions`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains(r#"{"tasks.list_partitions.values.snapshot_id": <value>}"#));
+    assert_eq!(
+        v["tasks"][0]["notebook_task"]["base_parameters"]["snapshot"],
+        "{{tasks.list_partitions.values.snapshot_id}}"
+    );
+    // Without --inputs the iterations themselves come from a value computed at run time.
+    let r = plan(&[
+        "fixtures/plan/submit",
+        "--job",
+        "load_partitions",
+        "--iteration",
+        "1",
+        "--format",
+        "submit",
+    ]);
+    assert_eq!(r.code, 1);
+    assert!(r.stdout.is_empty());
+    assert!(
+        r.stderr.contains("error [iterations-unknown]")
+            && r.stderr
+                .contains(r#"{"tasks.list_partitions.values.partitions": [...]}"#),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn submit_writes_a_file_and_prints_the_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("iteration.json");
+    let r = plan(&[
+        "fixtures/plan/submit",
+        "--job",
+        "refresh_regions",
+        "--iteration",
+        "1",
+        "--format",
+        "submit",
+        "-o",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains(&format!(
+        "databricks jobs submit --json @{}",
+        file.display()
+    )));
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(v["tasks"][0]["task_key"], "refresh_region_1");
+}
+
+#[test]
+fn iteration_choice_errors_are_usage_errors() {
+    for (args, msg) in [
+        (
+            &["--iteration", "9"][..],
+            "no iteration of `refresh_each` matches iteration 9",
+        ),
+        (&["--iteration", "0"][..], "expected an iteration number"),
+        (&["--where", "region"][..], "expected field=value"),
+        (&["--compute", "job-cluster=main"][..], "no job clusters"),
+        (
+            &["--compute", "existing-cluster=${var.c}"][..],
+            "no bundle variables",
+        ),
+        (&[][..], "give --iteration K or --where"),
+    ] {
+        let mut a = vec![
+            "fixtures/plan/submit",
+            "--job",
+            "refresh_regions",
+            "--format",
+            "submit",
+        ];
+        if !args
+            .iter()
+            .any(|x| x.starts_with("--iteration") || x.starts_with("--where"))
+            && !args.is_empty()
+        {
+            a.extend(["--iteration", "1"]);
+        }
+        a.extend(args);
+        let r = plan(&a);
+        assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
+        assert!(r.stderr.contains(msg), "{args:?}: {}", r.stderr);
+    }
+    // Two jobs with a For Each each: the For Each must be named.
+    let r = plan(&["fixtures/plan/submit", "--iteration", "1"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("several For Each tasks"), "{}", r.stderr);
+    // Text output of one iteration.
+    let r = plan(&[
+        "fixtures/plan/submit",
+        "--for-each",
+        "refresh_each",
+        "--iteration",
+        "2",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("iterations (1):") && r.stdout.contains("#2  region=\"amer\""));
+}
+
+#[test]
+fn plan_reports_an_include_it_cannot_parse_and_exits_1() {
+    let r = plan(&["fixtures/plan/broken-include"]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("resources/broken.job.yml:6:55: SCH002 [error] unclosed bracket"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("job `good`"));
+    let (code, v) = json(&["fixtures/plan/broken-include"]);
+    assert_eq!(code, 1);
+    assert_eq!(v["findings"][0]["code"], "SCH002");
+    assert_eq!(v["findings"][0]["line"], 6);
+    assert_eq!(v["summary"]["errors"], 1);
+    // Asking for the job that is missing says why.
+    let r = plan(&["fixtures/plan/broken-include", "--job", "broken"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("SCH002") && r.stderr.contains("no job `broken`"));
+}

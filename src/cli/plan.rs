@@ -6,8 +6,10 @@ use std::process::ExitCode;
 
 use clap::Args;
 
+use crate::plan::iteration::Selection;
 use crate::plan::render::{self, PlanFormat};
-use crate::plan::{self, Durations, InputsOverride, PlanOptions};
+use crate::plan::submit::{self, SubmitOptions};
+use crate::plan::{self, Compute, Durations, InputsOverride, JobPlan, PlanOptions};
 
 #[derive(Debug, Args)]
 pub struct PlanArgs {
@@ -20,7 +22,8 @@ pub struct PlanArgs {
     #[arg(long, short = 't')]
     pub target: Option<String>,
     /// JSON file with the For Each inputs (e.g. a payload captured from a real run): an array
-    /// for the job's only For Each, or an object of For Each task keys to arrays.
+    /// for the job's only For Each, or an object of For Each task keys to arrays and of
+    /// `tasks.<task>.values.<key>` to the values of upstream task values.
     #[arg(long, value_name = "FILE.json")]
     pub inputs: Option<PathBuf>,
     /// Seconds one iteration takes, to estimate wall time.
@@ -33,14 +36,39 @@ pub struct PlanArgs {
     /// Size of the driver ThreadPool the For Each replaces (default: the For Each concurrency).
     #[arg(long, value_name = "N")]
     pub pool_size: Option<usize>,
+    /// Only these iterations of the For Each: `K` (1-based, as the plan numbers them) or a
+    /// range `K-M`.
+    #[arg(long, value_name = "K|K-M")]
+    pub iteration: Option<String>,
+    /// Only the iterations whose input has this value (`table=orders`, `meta.day=1`, `input=x`
+    /// for scalar inputs); repeatable, all must hold.
+    #[arg(long = "where", value_name = "FIELD=VALUE")]
+    pub where_: Vec<String>,
+    /// The For Each to choose iterations from, by its task key or its nested task's key (when
+    /// the jobs have several).
+    #[arg(long, value_name = "TASK")]
+    pub for_each: Option<String>,
+    /// With `--format submit`: where the iterations run: serverless, or
+    /// existing-cluster=<id>.
+    #[arg(long, default_value = "serverless", value_parser = parse_compute)]
+    pub compute: Compute,
+    /// With `--format submit`: the workspace folder holding the bundle's files (default: the
+    /// bundle's `workspace.file_path` for the target).
+    #[arg(long, value_name = "PATH")]
+    pub workspace_root: Option<String>,
     #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
     pub format: PlanFormat,
-    /// Write the plan to a file instead of stdout.
+    /// Write the plan to a file instead of stdout (`--format submit`: the request, and the
+    /// command to submit it is printed).
     #[arg(short, long)]
     pub output_file: Option<PathBuf>,
     /// Configuration file (default: found upward from the current directory).
     #[arg(long)]
     pub config: Option<PathBuf>,
+}
+
+fn parse_compute(s: &str) -> Result<Compute, String> {
+    s.parse()
 }
 
 fn err(msg: impl std::fmt::Display) -> ExitCode {
@@ -83,9 +111,27 @@ pub fn options(args: &PlanArgs) -> Result<PlanOptions, String> {
     })
 }
 
+/// `--iteration` and `--where`.
+fn selection(args: &PlanArgs) -> Result<Selection, String> {
+    let mut sel = Selection::default();
+    if let Some(s) = &args.iteration {
+        sel.range = Some(Selection::parse_range(s)?);
+    }
+    for w in &args.where_ {
+        sel.wheres.push(Selection::parse_where(w)?);
+    }
+    if sel.is_empty() && args.format == PlanFormat::Submit {
+        return Err(
+            "--format submit runs chosen iterations: give --iteration K or --where FIELD=VALUE"
+                .into(),
+        );
+    }
+    Ok(sel)
+}
+
 pub fn run(args: PlanArgs) -> ExitCode {
-    let opts = match options(&args) {
-        Ok(o) => o,
+    let (opts, sel) = match options(&args).and_then(|o| Ok((o, selection(&args)?))) {
+        Ok(x) => x,
         Err(e) => return err(e),
     };
     let config = match super::load_config(args.config.as_ref()) {
@@ -102,7 +148,16 @@ pub fn run(args: PlanArgs) -> ExitCode {
     };
     let jobs = match loaded.select(args.job.as_deref()) {
         Ok(j) => j,
-        Err(e) => return err(e),
+        Err(e) if loaded.findings.is_empty() => return err(e),
+        Err(e) => {
+            // The job may be in a file that cannot be used: say why, as `check` does.
+            let mut stderr = anstream::stderr();
+            for f in &loaded.findings {
+                let _ = writeln!(stderr, "{f}");
+            }
+            let _ = writeln!(stderr, "bricklint: error: {e}");
+            return ExitCode::from(1);
+        }
     };
     let with_for_each = jobs
         .iter()
@@ -117,11 +172,44 @@ pub fn run(args: PlanArgs) -> ExitCode {
             "--inputs: {with_for_each} jobs have For Each tasks; choose one with --job"
         ));
     }
-    let plans: Vec<_> = jobs
+    let mut plans: Vec<_> = jobs
         .iter()
         .map(|j| plan::plan_job(j, &loaded.facts, &opts))
         .collect();
-    let text = render::render(args.format, &plans);
+    let picked = if sel.is_empty() && args.for_each.is_none() {
+        None
+    } else {
+        match plan::iteration::pick_for_each(&plans, args.for_each.as_deref()) {
+            Ok(x) => Some(x),
+            Err(e) => return err(e),
+        }
+    };
+    if args.format == PlanFormat::Submit {
+        let Some((j, f)) = picked else {
+            return err("--format submit needs --iteration or --where");
+        };
+        let sopts = SubmitOptions {
+            compute: args.compute.clone(),
+            workspace_root: args.workspace_root.clone(),
+        };
+        return write_submit(&args, &jobs[j], &plans[j], f, &sel, &loaded, &sopts);
+    }
+    if let Some((j, f)) = picked {
+        // Only the chosen For Each (and only its chosen iterations) is shown.
+        let p = &mut plans[j];
+        let keep = p.for_each.swap_remove(f);
+        p.for_each = vec![keep];
+        sel.apply(&mut p.for_each[0]);
+        let chosen = plans.swap_remove(j);
+        plans = vec![chosen];
+    }
+    let text = render::render(args.format, &plans, &loaded.findings);
+    if args.format == PlanFormat::Mermaid {
+        let mut stderr = anstream::stderr();
+        for f in &loaded.findings {
+            let _ = writeln!(stderr, "{f}");
+        }
+    }
     let (mut w, _color) = match super::open_output(args.output_file.as_ref()) {
         Ok(x) => x,
         Err(code) => return code,
@@ -129,7 +217,75 @@ pub fn run(args: PlanArgs) -> ExitCode {
     if let Err(e) = w.write_all(text.as_bytes()).and_then(|_| w.flush()) {
         return err(e);
     }
-    if render::counts(&plans).errors > 0 {
+    if render::counts(&plans, &loaded.findings).errors > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// `--format submit`: the request to the output file (with the command to run it on stdout) or
+/// to stdout (the command on stderr); problems on stderr; exit 1 when the request cannot run as
+/// it is.
+fn write_submit(
+    args: &PlanArgs,
+    job: &plan::PlanJob,
+    plan: &JobPlan,
+    f: usize,
+    sel: &Selection,
+    loaded: &plan::from_bundle::Loaded,
+    sopts: &SubmitOptions,
+) -> ExitCode {
+    let fe = &plan.for_each[f];
+    let req = match submit::submit_request(job, plan, fe, sel, &loaded.facts, sopts) {
+        Ok(r) => r,
+        Err(e) => return err(e),
+    };
+    let mut stderr = anstream::stderr();
+    for finding in &loaded.findings {
+        let _ = writeln!(stderr, "{finding}");
+    }
+    for p in &req.problems {
+        let _ = writeln!(stderr, "{} [{}] {}", p.level.as_str(), p.kind, p.message);
+    }
+    let failed = !req.problems.is_empty() || !loaded.findings.is_empty();
+    let Some(body) = &req.body else {
+        return ExitCode::from(1);
+    };
+    let mut json = serde_json::to_string_pretty(body).unwrap_or_default();
+    json.push('\n');
+    let run = |file: &str| format!("databricks jobs submit --json @{file}");
+    match &args.output_file {
+        Some(p) => {
+            if let Err(e) = crate::fsutil::atomic_write(p, json.as_bytes()) {
+                return err(format!("cannot write {}: {e}", p.display()));
+            }
+            let shown = crate::source::display_path(p);
+            let mut out = anstream::stdout();
+            let _ = writeln!(
+                out,
+                "wrote {shown}: runs/submit request for `{}` / `{}`, {}",
+                plan.job,
+                fe.task_key,
+                sel.describe()
+            );
+            for s in &req.summary {
+                let _ = writeln!(out, "  {s}");
+            }
+            let _ = writeln!(out, "run it with:\n  {}", run(&shown));
+        }
+        None => {
+            if let Err(e) = anstream::stdout().write_all(json.as_bytes()) {
+                return err(e);
+            }
+            let _ = writeln!(
+                stderr,
+                "save this request as a file and run it with: {}",
+                run("FILE.json")
+            );
+        }
+    }
+    if failed {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

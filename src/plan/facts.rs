@@ -32,6 +32,17 @@ pub enum TaskValueFact {
     Unknown,
 }
 
+/// A task value a notebook reads (`dbutils.jobs.taskValues.get(taskKey="t", key="k")`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskValueRead {
+    /// `taskKey`, when a literal.
+    pub task: Option<String>,
+    /// `key`, when a literal.
+    pub key: Option<String>,
+    /// 1-based line in the notebook file, when known.
+    pub line: Option<usize>,
+}
+
 /// Facts about notebooks, by absolute (or bundle-relative, as given in the plan model) path.
 pub trait NotebookFacts {
     /// Widgets `notebook` reads; `None` when the notebook cannot be analysed (no check then).
@@ -42,6 +53,10 @@ pub trait NotebookFacts {
     /// computed at run time): then no parameter is called unused.
     fn reads_other_widgets(&self, _notebook: &Path) -> bool {
         false
+    }
+    /// Task values `notebook` reads in its code.
+    fn task_value_reads(&self, _notebook: &Path) -> Vec<TaskValueRead> {
+        Vec::new()
     }
 }
 
@@ -64,6 +79,7 @@ pub struct StaticFacts {
     pub task_values: HashMap<(PathBuf, String), TaskValueFact>,
     /// Notebooks that were analysed (a key missing from `task_values` is then `NotSet`).
     pub analysed: std::collections::HashSet<PathBuf>,
+    pub reads: HashMap<PathBuf, Vec<TaskValueRead>>,
 }
 
 impl NotebookFacts for StaticFacts {
@@ -79,5 +95,8 @@ impl NotebookFacts for StaticFacts {
             None if self.analysed.contains(notebook) => TaskValueFact::NotSet,
             None => TaskValueFact::Unknown,
         }
+    }
+    fn task_value_reads(&self, notebook: &Path) -> Vec<TaskValueRead> {
+        self.reads.get(notebook).cloned().unwrap_or_default()
     }
 }

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use indexmap::IndexMap;
 
-use super::facts::{NotebookFacts, TaskValueFact, WidgetRead};
-use super::model::{Compute, ParamValue, PlanJob, PlanTask, TaskKind};
+use super::facts::{NotebookFacts, TaskValueFact, TaskValueRead, WidgetRead};
+use super::model::{Compute, ParamValue, PlanJob, PlanTask, TaskKind, WorkspaceFiles};
 use crate::bundle::model::NotebookRef;
 use crate::bundle::{Bundle, Job, Node, Task, Value};
 use crate::config::Config;
@@ -19,6 +19,30 @@ use crate::payload::value::V;
 pub struct Loaded {
     pub jobs: Vec<PlanJob>,
     pub facts: ProjectFacts,
+    /// What `check` reports about loading the bundle's files (SCH001 schema violations, SCH002
+    /// YAML that does not parse): a job in a file that cannot be used is missing from the plan.
+    pub findings: Vec<LoadFinding>,
+}
+
+/// A finding from loading the bundle, positioned as `check` positions it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LoadFinding {
+    pub code: &'static str,
+    pub severity: &'static str,
+    pub message: String,
+    pub path: String,
+    pub line: u32,
+    pub column: u32,
+}
+
+impl std::fmt::Display for LoadFinding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: {} [{}] {}",
+            self.path, self.line, self.column, self.code, self.severity, self.message
+        )
+    }
 }
 
 impl Loaded {
@@ -118,6 +142,20 @@ impl NotebookFacts for ProjectFacts {
             .is_some_and(|f| f.reads_all_widgets || f.dynamic_widget_reads)
     }
 
+    fn task_value_reads(&self, notebook: &Path) -> Vec<TaskValueRead> {
+        let Some(f) = self.project.index.payload.get(notebook) else {
+            return Vec::new();
+        };
+        f.gets
+            .iter()
+            .map(|g| TaskValueRead {
+                task: g.task_key.clone(),
+                key: g.key.clone(),
+                line: self.line(notebook, g.range),
+            })
+            .collect()
+    }
+
     fn task_value(&self, notebook: &Path, key: &str) -> TaskValueFact {
         let Some(f) = self.project.index.payload.get(notebook) else {
             return TaskValueFact::Unknown;
@@ -178,6 +216,12 @@ pub fn load(dir: &Path, config: Config, target: Option<&str>) -> Result<Loaded, 
         ..Default::default()
     };
     let (project, diags, _) = engine::load_project(&opts).map_err(|e| e.to_string())?;
+    // What the loader reports about files it cannot use (SCH001 on bad `include:` entries,
+    // SCH002 on YAML that does not parse), as `check` reports it; the schema rule's findings
+    // on files that load are left to `check`.
+    let cfg = &opts.config;
+    let selection = engine::Selection::new(cfg.select.as_deref(), &cfg.extend_select, &cfg.ignore)
+        .map_err(|e| e.to_string())?;
     let Some(bundle) = project
         .bundles
         .iter()
@@ -185,24 +229,34 @@ pub fn load(dir: &Path, config: Config, target: Option<&str>) -> Result<Loaded, 
     else {
         return Err(format!("{}: not loaded as a bundle", root.display()));
     };
-    let problems: Vec<String> = diags
-        .iter()
-        .filter(|d| d.severity == crate::Severity::Error)
-        .map(|d| d.message.clone())
-        .collect();
-    if bundle.config.is_none() || (target.is_some() && bundle.target.as_deref() != target) {
+    if target.is_some() && bundle.config.is_some() && bundle.target.as_deref() != target {
         return Err(format!(
-            "cannot load the bundle{}: {}",
-            target
-                .map(|t| format!(" for target `{t}`"))
-                .unwrap_or_default(),
-            problems.join("; ")
+            "cannot load the bundle for target `{}`",
+            target.unwrap_or_default()
         ));
     }
+    let findings = diags
+        .iter()
+        .filter(|d| d.code.starts_with("SCH") && d.severity == crate::Severity::Error)
+        .filter(|d| selection.is_enabled(d.code))
+        .filter(|d| d.path.starts_with(&bundle.root))
+        .map(|d| {
+            let m = engine::resolve(&project, d);
+            LoadFinding {
+                code: d.code,
+                severity: d.severity.as_str(),
+                message: d.message.clone(),
+                path: m.span.path,
+                line: m.span.line,
+                column: m.span.column,
+            }
+        })
+        .collect();
     let jobs = bundle.jobs.iter().map(|j| convert_job(bundle, j)).collect();
     Ok(Loaded {
         jobs,
         facts: ProjectFacts { project },
+        findings,
     })
 }
 
@@ -233,6 +287,37 @@ fn convert_job(bundle: &Bundle, job: &Job) -> PlanJob {
             .map(|t| convert_task(bundle, job, t))
             .collect(),
         file: Some(crate::source::display_path(&job.key_loc.file)),
+        workspace: workspace_files(bundle),
+        sync_root: Some(bundle.sync_root.clone()),
+    }
+}
+
+/// `workspace.file_path` for the bundle's target, as the Databricks CLI defaults it:
+/// `${workspace.root_path}/files`, with `root_path` defaulting to
+/// `~/.bundle/${bundle.name}/${bundle.target}` and `~` the current user's home folder
+/// (`/Workspace/Users/<user name>`), which only the workspace knows.
+fn workspace_files(bundle: &Bundle) -> WorkspaceFiles {
+    let Some(config) = bundle.config.as_ref() else {
+        return WorkspaceFiles::Unknown;
+    };
+    let get = |keys: &[&str]| config.get_path(keys).and_then(Node::scalar_text);
+    let name = get(&["bundle", "name"]).unwrap_or_else(|| "bundle".into());
+    let target = bundle.target.clone().unwrap_or_else(|| "default".into());
+    let home = |p: String| match p.strip_prefix('~') {
+        Some(rest) => format!("/Workspace/Users/${{workspace.current_user.userName}}{rest}"),
+        None => p,
+    };
+    let root =
+        home(get(&["workspace", "root_path"]).unwrap_or(format!("~/.bundle/{name}/{target}")));
+    let files = match get(&["workspace", "file_path"]) {
+        Some(f) => home(f.replace("${workspace.root_path}", &root)),
+        None => format!("{root}/files"),
+    };
+    let files = files.trim_end_matches('/').to_string();
+    if crate::bundle::refs::has_interpolation(&files) {
+        WorkspaceFiles::Unresolved(files)
+    } else {
+        WorkspaceFiles::Known(files)
     }
 }
 

@@ -8,10 +8,12 @@
 pub mod facts;
 mod for_each;
 pub mod from_bundle;
+pub mod iteration;
 pub mod model;
 pub mod options;
 pub mod refs;
 pub mod render;
+pub mod submit;
 pub mod waves;
 
 use indexmap::IndexMap;

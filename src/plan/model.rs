@@ -25,6 +25,26 @@ pub struct PlanJob {
     pub tasks: Vec<PlanTask>,
     /// Where the job is defined (display path of the YAML file).
     pub file: Option<String>,
+    /// Where the bundle's files are in the workspace (`workspace.file_path`).
+    #[serde(skip)]
+    pub workspace: WorkspaceFiles,
+    /// The folder the bundle syncs to `workspace.file_path` (the bundle root, or the common
+    /// ancestor of `sync.paths`).
+    #[serde(skip)]
+    pub sync_root: Option<PathBuf>,
+}
+
+/// The bundle's `workspace.file_path` for the target.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum WorkspaceFiles {
+    /// Not known (a job built without a bundle).
+    #[default]
+    Unknown,
+    /// A workspace folder (`/Workspace/...`).
+    Known(String),
+    /// Depends on what only the workspace knows (`~`, `${workspace.current_user.userName}`):
+    /// the path as far as it is resolved.
+    Unresolved(String),
 }
 
 /// One task of a job (or the nested task of a For Each).
@@ -126,6 +146,29 @@ pub enum Compute {
     Environment(String),
     /// Tasks that need no compute (For Each parent, condition, run_job, pipeline, SQL).
     NotNeeded,
+}
+
+impl std::str::FromStr for Compute {
+    type Err = String;
+    /// `--compute`: `serverless`, `existing-cluster=<id or ${var.x}>` or `job-cluster=<key>`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        let key_ok = |k: &str| {
+            !k.is_empty()
+                && k.len() <= crate::limits::MAX_KEY_CHARS
+                && k.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        };
+        match s.split_once('=') {
+            None if s == "serverless" => Ok(Compute::Serverless),
+            Some(("existing-cluster", id)) if !id.is_empty() => {
+                Ok(Compute::ExistingCluster(id.to_string()))
+            }
+            Some(("job-cluster", key)) if key_ok(key) => Ok(Compute::JobCluster(key.to_string())),
+            _ => Err(format!(
+                "invalid --compute `{s}`: expected serverless, existing-cluster=<id or ${{var.x}}> or job-cluster=<key>"
+            )),
+        }
+    }
 }
 
 impl Compute {

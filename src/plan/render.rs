@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use serde_json::{json, Value};
 
+use super::from_bundle::LoadFinding;
 use super::model::Compute;
 use super::waves::MODEL_NOTE;
 use super::{ForEachPlan, JobPlan, Level, Problem, TaskStep, JSON_VERSION};
@@ -15,6 +16,9 @@ pub enum PlanFormat {
     Text,
     Json,
     Mermaid,
+    /// A Jobs API `runs/submit` request that runs the iterations chosen with `--iteration` /
+    /// `--where`, and nothing else of the job.
+    Submit,
 }
 
 /// Counts of problems by level.
@@ -25,8 +29,11 @@ pub struct Counts {
     pub infos: usize,
 }
 
-pub fn counts(plans: &[JobPlan]) -> Counts {
-    let mut c = Counts::default();
+pub fn counts(plans: &[JobPlan], findings: &[LoadFinding]) -> Counts {
+    let mut c = Counts {
+        errors: findings.len(),
+        ..Counts::default()
+    };
     for p in plans.iter().flat_map(|j| j.all_problems()) {
         match p.level {
             Level::Error => c.errors += 1,
@@ -37,11 +44,14 @@ pub fn counts(plans: &[JobPlan]) -> Counts {
     c
 }
 
-pub fn render(format: PlanFormat, plans: &[JobPlan]) -> String {
+/// Render the plans; `findings` are what loading the bundle reported (shown before the plans;
+/// Mermaid leaves them to the caller). `Submit` is written by `super::submit`, not here.
+pub fn render(format: PlanFormat, plans: &[JobPlan], findings: &[LoadFinding]) -> String {
     match format {
-        PlanFormat::Text => text(plans),
-        PlanFormat::Json => {
-            let mut s = serde_json::to_string_pretty(&json_value(plans)).unwrap_or_default();
+        PlanFormat::Text => text(plans, findings),
+        PlanFormat::Json | PlanFormat::Submit => {
+            let mut s =
+                serde_json::to_string_pretty(&json_value(plans, findings)).unwrap_or_default();
             s.push('\n');
             s
         }
@@ -51,14 +61,18 @@ pub fn render(format: PlanFormat, plans: &[JobPlan]) -> String {
 
 // ---------------------------------------------------------------- JSON
 
-pub fn json_value(plans: &[JobPlan]) -> Value {
-    let c = counts(plans);
-    json!({
+pub fn json_value(plans: &[JobPlan], findings: &[LoadFinding]) -> Value {
+    let c = counts(plans, findings);
+    let mut v = json!({
         "version": JSON_VERSION,
         "jobs": plans,
         "model": MODEL_NOTE,
         "summary": {"errors": c.errors, "warnings": c.warnings, "infos": c.infos},
-    })
+    });
+    if !findings.is_empty() {
+        v["findings"] = json!(findings);
+    }
+    v
 }
 
 // ---------------------------------------------------------------- text
@@ -140,8 +154,15 @@ fn task_line(s: &TaskStep) -> String {
     line
 }
 
-pub fn text(plans: &[JobPlan]) -> String {
+pub fn text(plans: &[JobPlan], findings: &[LoadFinding]) -> String {
     let mut out = String::new();
+    if !findings.is_empty() {
+        out.push_str("bundle files that cannot be used (jobs defined there are missing below):\n");
+        for f in findings {
+            let _ = writeln!(out, "  {f}");
+        }
+        out.push('\n');
+    }
     if plans.is_empty() {
         out.push_str("no jobs\n");
     }
@@ -199,7 +220,7 @@ pub fn text(plans: &[JobPlan]) -> String {
             for_each_text(&mut out, f);
         }
     }
-    let c = counts(plans);
+    let c = counts(plans, findings);
     let _ = writeln!(
         out,
         "\n{}, {}, {}",
@@ -664,7 +685,7 @@ mod tests {
 
     #[test]
     fn text_shows_waves_and_wall_time() {
-        let t = text(&sample());
+        let t = text(&sample(), &[]);
         assert!(t.contains("waves: 3 iterations at concurrency 2 -> 2 waves (2, 1)"));
         assert!(t.contains("For Each:                  180 s (3m 00s)"));
         assert!(t.contains("driver ThreadPool(32):     90 s (1m 30s) or more"));
