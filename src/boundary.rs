@@ -35,7 +35,7 @@ pub struct Escape {
 
 impl std::fmt::Display for Escape {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let shown = crate::source::display_path(&self.path);
+        let shown = crate::discover::display_path(&self.path);
         match &self.link {
             Some((link, to)) if link == &self.path => write!(
                 f,
@@ -46,7 +46,7 @@ impl std::fmt::Display for Escape {
                 f,
                 "`{shown}`, which resolves to `{}` outside the project through the symbolic link `{}` -> `{}`",
                 self.resolved.display(),
-                crate::source::display_path(link),
+                crate::discover::display_path(link),
                 to.display()
             ),
             None => write!(

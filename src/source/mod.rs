@@ -587,18 +587,7 @@ impl LoadError {
     }
 }
 
-/// Path relative to the working directory when under it, with `/` separators. (The working
-/// directory is read once per process: bricklint never changes it.)
-pub fn display_path(path: &Path) -> String {
-    static CWD: OnceLock<Option<PathBuf>> = OnceLock::new();
-    let rel = CWD
-        .get_or_init(|| std::env::current_dir().ok())
-        .as_deref()
-        .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf))
-        .unwrap_or_else(|| path.to_path_buf());
-    let s = rel.to_string_lossy().replace('\\', "/");
-    s.strip_prefix("./").map(str::to_string).unwrap_or(s)
-}
+pub use crate::discover::display_path;
 
 /// Classify a file by name and first bytes. Returns `None` for files bricklint ignores.
 pub fn classify(path: &Path, head: &[u8]) -> Option<FileKind> {
