@@ -328,10 +328,17 @@ fn build_cell(
                         (cl, Some((target, r)), code[head_idx..].to_vec())
                     }
                     Lang::Python | Lang::Sql | Lang::Scala | Lang::R | Lang::Markdown => {
-                        // The `%lang` line is not code; rest of the first line (rare) is.
+                        // The `%lang` line is not code; the rest of the first line is
+                        // (`%python time.sleep(60)`: Databricks runs it), without the blanks
+                        // after the magic word, which are not indentation.
                         let mut v = Vec::with_capacity(code.len());
-                        if !text[rest_range].trim().is_empty() {
-                            v.push(rest_range);
+                        let rest = &text[rest_range];
+                        if !rest.trim().is_empty() {
+                            let blanks = rest.len() - rest.trim_start().len();
+                            v.push(TextRange::new(
+                                rest_range.start() + TextSize::new(blanks as u32),
+                                rest_range.end(),
+                            ));
                         } else {
                             v.push(TextRange::empty(head.end()));
                         }
@@ -478,6 +485,24 @@ mod tests {
             .map(|r| &doc.text[r])
             .collect();
         assert_eq!(code, vec!["", "y = 2", "", "z = 3"]);
+    }
+
+    #[test]
+    fn code_on_the_magic_line_is_code() {
+        let src = "-- Databricks notebook source\nSELECT 1\n\n-- COMMAND ----------\n\n-- MAGIC %python time.sleep(60) # wait\n\n-- COMMAND ----------\n\n-- MAGIC %python   x = 1\n-- MAGIC y = x\n";
+        let doc = load(src, Lang::Sql);
+        assert_eq!(doc.cells.len(), 3);
+        let code = |i: usize| -> Vec<String> {
+            doc.cells[i]
+                .lines
+                .iter(&doc.text)
+                .map(|r| doc.text[r].to_string())
+                .collect()
+        };
+        assert_eq!(doc.cells[1].lang, Lang::Python);
+        assert_eq!(code(1), vec!["time.sleep(60) # wait"]);
+        assert_eq!(code(2), vec!["x = 1", "y = x"]);
+        assert!(doc.python().unwrap().errors().is_empty());
     }
 
     #[test]
