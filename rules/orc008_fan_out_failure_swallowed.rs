@@ -131,7 +131,12 @@ impl Rule for FanOutFailureSwallowed {
                     .iter()
                     .any(|(r, _)| !idx.reach_of(di, r, true).is_empty());
             let in_worker = workers.contains(&t.func);
-            let around_results = t.collects && !facts.functions[t.func].dispatches.is_empty();
+            // Collecting results inside the `try` only matters when the function's own
+            // dispatches reach a notebook run (a pool of Spark writes is not a fan-out).
+            let around_results = t.collects
+                && fans
+                    .iter()
+                    .any(|f| f.func == t.func && f.kind.is_parallel() && f.helper.is_none());
             if !((reaches && in_worker)
                 || around_results
                 || (t.kind == SwallowKind::RecursionWithoutReturn && reaches))
