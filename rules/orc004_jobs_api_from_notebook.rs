@@ -9,12 +9,16 @@ pub static META: RuleMeta = RuleMeta {
     severity: Severity::Warning,
     summary: "a notebook that launches jobs through the Jobs API (SDK or REST)",
     doc: r#"## What it does
-Finds notebook code that creates or triggers jobs through the Jobs API: the Databricks SDK
-(`WorkspaceClient().jobs.submit / submit_and_wait / run_now / create`), the legacy
-`databricks_cli` `JobsApi`, or REST calls (`requests.post(f"{host}/api/2.1/jobs/runs/submit")`,
-`/jobs/run-now`, `/jobs/create`). `WorkspaceClient` and the HTTP clients are recognised from
-their imports. Plain scripts outside notebooks (Airflow DAGs, CI jobs) are not reported: calling
-the Jobs API is what they are for.
+Finds notebook code that launches job runs through the Jobs API: the Databricks SDK
+(`WorkspaceClient().jobs.submit / submit_and_wait / run_now / run_now_and_wait`), the legacy
+`databricks_cli` `JobsApi` (`submit_run`, `run_now`), or REST calls
+(`requests.post(f"{host}/api/2.1/jobs/runs/submit")`, `/jobs/run-now`). `WorkspaceClient` and
+the HTTP clients are recognised from their imports.
+
+Not reported: defining a job without running it (`jobs.create`, `jobs.update`, `jobs.reset`,
+`/jobs/create`, as setup notebooks do: that is what a bundle declares, and nothing runs), reading
+jobs and runs (`jobs.list`, `jobs.get_run`), and plain scripts outside notebooks (Airflow DAGs,
+CI jobs), for which calling the Jobs API is the point.
 
 ## Why is this bad?
 A notebook that launches jobs is an orchestrator hidden in a task: the jobs it starts are not
@@ -57,7 +61,7 @@ impl Rule for JobsApiFromNotebook {
                     &META,
                     ctx.doc.path.clone(),
                     c.range,
-                    format!("notebook launches a job through the Jobs API (`{}`)", c.what),
+                    format!("notebook launches a job run through the Jobs API (`{}`)", c.what),
                 )
                 .help("declare the job in the bundle and trigger it with a Run Job task (`run_job_task`) or a For Each task"),
             );

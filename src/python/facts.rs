@@ -1256,15 +1256,11 @@ impl<'a> Extractor<'_, 'a> {
     fn jobs_api(&mut self, c: &'a ast::ExprCall, scope: ScopeId, crange: TextRange) {
         if let Expr::Attribute(a) = &*c.func {
             let method = a.attr.as_str();
+            // Launching a run, not defining a job: `jobs.create` / `update` / `reset` in a
+            // setup notebook declare a job (what a bundle does), they start nothing.
             if matches!(
                 method,
-                "submit"
-                    | "submit_and_wait"
-                    | "run_now"
-                    | "run_now_and_wait"
-                    | "create"
-                    | "submit_run"
-                    | "create_job"
+                "submit" | "submit_and_wait" | "run_now" | "run_now_and_wait" | "submit_run"
             ) {
                 // w.jobs.submit(...) with w = WorkspaceClient()
                 if let Expr::Attribute(jobs) = &*a.value {
@@ -1335,11 +1331,8 @@ fn jobs_endpoint(e: &Expr, m: &Model<'_>, scope: ScopeId) -> Option<String> {
         .chars()
         .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '-' | '_'))
         .collect();
-    matches!(
-        ep.as_str(),
-        "jobs/runs/submit" | "jobs/run-now" | "jobs/create" | "jobs/reset"
-    )
-    .then(|| format!("{}{}", &rest[..j + 1], ep))
+    matches!(ep.as_str(), "jobs/runs/submit" | "jobs/run-now")
+        .then(|| format!("{}{}", &rest[..j + 1], ep))
 }
 
 fn collect_literal_text(e: &Expr, m: &Model<'_>, scope: ScopeId, out: &mut String, d: u32) {
