@@ -1,7 +1,7 @@
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::engine::DocContext;
-use crate::python::eval::Value;
 use crate::python::fanout;
+use crate::python::value::Value;
 use crate::rules::{Rule, RuleMeta};
 
 pub static META: RuleMeta = RuleMeta {
@@ -108,7 +108,7 @@ impl Rule for NotebookRunArgumentNotString {
                             a.range,
                             format!(
                                 "argument `{}` is {}",
-                                k.to_display(),
+                                k.py_str().unwrap_or_default(),
                                 match v {
                                     Value::Str(_) => "not ASCII".to_string(),
                                     other => format!(

@@ -66,7 +66,7 @@ impl Rule for TaskValueTooLarge {
                 } else {
                     "at least "
                 };
-                let limit = if max == crate::payload::TASK_VALUE_MAX_BYTES {
+                let limit = if max == crate::limits::TASK_VALUE_MAX_BYTES {
                     format!("the 48 KiB limit ({} bytes)", thousands(max))
                 } else {
                     format!("the contract's max-bytes ({})", limit_text(max))

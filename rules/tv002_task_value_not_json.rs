@@ -1,6 +1,6 @@
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::engine::DocContext;
-use crate::payload::value::V;
+use crate::python::value::Value;
 use crate::rules::{Rule, RuleMeta};
 
 pub static META: RuleMeta = RuleMeta {
@@ -71,7 +71,7 @@ impl Rule for TaskValueNotJson {
             let Some(value) = &s.value else { continue };
             // json.dumps(x) fails on the same values.
             let (v, via_dumps) = match value {
-                V::Dumped { inner, .. } => (&**inner, true),
+                Value::Dumped { inner, .. } => (&**inner, true),
                 v => (v, false),
             };
             let Some((pointer, nj)) = v.find_not_json() else {

@@ -1,6 +1,6 @@
 use crate::diagnostic::{Applicability, Diagnostic, Edit, Fix, Severity};
 use crate::engine::DocContext;
-use crate::payload::value::V;
+use crate::python::value::Value;
 use crate::rules::{Rule, RuleMeta};
 
 pub static META: RuleMeta = RuleMeta {
@@ -49,7 +49,7 @@ fn for_each_consumers(
                 .tasks
                 .iter()
                 .filter(|t| {
-                    crate::payload::xref::notebook_of(b, job, t).as_deref()
+                    crate::project::xref::notebook_of(b, job, t).as_deref()
                         == Some(ctx.doc.path.as_path())
                 })
                 .filter_map(|t| t.key())
@@ -87,7 +87,7 @@ impl Rule for TaskValueDoubleEncoded {
         };
         for s in &facts.sets {
             let Some(value) = &s.value else { continue };
-            let dumped = matches!(value, V::Dumped { .. });
+            let dumped = matches!(value, Value::Dumped { .. });
             if !s.value_is_dumps_call && !dumped {
                 continue;
             }
@@ -97,9 +97,9 @@ impl Rule for TaskValueDoubleEncoded {
                 .as_deref()
                 .map_or("a task value".to_string(), |k| format!("task value `{k}`"));
             let what = match value {
-                V::Dumped { inner, .. } => match &**inner {
-                    V::List(_) => " a list",
-                    V::Dict(_) => " a dict",
+                Value::Dumped { inner, .. } => match &**inner {
+                    Value::List(_) | Value::Tuple(_) => " a list",
+                    Value::Dict(_) => " a dict",
                     _ => "",
                 },
                 _ => "",
@@ -122,7 +122,7 @@ impl Rule for TaskValueDoubleEncoded {
                     format!("For Each `{fe_key}` iterates over this value: it gets a JSON string, not an array"),
                 );
             }
-            if let V::Dumped { range: r, .. } = value {
+            if let Value::Dumped { range: r, .. } = value {
                 if !s.value_is_dumps_call && *r != range {
                     d = d.related(ctx.doc.path.clone(), *r, "encoded with json.dumps here");
                 }

@@ -2,7 +2,7 @@ use std::collections::HashMap;
 
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::engine::DocContext;
-use crate::payload::value::V;
+use crate::python::value::Value;
 use crate::rules::{Rule, RuleMeta};
 
 pub static META: RuleMeta = RuleMeta {
@@ -51,7 +51,7 @@ impl Rule for TaskValueKeyInvalid {
             return;
         };
         let path = &ctx.doc.path;
-        let mut first_by_key: HashMap<(&str, &[u32]), &crate::payload::facts::TaskValueSet> =
+        let mut first_by_key: HashMap<(&str, &[u32]), &crate::project::facts::TaskValueSet> =
             HashMap::new();
         for s in &facts.sets {
             let range = s.key_range.unwrap_or(s.func_range);
@@ -68,7 +68,7 @@ impl Rule for TaskValueKeyInvalid {
                     );
                     continue;
                 }
-                (Some(V::Str(k)), _) if k.is_empty() => {
+                (Some(Value::Str(k)), _) if k.is_empty() => {
                     out.push(
                         Diagnostic::new(&META, path.clone(), range, "task-value key is empty")
                             .help("use a non-empty literal key"),
@@ -77,12 +77,14 @@ impl Rule for TaskValueKeyInvalid {
                 }
                 (
                     Some(
-                        v @ (V::Int(_)
-                        | V::Float(_)
-                        | V::Bool(_)
-                        | V::None
-                        | V::List(_)
-                        | V::Dict(_)),
+                        v @ (Value::Int(_)
+                        | Value::Float(_)
+                        | Value::Bool(_)
+                        | Value::None
+                        | Value::List(_)
+                        | Value::Tuple(_)
+                        | Value::Set(..)
+                        | Value::Dict(_)),
                     ),
                     _,
                 ) => {

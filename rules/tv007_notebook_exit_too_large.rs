@@ -1,7 +1,8 @@
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::engine::DocContext;
-use crate::payload::value::V;
-use crate::payload::{thousands, NOTEBOOK_EXIT_MAX_BYTES};
+use crate::limits::NOTEBOOK_EXIT_MAX_BYTES;
+use crate::payload::thousands;
+use crate::python::value::Value;
 use crate::rules::{Rule, RuleMeta};
 
 pub static META: RuleMeta = RuleMeta {
@@ -49,17 +50,17 @@ impl Rule for NotebookExitTooLarge {
             let range = e.value_range.unwrap_or(e.range);
             // exit() returns str(value): a string's size is its length, not its JSON.
             let size = match value {
-                V::Str(s) => {
+                Value::Str(s) => {
                     let n = s.len() as u64;
-                    crate::payload::value::SizeBound {
+                    crate::python::value::SizeBound {
                         min: n,
                         exact: Some(n),
                         unbounded: None,
                     }
                 }
-                V::Dumped { text: Some(t), .. } => {
+                Value::Dumped { text: Some(t), .. } => {
                     let n = t.len() as u64;
-                    crate::payload::value::SizeBound {
+                    crate::python::value::SizeBound {
                         min: n,
                         exact: Some(n),
                         unbounded: None,

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use crate::bundle::{diag, Job, Task};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::engine::BundleContext;
-use crate::payload::xref::{producer_of, readable_parameters, Producer};
+use crate::project::xref::{producer_of, readable_parameters, Producer};
 use crate::rules::{Rule, RuleMeta};
 
 pub static META: RuleMeta = RuleMeta {
@@ -62,7 +62,7 @@ fn check_task(ctx: &BundleContext<'_>, job: &Job, task: &Task, out: &mut Vec<Dia
     let Producer::Notebook { path, facts } = producer_of(project, b, job, task) else {
         return;
     };
-    let nb_display = crate::payload::xref::rel(b, &path);
+    let nb_display = crate::project::xref::rel(b, &path);
     let task_name = task.key().unwrap_or("?");
     let job_params: BTreeSet<&str> = job
         .parameters

@@ -3,7 +3,7 @@ use std::sync::Arc;
 use crate::bundle::diag;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::engine::BundleContext;
-use crate::payload::xref::notebook_of;
+use crate::project::xref::notebook_of;
 use crate::rules::{Rule, RuleMeta};
 
 pub static META: RuleMeta = RuleMeta {
@@ -77,7 +77,7 @@ impl Rule for DuplicateOrchestration {
                     format!(
                         "For Each task `{}` runs {} per input, and that notebook fans out `dbutils.notebook.run` again ({}): the fan-out is done twice",
                         task.key().unwrap_or("?"),
-                        crate::payload::xref::rel(b, &path),
+                        crate::project::xref::rel(b, &path),
                         first.kind.describe(),
                     ),
                 )

@@ -118,7 +118,7 @@ impl Project {
         full || self.index.python.facts.get(i).is_some_and(|f| f.is_some())
             || self.explicit.contains(doc.path.as_path())
             || doc.has(crate::source::Token::Suppression)
-            || crate::payload::facts::writes_task_values(doc)
+            || crate::project::facts::writes_task_values(doc)
             || enabled.iter().any(|r| r.wants_parse(doc))
     }
 }

@@ -32,7 +32,7 @@ pub struct ProjectIndex {
     /// Python orchestration facts.
     pub python: PythonIndex,
     /// Task values, widgets and payloads of every Python document (`src/payload/facts.rs`).
-    pub payload: crate::payload::facts::PayloadIndex,
+    pub payload: crate::project::facts::PayloadIndex,
 }
 
 impl ProjectIndex {
@@ -43,7 +43,7 @@ impl ProjectIndex {
             .map(|(i, d)| (crate::fasthash::PathKey((*d.path).clone()), i))
             .collect();
         let python = PythonIndex::build(documents, &by_path, config);
-        let payload = crate::payload::facts::PayloadIndex::build(documents, config);
+        let payload = crate::project::facts::PayloadIndex::build(documents, config);
         ProjectIndex {
             by_path,
             python,

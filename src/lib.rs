@@ -18,6 +18,7 @@ pub mod migrate;
 pub mod output;
 pub mod payload;
 pub mod plan;
+pub mod project;
 pub mod python;
 pub mod source;
 pub mod suppress;

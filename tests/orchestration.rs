@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use bricklint::engine::{check, load_project, CheckOptions, ReportScope};
-use bricklint::python::eval::Value;
 use bricklint::python::fanout::{fan_outs, DispatchKind, FanOutKind, PoolKind, WorkerKind};
+use bricklint::python::value::Value;
 
 fn fixture(p: &str) -> PathBuf {
     Path::new("fixtures/rules/notebook-run-in-thread-pool").join(p)

@@ -281,7 +281,7 @@ fn external_worker(
     let child = first.path.as_ref()?.value.as_ref()?.as_str()?.to_string();
     let timeout = match &first.timeout {
         None => None,
-        Some(t) => match t.value.as_ref()?.to_json_value() {
+        Some(t) => match t.value.as_ref()?.to_json()? {
             serde_json::Value::Number(n) => n.as_i64(),
             _ => return None,
         },
@@ -295,7 +295,7 @@ fn external_worker(
         if v.param == Some(0) {
             params.push((k, None));
         } else {
-            let val = v.value.as_ref()?.to_json_value();
+            let val = v.value.as_ref()?.to_json()?;
             params.push((k, Some(sym::py_str(&val)?)));
         }
     }
@@ -303,7 +303,7 @@ fn external_worker(
     let static_items = items
         .value
         .as_ref()
-        .map(|v| v.to_json_value())
+        .and_then(|v| v.to_json())
         .and_then(|v| v.as_array().cloned());
     Some(planner::ExternalWorker {
         child,

@@ -12,11 +12,6 @@ use serde_json::Value;
 
 use crate::config::Config;
 
-pub mod eval;
-pub mod facts;
-pub mod value;
-pub mod xref;
-
 /// The documented limit of one task value's JSON representation: 48 KiB.
 pub const TASK_VALUE_MAX_BYTES: u64 = crate::limits::TASK_VALUE_MAX_BYTES;
 /// The documented limit of `for_each_task.inputs` given inline: 10,000 characters.

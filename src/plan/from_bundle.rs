@@ -12,8 +12,8 @@ use crate::bundle::model::NotebookRef;
 use crate::bundle::{Bundle, Job, Node, Task, Value};
 use crate::config::Config;
 use crate::engine::{self, CheckOptions, Project};
-use crate::payload::facts::KeySet;
-use crate::payload::value::V;
+use crate::project::facts::KeySet;
+use crate::python::value::Value as V;
 
 /// A loaded bundle, ready to plan.
 pub struct Loaded {
@@ -78,7 +78,7 @@ impl Loaded {
     }
 }
 
-/// Notebook facts from the project index (`crate::payload::facts`).
+/// Notebook facts from the project index (`crate::project::facts`).
 pub struct ProjectFacts {
     project: Project,
 }

@@ -7,8 +7,8 @@ use crate::fasthash::HashMap;
 use ruff_python_ast::{self as ast, Expr, Stmt};
 use ruff_text_size::{Ranged, TextRange};
 
-use super::eval::{self, Value};
 use super::model::{CallRef, FuncId, FuncNode, Model, PoolKind, ScopeId, MODULE_FUNC};
+use super::value::{self as eval, Value};
 use crate::source::PythonSource;
 
 /// An expression as written, with its static value when known.
@@ -927,7 +927,7 @@ impl<'a> Extractor<'_, 'a> {
                 .collect(),
             Expr::Name(n) => {
                 // A dict bound once.
-                use super::eval::Env;
+                use super::value::Env;
                 match self.m.env(scope).lookup(n) {
                     Some(v @ Expr::Dict(_)) => self.dict_items(v, scope),
                     _ => Vec::new(),
@@ -1341,31 +1341,18 @@ fn collect_literal_text(e: &Expr, m: &Model<'_>, scope: ScopeId, out: &mut Strin
     }
     match e {
         Expr::StringLiteral(s) => out.push_str(s.value.to_str()),
-        Expr::FString(f) => {
-            for part in f.value.iter() {
-                match part {
-                    ast::FStringPart::Literal(l) => out.push_str(&l.value),
-                    ast::FStringPart::FString(fs) => {
-                        for el in fs.elements.iter() {
-                            match el {
-                                ast::InterpolatedStringElement::Literal(l) => {
-                                    out.push_str(&l.value)
-                                }
-                                ast::InterpolatedStringElement::Interpolation(i) => {
-                                    collect_literal_text(&i.expression, m, scope, out, d + 1)
-                                }
-                            }
-                        }
-                    }
-                }
+        Expr::FString(f) => eval::fstring_parts(f, &mut |part| match part {
+            eval::FStringPart::Literal(l) => out.push_str(l),
+            eval::FStringPart::Interpolation(i) => {
+                collect_literal_text(&i.expression, m, scope, out, d + 1)
             }
-        }
+        }),
         Expr::BinOp(b) => {
             collect_literal_text(&b.left, m, scope, out, d + 1);
             collect_literal_text(&b.right, m, scope, out, d + 1);
         }
         Expr::Name(n) => {
-            use super::eval::Env;
+            use super::value::Env;
             if let Some(v) = m.env(scope).lookup(n) {
                 collect_literal_text(v, m, scope, out, d + 1);
             }

@@ -17,14 +17,14 @@
 //! - [`Model::pool_of`]: the pool / executor an expression denotes.
 //!
 //! The model is flow-insensitive: a name bound several times denotes any of its values (for
-//! callables) and has no static value (for [`crate::python::eval`]).
+//! callables) and has no static value (for [`crate::python::value`]).
 
 use crate::fasthash::HashMap;
 
 use ruff_python_ast::{self as ast, Expr, Stmt};
 use ruff_text_size::{Ranged, TextRange, TextSize};
 
-use super::eval::{self, Env};
+use super::value::{self as eval, Env};
 use crate::source::PythonSource;
 
 /// The `dbutils` calls of `py` (range, dotted path), computed once per source: from `model` when
@@ -1026,8 +1026,8 @@ pub struct ModelEnv<'m, 'a> {
     scope: ScopeId,
 }
 
-impl Env for ModelEnv<'_, '_> {
-    fn lookup(&self, name: &ast::ExprName) -> Option<&Expr> {
+impl<'x, 'a: 'x> Env<'x> for ModelEnv<'_, 'a> {
+    fn lookup(&self, name: &ast::ExprName) -> Option<&'x Expr> {
         let b = self.m.single(self.scope, name.id.as_str())?;
         match b.kind {
             BindingKind::Assign(v) => Some(v),

@@ -10,9 +10,9 @@ use std::collections::HashMap;
 
 use ruff_text_size::{TextRange, TextSize};
 
-use super::eval::Value;
 use super::facts::{ExprDesc, RunCall};
 use super::fanout::{FanOut, FanOutKind, ReachedRun};
+use super::value::Value;
 use crate::source::{Document, Lang};
 
 /// A virtual text of the Scala cells with a map back to the document.
@@ -183,7 +183,7 @@ fn run_call(v: &Virtual, (s, e): (usize, usize)) -> RunCall {
         let value = if t.len() >= 2 && t.starts_with('"') && t.ends_with('"') && !t.contains('+') {
             Some(Value::Str(t[1..t.len() - 1].to_string()))
         } else {
-            t.parse::<i64>().ok().map(Value::Int)
+            t.parse::<i64>().ok().map(|i| Value::Int(i.into()))
         };
         ExprDesc {
             range: v.range(a + lead, a + lead + t.len()),

@@ -8,10 +8,9 @@ use std::sync::{Arc, OnceLock};
 
 use ruff_text_size::TextRange;
 
-use super::eval::{self, Arg, CallKind, Recorded};
-use super::value::V;
-use super::Contract;
 use crate::config::Config;
+use crate::payload::Contract;
+use crate::python::value::{self as eval, Arg, CallKind, Recorded, Value};
 use crate::source::{Document, Token};
 
 /// One `dbutils.jobs.taskValues.set(key, value)` call.
@@ -24,13 +23,13 @@ pub struct TaskValueSet {
     /// The key is not a string literal in at least one observation.
     pub key_dynamic: bool,
     /// The key argument (for non-literal / non-string keys).
-    pub key_value: Option<V>,
+    pub key_value: Option<Value>,
     pub key_range: Option<TextRange>,
     /// The whole call.
     pub range: TextRange,
     pub func_range: TextRange,
     /// The value, joined over every observation (dynamic when they differ).
-    pub value: Option<V>,
+    pub value: Option<Value>,
     pub value_range: Option<TextRange>,
     /// The value argument is a direct `json.dumps(...)` call.
     pub value_is_dumps_call: bool,
@@ -46,7 +45,7 @@ pub struct TaskValueSet {
 #[derive(Debug, Clone)]
 pub struct NotebookExit {
     pub range: TextRange,
-    pub value: Option<V>,
+    pub value: Option<Value>,
     pub value_range: Option<TextRange>,
 }
 
@@ -69,7 +68,7 @@ pub struct WidgetDef {
     pub name: Option<String>,
     pub range: TextRange,
     pub kind: &'static str,
-    pub default: Option<V>,
+    pub default: Option<Value>,
 }
 
 /// One `dbutils.jobs.taskValues.get(taskKey, key, default, debugValue)` call.
@@ -171,7 +170,7 @@ impl DocFacts {
 
 fn str_arg(a: Option<&Arg>) -> Option<String> {
     a.and_then(|a| match &a.value {
-        V::Str(s) => Some(s.clone()),
+        Value::Str(s) => Some(s.clone()),
         _ => None,
     })
 }
@@ -324,13 +323,17 @@ fn self_contained(r: &Recorded) -> bool {
             .all(|obs| obs.iter().all(|a| known(&a.value)))
 }
 
-fn known(v: &V) -> bool {
+fn known(v: &Value) -> bool {
     match v {
-        V::None | V::Bool(_) | V::Int(_) | V::Float(_) | V::Str(_) => true,
-        V::List(items) => items.iter().all(known),
-        V::Dict(items) => items.iter().all(|(k, v)| known(k) && known(v)),
-        V::Dumped { inner, text, .. } => text.is_some() && known(inner),
-        V::Obj(_) | V::File(_) | V::DataFrame(_) | V::Dynamic { .. } => false,
+        Value::None | Value::Bool(_) | Value::Int(_) | Value::Float(_) | Value::Str(_) => true,
+        Value::List(items) | Value::Tuple(items) => items.iter().all(known),
+        Value::Dict(items) => items.iter().all(|(k, v)| known(k) && known(v)),
+        Value::Dumped { inner, text, .. } => text.is_some() && known(inner),
+        Value::Set(..)
+        | Value::Obj(_)
+        | Value::File(_)
+        | Value::DataFrame(_)
+        | Value::Dynamic { .. } => false,
     }
 }
 
@@ -487,7 +490,7 @@ pub fn from_records(recorded: &[Recorded]) -> DocFacts {
                 let mut key_dynamic = r.truncated;
                 for i in 0..r.observations.len() {
                     match r.arg(i, "key", 0).map(|a| &a.value) {
-                        Some(V::Str(k)) => {
+                        Some(Value::Str(k)) => {
                             if !keys.contains(k) {
                                 keys.push(k.clone());
                             }
@@ -571,7 +574,7 @@ pub fn from_records(recorded: &[Recorded]) -> DocFacts {
                     // `debugValue=None` raises like a missing one.
                     has_debug_value: r
                         .arg(0, "debugValue", 3)
-                        .is_some_and(|a| a.value != V::None),
+                        .is_some_and(|a| a.value != Value::None),
                 });
             }
         }
@@ -664,7 +667,7 @@ impl PayloadIndex {
         key.and_then(|k| self.contracts.get(k))
             .and_then(|c| c.as_ref().ok())
             .map(|c| c.max_bytes)
-            .unwrap_or(super::TASK_VALUE_MAX_BYTES)
+            .unwrap_or(crate::limits::TASK_VALUE_MAX_BYTES)
     }
 }
 
