@@ -103,12 +103,34 @@ pub struct Limits {
     /// Files larger than this are skipped with a diagnostic.
     #[serde(default = "default_max_file")]
     pub max_file_bytes: u64,
-    /// Maximum nesting depth for Python and YAML.
-    #[serde(default = "default_depth")]
+    /// Maximum nesting depth for Python and YAML (at most [`MAX_NESTING_CAP`]).
+    #[serde(default = "default_depth", deserialize_with = "capped_nesting")]
     pub max_nesting: u32,
     /// Maximum number of YAML alias expansions.
     #[serde(default = "default_aliases")]
     pub max_yaml_aliases: u32,
+}
+
+/// The largest `[limits] max-nesting` accepted. Syntax trees are built, walked and dropped
+/// recursively: a chain of Python calls takes about 5 KiB of stack a level in a debug build, a
+/// YAML mapping about 40 KiB (the deserializer's frames), less in a release build. CPython 3.11
+/// refuses code nested 3,000 deep (`RecursionError` while compiling).
+pub const MAX_NESTING_CAP: u32 = 2_000;
+
+/// Stack size of every thread that parses, walks or drops syntax trees: the command's own thread
+/// and rayon's pools. [`MAX_NESTING_CAP`] levels of the costliest shape (YAML, debug build) take
+/// about a third of it. Only the pages a thread touches are backed by memory.
+pub const THREAD_STACK_BYTES: usize = 256 * 1024 * 1024;
+
+fn capped_nesting<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    let n = u32::deserialize(d)?;
+    if n > MAX_NESTING_CAP {
+        return Err(serde::de::Error::custom(format!(
+            "max-nesting = {n} is over {MAX_NESTING_CAP}, the deepest nesting bricklint can \
+             analyse without overflowing its stack (CPython refuses such code too)"
+        )));
+    }
+    Ok(n)
 }
 
 fn default_max_file() -> u64 {

@@ -751,7 +751,7 @@ pub fn run_rules(project: &Project, enabled: &[&'static dyn Rule]) -> Vec<Diagno
 
 /// Stack size of analysis threads. Syntax trees are walked recursively; cells nested deeper than
 /// `[limits] max-nesting` are not parsed, and this leaves a wide margin for the rest.
-pub const ANALYSIS_STACK_BYTES: usize = 64 * 1024 * 1024;
+pub const ANALYSIS_STACK_BYTES: usize = crate::config::THREAD_STACK_BYTES;
 
 /// The thread pool analysis runs on (rayon's default threads have 2 MiB stacks).
 pub fn analysis_pool() -> Option<&'static rayon::ThreadPool> {

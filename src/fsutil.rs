@@ -16,6 +16,9 @@
 //!
 //! Several faults may be given, separated by commas. The process aborts (`SIGABRT`, as a crash
 //! would), so no destructor or cleanup runs.
+//!
+//! `BRICKLINT_FAULT_INJECT=panic` makes the command panic before it starts, outside every
+//! per-file guard: the way to see (and test) the exit-2 "internal error" report.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -56,6 +59,11 @@ pub fn parse_faults(spec: &str) -> Vec<(FaultPoint, u64)> {
             Some((FaultPoint::parse(p.trim())?, n.trim().parse().ok()?))
         })
         .collect()
+}
+
+/// Was a panic asked for (`BRICKLINT_FAULT_INJECT=panic`)?
+pub fn panic_injected() -> bool {
+    std::env::var(FAULT_ENV).is_ok_and(|s| s.split(',').any(|f| f.trim() == "panic"))
 }
 
 fn faults() -> &'static [(FaultPoint, u64)] {

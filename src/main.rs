@@ -1,7 +1,5 @@
 use std::process::ExitCode;
 
-use clap::Parser;
-
 // mimalloc: parsing allocates millions of small syntax-tree nodes; glibc's malloc spent a quarter
 // of the run time on them (see README, Performance).
 #[global_allocator]
@@ -26,13 +24,5 @@ fn main() -> ExitCode {
     unsafe {
         libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
     }
-    let cli = match bricklint::cli::Cli::try_parse() {
-        Ok(c) => c,
-        Err(e) => {
-            let code = if e.use_stderr() { 2 } else { 0 };
-            let _ = e.print();
-            return ExitCode::from(code);
-        }
-    };
-    bricklint::cli::run(cli)
+    bricklint::cli::main()
 }

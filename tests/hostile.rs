@@ -548,6 +548,198 @@ fn odd_but_valid_files() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Output that cannot be written, panics outside the per-file guard, the stack.
+
+/// `bricklint <args>` in `dir` with stdout going to `stdout` and `stdin` as input.
+fn run_to(dir: &Path, args: &[&str], stdout: std::fs::File, stdin: &[u8]) -> Run {
+    // A plain command: `assert_cmd` captures stdout, and stdout is what is tested here.
+    let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("bricklint"));
+    c.current_dir(dir)
+        .args(args)
+        .env_remove(bricklint::fsutil::FAULT_ENV)
+        .stdin(std::process::Stdio::piped())
+        .stdout(stdout)
+        .stderr(std::process::Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    {
+        use std::io::Write;
+        let _ = child.stdin.take().unwrap().write_all(stdin);
+    }
+    finish(child.wait_with_output().unwrap())
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn unwritable_output_is_exit_2_naming_the_destination() {
+    let dir = tempfile::tempdir().unwrap();
+    // A fixable finding (so that `--diff` prints something).
+    let fixable = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/cli/fixable/producer.py");
+    write(dir.path(), "nb.py", std::fs::read(fixable).unwrap());
+    write(
+        dir.path(),
+        "databricks.yml",
+        "bundle:\n  name: b\nresources:\n  jobs:\n    j:\n      tasks:\n        - task_key: t\n          notebook_task:\n            notebook_path: ./nb.py\n",
+    );
+    let full = || {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap()
+    };
+    let null = || {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/null")
+            .unwrap()
+    };
+    let to_stdout: &[&[&str]] = &[
+        &["rules"],
+        &["rules", "--format", "json"],
+        &["rule", "ORC001"],
+        &["completions", "bash"],
+        &["check", "."],
+        &["check", ".", "--output-format", "sarif"],
+        &["check", ".", "--diff", "--unsafe-fixes"],
+        &["payload", "-"],
+        &["plan", "."],
+        &["migrate", "."],
+        &["init", ".", "--diff"],
+    ];
+    for args in to_stdout {
+        let r = run_to(dir.path(), args, full(), b"[1, 2]");
+        assert_eq!(r.code, Some(2), "{args:?}\n{}", r.context());
+        assert!(
+            r.stderr
+                .starts_with("bricklint: error: cannot write standard output: No space left"),
+            "{args:?}\n{}",
+            r.context()
+        );
+    }
+    // `-o FILE`: the message names the file.
+    for args in [
+        &["check", ".", "-o", "/dev/full"][..],
+        &["plan", ".", "-o", "/dev/full"][..],
+    ] {
+        let r = run_to(dir.path(), args, null(), b"");
+        assert_eq!(r.code, Some(2), "{args:?}\n{}", r.context());
+        assert!(
+            r.stderr
+                .starts_with("bricklint: error: cannot write /dev/full: No space left"),
+            "{args:?}\n{}",
+            r.context()
+        );
+    }
+    // `migrate --write` whose plan cannot be shown writes nothing.
+    let before = std::fs::read(dir.path().join("nb.py")).unwrap();
+    let r = run_to(dir.path(), &["migrate", ".", "--write"], full(), b"");
+    assert_eq!(r.code, Some(2), "{}", r.context());
+    assert_eq!(std::fs::read(dir.path().join("nb.py")).unwrap(), before);
+}
+
+#[test]
+fn a_panic_outside_the_file_guard_is_exit_2_with_a_bug_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::cargo_bin("bricklint")
+        .unwrap()
+        .current_dir(dir.path())
+        .args(["rules"])
+        .env(bricklint::fsutil::FAULT_ENV, "panic")
+        .env("RUST_BACKTRACE", "1")
+        .timeout(TIMEOUT)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.starts_with("bricklint: error: internal error: fault injected"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("please report it"), "{stderr}");
+    // The report replaces Rust's panic message and backtrace.
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!stderr.contains("stack backtrace"), "{stderr}");
+    assert!(out.stdout.is_empty());
+}
+
+/// A notebook with one fan-out (so it is analysed in full) and `code` in its second cell, in a
+/// bundle whose job runs it.
+fn deep_project(dir: &Path, code: &str, limit: u32) {
+    write(
+        dir,
+        "nb.py",
+        format!("{NB}dbutils.notebook.run('x', 0)\n\n# COMMAND ----------\n\n{code}\n"),
+    );
+    write(
+        dir,
+        "databricks.yml",
+        "bundle:\n  name: b\nresources:\n  jobs:\n    j:\n      tasks:\n        - task_key: t\n          notebook_task:\n            notebook_path: ./nb.py\n",
+    );
+    write(
+        dir,
+        "bricklint.toml",
+        format!("syntax-check = \"all\"\n[limits]\nmax-nesting = {limit}\n"),
+    );
+}
+
+#[test]
+fn max_nesting_is_capped_where_the_stack_holds() {
+    let cap = bricklint::config::MAX_NESTING_CAP;
+    // Over the cap: a configuration error with its position.
+    let dir = tempfile::tempdir().unwrap();
+    deep_project(dir.path(), "x = 1", 1_000_000);
+    let r = check_in(dir.path(), &["."]);
+    assert_eq!(r.code, Some(2), "{}", r.context());
+    assert!(
+        r.stderr
+            .contains("bricklint.toml:3:15: max-nesting = 1000000 is over"),
+        "{}",
+        r.context()
+    );
+    // At the cap, 200,000-deep chains are findings, not stack overflows.
+    for (name, code) in [
+        ("calls", format!("x = f{}", "(g)".repeat(200_000))),
+        ("lambdas", format!("f = {}1", "lambda: ".repeat(200_000))),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        deep_project(dir.path(), &code, cap);
+        let r = check_in(dir.path(), &["."]);
+        assert_eq!(r.code, Some(1), "{name}\n{}", r.context());
+        assert!(
+            r.messages("NB001")
+                .iter()
+                .any(|m| m.contains(&format!("nested deeper than {cap} levels"))),
+            "{name}\n{}",
+            r.context()
+        );
+    }
+    // Just under the cap, the deepest shapes (a call chain, a YAML mapping) are analysed by
+    // every command that loads them: the threads' stacks hold them.
+    let depth = cap as usize - 10;
+    let dir = tempfile::tempdir().unwrap();
+    deep_project(dir.path(), &format!("x = f{}", "(g)".repeat(depth)), cap);
+    let yaml: String = (0..depth)
+        .map(|i| format!("{}k{i}:\n", " ".repeat(i + 2)))
+        .collect();
+    let mut root = std::fs::read_to_string(dir.path().join("databricks.yml")).unwrap();
+    root.push_str(&format!("variables:\n  deep:\n    default:\n{yaml}"));
+    write(dir.path(), "databricks.yml", root);
+    let r = check_in(dir.path(), &["."]);
+    assert!(matches!(r.code, Some(0 | 1)), "{}", r.context());
+    assert!(!r.stdout.contains("nested deeper"), "{}", r.context());
+    for args in [&["plan", "."][..], &["migrate", "."][..]] {
+        let out = Command::cargo_bin("bricklint")
+            .unwrap()
+            .current_dir(dir.path())
+            .args(args)
+            .timeout(TIMEOUT)
+            .output()
+            .unwrap();
+        let r = finish(out);
+        assert!(matches!(r.code, Some(0 | 1)), "{args:?}\n{}", r.context());
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // No lost data: `atomic_write` under injected crashes.
 //
 // The test re-runs this test binary as a child process that rewrites ten files with

@@ -256,10 +256,7 @@ GitHub Actions (.github/workflows/bricklint.yml):
 }
 
 pub fn run(args: InitArgs) -> ExitCode {
-    let err = |m: String| {
-        eprintln!("bricklint: error: {m}");
-        ExitCode::from(2)
-    };
+    let err = super::fail;
     let Some(path) = bundle_file(&args.dir) else {
         return err(format!(
             "no databricks.yml in {} (run `databricks bundle init` first, or give the bundle root)",
@@ -272,32 +269,33 @@ pub fn run(args: InitArgs) -> ExitCode {
         Err(e) => return err(format!("cannot read {display}: {e}")),
     };
     let mut code = ExitCode::SUCCESS;
+    let mut out = String::new();
     match add_hook(&text) {
         Ok(Outcome::Unchanged) => {
-            println!(
-                "{display}: `experimental.scripts.{HOOK}` already runs bricklint; nothing to do."
-            );
+            out.push_str(&format!(
+                "{display}: `experimental.scripts.{HOOK}` already runs bricklint; nothing to do.\n"
+            ));
         }
         Ok(Outcome::Changed(new)) if args.diff => {
-            print!("{}", crate::fix::unified_diff(&path, Some(&text), &new));
+            out.push_str(&crate::fix::unified_diff(&path, Some(&text), &new));
             code = ExitCode::from(1);
         }
         Ok(Outcome::Changed(new)) => {
             if let Err(e) = crate::fix::write_atomic(&path, &new) {
                 return err(format!("cannot write {display}: {e}"));
             }
-            println!(
-                "{display}: added `experimental.scripts.{HOOK}`: `databricks bundle validate` and `deploy` now run `bricklint check`."
-            );
-            println!("  Without bricklint on PATH the hook only warns; set BRICKLINT_REQUIRED=1 to make that an error.");
+            out.push_str(&format!(
+                "{display}: added `experimental.scripts.{HOOK}`: `databricks bundle validate` and `deploy` now run `bricklint check`.\n"
+            ));
+            out.push_str("  Without bricklint on PATH the hook only warns; set BRICKLINT_REQUIRED=1 to make that an error.\n");
         }
         Err(e) => return err(format!("{display}: {e}")),
     }
     if !args.no_snippets {
-        println!();
-        print!("{}", snippets());
+        out.push('\n');
+        out.push_str(&snippets());
     }
-    code
+    super::print_then(&out, code)
 }
 
 #[cfg(test)]

@@ -1,6 +1,5 @@
 //! `bricklint migrate`: print the plan and diff, or write the migration.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -63,36 +62,42 @@ pub fn run_migrate(args: MigrateArgs) -> ExitCode {
     let result = match migrate::plan(&opts) {
         Ok(r) => r,
         Err(e) => {
-            let _ = writeln!(anstream::stderr(), "bricklint: error: {e}");
-            return ExitCode::from(2);
+            return super::fail(e);
         }
     };
-    let mut out = std::io::stdout().lock();
-    let _ = write!(out, "{}", migrate::render_plan(&result));
+    // Output goes through one sink: a failed write is exit 2 naming the destination, and
+    // nothing is written to the project when the plan could not be shown.
+    let mut text = migrate::render_plan(&result);
     let pending = result.pending();
     let blocked = result.outcomes.iter().any(|o| !o.blocked.is_empty());
     if !args.write || args.diff {
-        let _ = write!(out, "{}", migrate::render_diff(&result));
+        text.push_str(&migrate::render_diff(&result));
     }
     if !args.write {
         if !pending && result.outcomes.iter().all(|o| o.plan.fanouts.is_empty()) {
-            let _ = writeln!(out, "Nothing to migrate.");
+            text.push_str("Nothing to migrate.\n");
         }
-        return ExitCode::from(u8::from(pending || blocked));
+        return super::print_then(&text, ExitCode::from(u8::from(pending || blocked)));
+    }
+    if let Err(code) = super::emit(crate::output::Sink::stdout(), &text) {
+        return code;
     }
     let errors = migrate::write(&result);
     for e in &errors {
-        let _ = writeln!(anstream::stderr(), "bricklint: error: cannot write {e}");
+        let _ = super::fail(format!("cannot write {e}"));
     }
     let written = result.changes().len() - errors.len();
-    if written > 0 {
-        let _ = writeln!(out, "Wrote {written} file(s).");
+    let done = if written > 0 {
+        format!("Wrote {written} file(s).\n")
     } else if !blocked {
-        let _ = writeln!(out, "Nothing to migrate.");
-    }
-    if !errors.is_empty() {
+        "Nothing to migrate.\n".to_string()
+    } else {
+        String::new()
+    };
+    let code = if !errors.is_empty() {
         ExitCode::from(2)
     } else {
         ExitCode::from(u8::from(blocked))
-    }
+    };
+    super::print_then(&done, code)
 }

@@ -14,7 +14,7 @@ pub mod migrate;
 
 use crate::config::Config;
 use crate::engine::{self, CheckOptions, ReportScope};
-use crate::output::{self, OutputFormat, RenderOptions};
+use crate::output::{self, OutputFormat, RenderOptions, Sink};
 
 pub mod plan;
 
@@ -124,8 +124,16 @@ pub struct CheckArgs {
     pub quiet: bool,
 }
 
-fn eprint_error(msg: impl std::fmt::Display) {
+/// Report a tool or usage error (`bricklint: error: ...` on stderr) and return exit code 2. Every
+/// command reports its errors through this.
+pub fn fail(msg: impl std::fmt::Display) -> ExitCode {
     let _ = writeln!(anstream::stderr(), "bricklint: error: {msg}");
+    ExitCode::from(2)
+}
+
+/// A warning that does not stop the command (`bricklint: warning: ...` on stderr).
+pub fn warn(msg: impl std::fmt::Display) {
+    let _ = writeln!(anstream::stderr(), "bricklint: warning: {msg}");
 }
 
 pub fn load_config(explicit: Option<&PathBuf>) -> Result<Config, ExitCode> {
@@ -133,35 +141,19 @@ pub fn load_config(explicit: Option<&PathBuf>) -> Result<Config, ExitCode> {
         Some(p) => Config::load_file(p),
         None => Config::discover(&std::env::current_dir().unwrap_or_default()),
     };
-    r.map_err(|e| {
-        eprint_error(e);
-        ExitCode::from(2)
-    })
+    r.map_err(fail)
 }
 
-/// Open the output destination; colours only on a terminal that wants them.
-pub fn open_output(file: Option<&PathBuf>) -> Result<(Box<dyn Write>, bool), ExitCode> {
-    match file {
-        Some(p) => {
-            if let Some(parent) = p.parent().filter(|p| !p.as_os_str().is_empty()) {
-                let _ = std::fs::create_dir_all(parent);
-            }
-            match std::fs::File::create(p) {
-                Ok(f) => Ok((Box::new(std::io::BufWriter::new(f)), false)),
-                Err(e) => {
-                    eprint_error(format!("cannot write {}: {e}", p.display()));
-                    Err(ExitCode::from(2))
-                }
-            }
-        }
-        None => {
-            let color =
-                anstream::AutoStream::choice(&std::io::stdout()) != anstream::ColorChoice::Never;
-            Ok((
-                Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
-                color,
-            ))
-        }
+/// Write `text` to `out` and flush it; a failure is reported (naming the destination) as exit 2.
+pub fn emit(mut out: Sink, text: &str) -> Result<(), ExitCode> {
+    out.write_str(text).and_then(|_| out.finish()).map_err(fail)
+}
+
+/// Write `text` to stdout (see [`emit`]); `code` when that worked, 2 when it did not.
+pub fn print_then(text: &str, code: ExitCode) -> ExitCode {
+    match emit(Sink::stdout(), text) {
+        Ok(()) => code,
+        Err(e) => e,
     }
 }
 
@@ -174,19 +166,13 @@ pub fn run_check(args: CheckArgs) -> ExitCode {
         (Some(p), _) => Some(p.clone()),
         (None, Some(p)) => match config.resolve_content_path(p) {
             Ok(p) => Some(p),
-            Err(e) => {
-                eprint_error(format!("`bundle-schema` of the configuration: {e}"));
-                return ExitCode::from(2);
-            }
+            Err(e) => return fail(format!("`bundle-schema` of the configuration: {e}")),
         },
         (None, None) => None,
     };
     let vars = match crate::bundle::parse_var_flags(&args.vars) {
         Ok(v) => v,
-        Err(e) => {
-            eprint_error(e);
-            return ExitCode::from(2);
-        }
+        Err(e) => return fail(e),
     };
     let opts = CheckOptions {
         vars,
@@ -206,10 +192,7 @@ pub fn run_check(args: CheckArgs) -> ExitCode {
     };
     let mut result = match engine::check(&opts) {
         Ok(r) => r,
-        Err(e) => {
-            eprint_error(e);
-            return ExitCode::from(2);
-        }
+        Err(e) => return fail(e),
     };
     let mut fixed = 0;
     if args.fix || args.diff {
@@ -217,28 +200,24 @@ pub fn run_check(args: CheckArgs) -> ExitCode {
             Ok(report) => {
                 fixed = report.fixed;
                 if report.not_converged {
-                    eprint_error(format!(
+                    let _ = fail(format!(
                         "fixes did not converge after {} passes; some fixable findings remain",
                         crate::fix::MAX_PASSES
                     ));
                 }
                 if args.diff {
-                    print!("{}", report.diff);
-                    return ExitCode::from(u8::from(report.fixed > 0));
+                    return print_then(&report.diff, ExitCode::from(u8::from(report.fixed > 0)));
                 }
             }
-            Err(e) => {
-                eprint_error(e);
-                return ExitCode::from(2);
-            }
+            Err(e) => return fail(e),
         }
     }
-    let (mut w, color) = match open_output(args.output_file.as_ref()) {
-        Ok(x) => x,
-        Err(code) => return code,
+    let mut out = match Sink::open(args.output_file.as_deref()) {
+        Ok(s) => s,
+        Err(e) => return fail(e),
     };
     let ropts = RenderOptions {
-        color,
+        color: out.color(),
         statistics: args.statistics,
         summary: !args.quiet
             && matches!(
@@ -247,11 +226,11 @@ pub fn run_check(args: CheckArgs) -> ExitCode {
             ),
         fixed,
     };
-    if let Err(e) =
-        output::render(args.output_format, &result, &ropts, &mut w).and_then(|_| w.flush())
+    if let Err(e) = out
+        .with(|w| output::render(args.output_format, &result, &ropts, w))
+        .and_then(|_| out.finish())
     {
-        eprint_error(e);
-        return ExitCode::from(2);
+        return fail(e);
     }
     engine::phase("output");
     let code = if result.messages.is_empty() || args.exit_zero {
@@ -265,71 +244,177 @@ pub fn run_check(args: CheckArgs) -> ExitCode {
     code
 }
 
+/// `bricklint rule CODE`.
+fn run_rule(rule: &str) -> ExitCode {
+    let Some(r) = crate::rules::find(rule) else {
+        return fail(format!("unknown rule `{rule}` (see `bricklint rules`)"));
+    };
+    let m = r.meta();
+    let text = format!(
+        "# {} ({})\n\nDefault severity: {}. {}\n\n{}\n",
+        m.name,
+        m.code,
+        m.severity.as_str(),
+        m.summary,
+        m.doc
+    );
+    print_then(&text, ExitCode::SUCCESS)
+}
+
+/// `bricklint rules`.
+fn run_rules(format: ListFormat) -> ExitCode {
+    let rules = crate::rules::all();
+    let mut text = String::new();
+    match format {
+        ListFormat::Text => {
+            for r in rules {
+                let m = r.meta();
+                text.push_str(&format!(
+                    "{:<7} {:<40} {}  {}\n",
+                    m.code,
+                    m.name,
+                    m.severity.letter(),
+                    m.summary
+                ));
+            }
+        }
+        ListFormat::Json => {
+            let v: Vec<_> = rules
+                .iter()
+                .map(|r| {
+                    let m = r.meta();
+                    serde_json::json!({
+                        "code": m.code, "name": m.name, "severity": m.severity.as_str(),
+                        "summary": m.summary, "fixable": m.fixable,
+                        "url": crate::diagnostic::rule_url(m.code), "doc": m.doc,
+                    })
+                })
+                .collect();
+            text = serde_json::to_string_pretty(&v).unwrap_or_default();
+            text.push('\n');
+        }
+    }
+    print_then(&text, ExitCode::SUCCESS)
+}
+
+/// `bricklint completions SHELL`.
+fn run_completions(shell: clap_complete::Shell) -> ExitCode {
+    let mut buf = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "bricklint", &mut buf);
+    print_then(&String::from_utf8_lossy(&buf), ExitCode::SUCCESS)
+}
+
 pub fn run(cli: Cli) -> ExitCode {
+    if crate::fsutil::panic_injected() {
+        panic!("fault injected ({}=panic)", crate::fsutil::FAULT_ENV);
+    }
     match cli.command {
         Command::Check(args) => run_check(args),
         Command::Migrate(args) => migrate::run_migrate(args),
         Command::Plan(args) => plan::run(args),
-        Command::Rule { rule } => match crate::rules::find(&rule) {
-            Some(r) => {
-                let m = r.meta();
-                println!(
-                    "# {} ({})\n\nDefault severity: {}. {}\n\n{}",
-                    m.name,
-                    m.code,
-                    m.severity.as_str(),
-                    m.summary,
-                    m.doc
-                );
-                ExitCode::SUCCESS
-            }
-            None => {
-                eprint_error(format!("unknown rule `{rule}` (see `bricklint rules`)"));
-                ExitCode::from(2)
-            }
-        },
-        Command::Rules { format } => {
-            let rules = crate::rules::all();
-            match format {
-                ListFormat::Text => {
-                    for r in rules {
-                        let m = r.meta();
-                        println!(
-                            "{:<7} {:<40} {}  {}",
-                            m.code,
-                            m.name,
-                            m.severity.letter(),
-                            m.summary
-                        );
-                    }
-                }
-                ListFormat::Json => {
-                    let v: Vec<_> = rules
-                        .iter()
-                        .map(|r| {
-                            let m = r.meta();
-                            serde_json::json!({
-                                "code": m.code, "name": m.name, "severity": m.severity.as_str(),
-                                "summary": m.summary, "fixable": m.fixable,
-                                "url": crate::diagnostic::rule_url(m.code), "doc": m.doc,
-                            })
-                        })
-                        .collect();
-                    println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
-                }
-            }
-            ExitCode::SUCCESS
-        }
+        Command::Rule { rule } => run_rule(&rule),
+        Command::Rules { format } => run_rules(format),
         Command::Payload(args) => payload::run(args),
         Command::Init(args) => init::run(args),
-        Command::Completions { shell } => {
-            clap_complete::generate(
-                shell,
-                &mut Cli::command(),
-                "bricklint",
-                &mut std::io::stdout(),
-            );
-            ExitCode::SUCCESS
+        Command::Completions { shell } => run_completions(shell),
+    }
+}
+
+/// The binary's entry: parse the command line, then run the command on a thread whose stack
+/// holds the deepest nesting `[limits] max-nesting` allows (rayon's threads get the same stack),
+/// and turn a panic that escaped every per-file guard into an exit-2 message asking for a bug
+/// report (never a Rust backtrace, never exit code 101).
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
         }
+    };
+    panics::install_hook();
+    let stack = crate::config::THREAD_STACK_BYTES;
+    // Fails only when a pool exists already (a test calling `main` twice): keep that one.
+    let _ = rayon::ThreadPoolBuilder::new()
+        .stack_size(stack)
+        .thread_name(|i| format!("bricklint-pool-{i}"))
+        .build_global();
+    let worker = std::thread::Builder::new()
+        .name("bricklint".into())
+        .stack_size(stack)
+        .spawn(move || panics::guard(|| run(cli)));
+    match worker.map(|h| h.join()) {
+        Ok(Ok(code)) => code,
+        Ok(Err(_)) => fail(panics::report(None)),
+        Err(e) => fail(format!("cannot start the main thread: {e}")),
+    }
+}
+
+/// Panics that escape the per-file guards.
+mod panics {
+    use std::process::ExitCode;
+    use std::sync::Mutex;
+
+    /// The last few panics seen (message and location), newest last.
+    static SEEN: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+    /// Record every panic instead of printing it: a panic caught by a per-file guard becomes a
+    /// finding, one that is not becomes [`report`]'s message.
+    pub fn install_hook() {
+        std::panic::set_hook(Box::new(|info| {
+            let msg = payload_text(info.payload());
+            let at = info
+                .location()
+                .map(|l| format!(" at {}:{}:{}", l.file(), l.line(), l.column()))
+                .unwrap_or_default();
+            if let Ok(mut seen) = SEEN.lock() {
+                if seen.len() >= 8 {
+                    seen.remove(0);
+                }
+                seen.push(format!("{msg}{at}"));
+            }
+        }));
+    }
+
+    pub fn payload_text(p: &(dyn std::any::Any + Send)) -> String {
+        p.downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| p.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into())
+    }
+
+    /// Run `f`; a panic becomes the exit-2 message of [`report`].
+    pub fn guard(f: impl FnOnce() -> ExitCode) -> ExitCode {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+            Ok(code) => code,
+            Err(p) => super::fail(report(Some(payload_text(&*p)))),
+        }
+    }
+
+    /// The message for a panic that reached the top: the newest panic recorded outside the
+    /// standard library (a panic in a scoped or pool thread is re-raised from `std`), or the
+    /// payload.
+    pub fn report(payload: Option<String>) -> String {
+        let seen = SEEN.lock().map(|s| s.clone()).unwrap_or_default();
+        let in_std = |s: &&String| s.contains("library/std/") || s.contains("library/core/");
+        let what = payload
+            .as_ref()
+            .and_then(|p| {
+                seen.iter()
+                    .rev()
+                    .find(|s| s.starts_with(p.as_str()) && !in_std(s))
+            })
+            .or_else(|| seen.iter().rev().find(|s| !in_std(s)))
+            .cloned()
+            .or(payload)
+            .or_else(|| seen.last().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        format!(
+            "internal error: {what}\n  This is a bug in bricklint {}: please report it at \
+             https://github.com/bricklint/bricklint/issues with the command you ran (and, if you \
+             can, the files it read).",
+            env!("CARGO_PKG_VERSION")
+        )
     }
 }

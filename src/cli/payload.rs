@@ -1,7 +1,7 @@
 //! `bricklint payload`: check a task-value / For Each payload (a JSON file or stdin) against the
 //! size limits and a JSON Schema contract.
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -54,8 +54,7 @@ pub enum PayloadFormat {
 }
 
 fn usage_error(msg: impl std::fmt::Display) -> ExitCode {
-    let _ = writeln!(anstream::stderr(), "bricklint: error: {msg}");
-    ExitCode::from(2)
+    super::fail(msg)
 }
 
 pub fn run(args: PayloadArgs) -> ExitCode {
@@ -131,18 +130,12 @@ pub fn run(args: PayloadArgs) -> ExitCode {
         PayloadFormat::Text => render_text(&name, &report, &opts),
         PayloadFormat::Json => render_json(&name, args.key.as_deref(), &report),
     };
-    let mut stdout = anstream::stdout();
-    if let Err(e) = stdout
-        .write_all(out.as_bytes())
-        .and_then(|_| stdout.flush())
-    {
-        return usage_error(e);
-    }
-    if report.problems.is_empty() {
+    let code = if report.problems.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
-    }
+    };
+    super::print_then(&out, code)
 }
 
 fn render_text(name: &str, r: &PayloadReport, opts: &PayloadOptions<'_>) -> String {

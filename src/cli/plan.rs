@@ -72,8 +72,7 @@ fn parse_compute(s: &str) -> Result<Compute, String> {
 }
 
 fn err(msg: impl std::fmt::Display) -> ExitCode {
-    let _ = writeln!(anstream::stderr(), "bricklint: error: {msg}");
-    ExitCode::from(2)
+    super::fail(msg)
 }
 
 fn read_json(path: &Path) -> Result<serde_json::Value, String> {
@@ -155,7 +154,7 @@ pub fn run(args: PlanArgs) -> ExitCode {
             for f in &loaded.findings {
                 let _ = writeln!(stderr, "{f}");
             }
-            let _ = writeln!(stderr, "bricklint: error: {e}");
+            let _ = err(e);
             return ExitCode::from(1);
         }
     };
@@ -210,12 +209,12 @@ pub fn run(args: PlanArgs) -> ExitCode {
             let _ = writeln!(stderr, "{f}");
         }
     }
-    let (mut w, _color) = match super::open_output(args.output_file.as_ref()) {
-        Ok(x) => x,
-        Err(code) => return code,
+    let out = match crate::output::Sink::open(args.output_file.as_deref()) {
+        Ok(s) => s,
+        Err(e) => return err(e),
     };
-    if let Err(e) = w.write_all(text.as_bytes()).and_then(|_| w.flush()) {
-        return err(e);
+    if let Err(code) = super::emit(out, &text) {
+        return code;
     }
     if render::counts(&plans, &loaded.findings).errors > 0 {
         ExitCode::from(1)
@@ -261,22 +260,23 @@ fn write_submit(
                 return err(format!("cannot write {}: {e}", p.display()));
             }
             let shown = crate::source::display_path(p);
-            let mut out = anstream::stdout();
-            let _ = writeln!(
-                out,
-                "wrote {shown}: runs/submit request for `{}` / `{}`, {}",
+            let mut out = format!(
+                "wrote {shown}: runs/submit request for `{}` / `{}`, {}\n",
                 plan.job,
                 fe.task_key,
                 sel.describe()
             );
             for s in &req.summary {
-                let _ = writeln!(out, "  {s}");
+                out.push_str(&format!("  {s}\n"));
             }
-            let _ = writeln!(out, "run it with:\n  {}", run(&shown));
+            out.push_str(&format!("run it with:\n  {}\n", run(&shown)));
+            if let Err(code) = super::emit(crate::output::Sink::stdout(), &out) {
+                return code;
+            }
         }
         None => {
-            if let Err(e) = anstream::stdout().write_all(json.as_bytes()) {
-                return err(e);
+            if let Err(code) = super::emit(crate::output::Sink::stdout(), &json) {
+                return code;
             }
             let _ = writeln!(
                 stderr,

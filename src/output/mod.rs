@@ -6,6 +6,9 @@ pub mod gitlab;
 pub mod json;
 pub mod junit;
 pub mod sarif;
+pub mod sink;
+
+pub use sink::{Sink, WriteError};
 
 use std::io::Write;
 
