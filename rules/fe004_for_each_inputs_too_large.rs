@@ -1,7 +1,7 @@
-use crate::bundle::diag;
 use crate::bundle::refs::{self, RefTarget};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::engine::BundleContext;
+use crate::rules::support::diag;
 use crate::rules::{Rule, RuleMeta};
 
 pub static META: RuleMeta = RuleMeta {

@@ -1,6 +1,6 @@
-use crate::bundle::report_keys_on_for_each_parent;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::engine::BundleContext;
+use crate::rules::support::report_keys_on_for_each_parent;
 use crate::rules::{Rule, RuleMeta};
 
 pub static META: RuleMeta = RuleMeta {

@@ -1,6 +1,7 @@
-use crate::bundle::{diag, refs::suggest};
+use crate::bundle::refs::suggest;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::engine::BundleContext;
+use crate::rules::support::diag;
 use crate::rules::{Rule, RuleMeta};
 
 pub static META: RuleMeta = RuleMeta {

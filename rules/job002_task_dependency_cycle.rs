@@ -1,6 +1,6 @@
-use crate::bundle::diag;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::engine::BundleContext;
+use crate::rules::support::diag;
 use crate::rules::{Rule, RuleMeta};
 
 pub static META: RuleMeta = RuleMeta {

@@ -1,9 +1,9 @@
 use std::path::Path;
 
-use crate::bundle::diag;
 use crate::bundle::model::NotebookRef;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::engine::BundleContext;
+use crate::rules::support::diag;
 use crate::rules::{Rule, RuleMeta};
 use crate::source::{self, FileKind};
 

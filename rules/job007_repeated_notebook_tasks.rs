@@ -1,9 +1,9 @@
 use std::collections::BTreeMap;
 
-use crate::bundle::diag;
 use crate::bundle::model::Task;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::engine::BundleContext;
+use crate::rules::support::diag;
 use crate::rules::{Rule, RuleMeta};
 
 pub static META: RuleMeta = RuleMeta {

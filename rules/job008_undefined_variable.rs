@@ -1,6 +1,7 @@
-use crate::bundle::{diag_in, refs, walk_refs};
+use crate::bundle::{refs, walk_refs};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::engine::BundleContext;
+use crate::rules::support::diag_in;
 use crate::rules::{Rule, RuleMeta};
 
 pub static META: RuleMeta = RuleMeta {

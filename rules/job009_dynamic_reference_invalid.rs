@@ -1,7 +1,8 @@
 use crate::bundle::refs::{self, RefTarget};
-use crate::bundle::{diag_in, walk_refs, Job, Node};
+use crate::bundle::{walk_refs, Job, Node};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::engine::BundleContext;
+use crate::rules::support::diag_in;
 use crate::rules::{Rule, RuleMeta};
 
 pub static META: RuleMeta = RuleMeta {

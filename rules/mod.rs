@@ -41,6 +41,7 @@ pub mod orc008_fan_out_failure_swallowed;
 pub mod orc009_notebook_run_dynamic_path;
 pub mod sch001_bundle_schema_violation;
 pub mod sch002_invalid_yaml;
+pub mod support;
 pub mod tv001_task_value_too_large;
 pub mod tv002_task_value_not_json;
 pub mod tv003_task_value_double_encoded;
@@ -138,4 +139,23 @@ pub fn find(code_or_name: &str) -> Option<&'static dyn Rule> {
         .iter()
         .copied()
         .find(|r| r.meta().code.eq_ignore_ascii_case(code_or_name) || r.meta().name == code_or_name)
+}
+
+/// The diagnostic of a bundle load problem, under the rule of its kind
+/// ([`crate::bundle::LoadErrorKind::code`]).
+pub fn load_diagnostic(e: crate::bundle::LoadError) -> Diagnostic {
+    let meta = find(e.kind.code())
+        .map(|r| r.meta())
+        .unwrap_or(&crate::rules::sch001_bundle_schema_violation::META);
+    let mut d = Diagnostic::new(meta, e.file, e.range, e.message);
+    if let Some(r) = e.route {
+        d = d.route(r);
+    }
+    for (file, range, msg) in e.related {
+        d = d.related(file, range, msg);
+    }
+    if let Some(h) = e.help {
+        d = d.help(h);
+    }
+    d
 }

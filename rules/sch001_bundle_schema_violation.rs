@@ -1,6 +1,7 @@
-use crate::bundle::{diag, schema};
+use crate::bundle::schema;
 use crate::diagnostic::{Diagnostic, Severity, TextRange};
 use crate::engine::BundleContext;
+use crate::rules::support::diag;
 use crate::rules::{Rule, RuleMeta};
 
 pub static META: RuleMeta = RuleMeta {

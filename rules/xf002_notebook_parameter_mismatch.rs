@@ -1,10 +1,11 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use crate::bundle::{diag, Job, Task};
+use crate::bundle::{Job, Task};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::engine::BundleContext;
 use crate::project::xref::{producer_of, readable_parameters, Producer};
+use crate::rules::support::diag;
 use crate::rules::{Rule, RuleMeta};
 
 pub static META: RuleMeta = RuleMeta {

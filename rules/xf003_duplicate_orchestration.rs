@@ -1,9 +1,9 @@
 use std::sync::Arc;
 
-use crate::bundle::diag;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::engine::BundleContext;
 use crate::project::xref::notebook_of;
+use crate::rules::support::diag;
 use crate::rules::{Rule, RuleMeta};
 
 pub static META: RuleMeta = RuleMeta {

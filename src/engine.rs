@@ -558,7 +558,7 @@ pub fn load_project(
     if let Some(e) = bundle::usage_error(&bundles, &load) {
         return Err(CheckError::Usage(e));
     }
-    diags.extend(bdiags);
+    diags.extend(bdiags.into_iter().map(crate::rules::load_diagnostic));
     phase("index+bundles");
     let project = Project {
         root: cwd,

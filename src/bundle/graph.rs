@@ -4,8 +4,6 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use super::model::Job;
-
 /// The order tasks run in, from [`TaskGraph::run_order`] (indexes into the task list).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RunOrder {
@@ -27,19 +25,9 @@ pub struct TaskGraph {
 }
 
 impl TaskGraph {
-    pub fn new(job: &Job) -> Self {
-        Self::from_keys(job.tasks.iter().map(|t| {
-            let deps = t
-                .depends_on
-                .iter()
-                .filter_map(|d| d.task_key.as_ref()?.as_str())
-                .collect();
-            (t.key(), deps)
-        }))
-    }
-
     /// The graph of tasks given as (task key, `depends_on` keys) in declaration order, for
-    /// callers that have no bundle [`Job`] (the planner's model). Unknown keys are left out.
+    /// callers that have no bundle job (the planner's model; [`crate::bundle::Job::graph`]
+    /// builds it from a job). Unknown keys are left out.
     pub fn from_keys<'a>(tasks: impl IntoIterator<Item = (Option<&'a str>, Vec<&'a str>)>) -> Self {
         let tasks: Vec<(Option<&str>, Vec<&str>)> = tasks.into_iter().collect();
         let keys: Vec<Option<String>> = tasks.iter().map(|(k, _)| k.map(str::to_string)).collect();

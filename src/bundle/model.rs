@@ -199,7 +199,14 @@ impl Job {
     }
     /// The dependency graph of the top-level tasks.
     pub fn graph(&self) -> TaskGraph {
-        TaskGraph::new(self)
+        TaskGraph::from_keys(self.tasks.iter().map(|t| {
+            let deps = t
+                .depends_on
+                .iter()
+                .filter_map(|d| d.task_key.as_ref()?.as_str())
+                .collect();
+            (t.key(), deps)
+        }))
     }
     /// The top-level task that contains `task` (itself, or the For Each owning a nested task).
     pub fn owner_of<'a>(&'a self, task: &Task) -> Option<&'a Task> {

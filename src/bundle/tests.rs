@@ -4,6 +4,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::*;
+use crate::config::Config;
 
 fn write(dir: &Path, rel: &str, text: &str) {
     let p = dir.join(rel);
@@ -11,7 +12,7 @@ fn write(dir: &Path, rel: &str, text: &str) {
     std::fs::write(p, text).unwrap();
 }
 
-fn load(dir: &Path, target: Option<&str>) -> (Bundle, Vec<Diagnostic>) {
+fn load(dir: &Path, target: Option<&str>) -> (Bundle, Vec<LoadError>) {
     let root = dir.join("databricks.yml");
     let text = std::fs::read_to_string(&root).unwrap();
     let mut diags = Vec::new();
@@ -256,7 +257,7 @@ fn bad_includes_are_reported() {
     assert!(msgs[0].contains("matches no file"));
     assert!(msgs[1].contains("outside the bundle root"));
     assert!(msgs[2].contains("absolute"));
-    assert!(diags.iter().all(|d| d.code == "SCH001"));
+    assert!(diags.iter().all(|d| d.kind.code() == "SCH001"));
 }
 
 #[test]
@@ -270,8 +271,8 @@ fn invalid_include_file_is_sch002_in_that_file() {
     write(d.path(), "r/x.yml", "resources:\n  jobs: [\n");
     let (b, diags) = load(d.path(), None);
     assert_eq!(diags.len(), 1);
-    assert_eq!(diags[0].code, "SCH002");
-    assert!(diags[0].path.ends_with("r/x.yml"));
+    assert_eq!(diags[0].kind.code(), "SCH002");
+    assert!(diags[0].file.ends_with("r/x.yml"));
     assert!(b.files[1].tree.is_none());
 }
 
@@ -399,7 +400,7 @@ fn a_resource_defined_in_two_files_is_reported() {
         "{}",
         diags[0].message
     );
-    assert!(diags[0].path.ends_with("r/a.yml"));
+    assert!(diags[0].file.ends_with("r/a.yml"));
 }
 
 #[test]
@@ -502,7 +503,7 @@ fn include_walk_names_literal_components() {
             .unwrap()
             .compile_matcher();
         let mut named = Vec::new();
-        super::walk_depth(root, root, &parts, &mut |rel, _| {
+        super::include::walk_depth(root, root, &parts, &mut |rel, _| {
             if glob.is_match(rel) {
                 named.push(rel.to_path_buf());
             }

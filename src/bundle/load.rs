@@ -1,0 +1,419 @@
+//! Loading a bundle: the root file, its includes, the selected target, variables, the job
+//! model. Problems are returned as [`LoadError`]s, which the engine reports under the rule of
+//! their [`LoadErrorKind`].
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use ruff_text_size::{TextRange, TextSize};
+
+use super::error::{LoadError, LoadErrorKind};
+use super::include::resolve_includes;
+use super::merge::{collect_duplicates, duplicate_resources, merge, merge_keyed_lists};
+use super::vars::{read_overrides_file, resolve_variables, substitute, Overrides, SubstCtx};
+use super::{model, yaml, Bundle, BundleFile, Entry, LoadOptions, Node, Value};
+use crate::config::Config;
+use crate::fasthash::HashMap;
+use crate::source::{Document, FileKind};
+
+/// Load every bundle whose root file is among `documents`. Load problems (invalid YAML, bad
+/// includes) are returned beside the bundles; an unknown target is in
+/// [`Bundle::target_error`] (see [`usage_error`]).
+pub fn load_all(
+    documents: &[Arc<Document>],
+    config: &Config,
+    opts: &LoadOptions,
+) -> (Vec<Bundle>, Vec<LoadError>) {
+    let by_path: HashMap<&Path, &Arc<Document>> =
+        documents.iter().map(|d| (d.path.as_path(), d)).collect();
+    let roots: Vec<&Arc<Document>> = documents
+        .iter()
+        .filter(|d| d.kind == FileKind::BundleRoot)
+        .collect();
+    let results: Vec<(Bundle, Vec<LoadError>)> = {
+        use rayon::prelude::*;
+        roots
+            .par_iter()
+            .map(|d| {
+                let mut diags = Vec::new();
+                let b = load_bundle(
+                    d.path.clone(),
+                    Arc::from(d.text.as_str()),
+                    &|p: &Path| by_path.get(p).map(|d| Arc::from(d.text.as_str())),
+                    config,
+                    opts,
+                    &mut diags,
+                );
+                (b, diags)
+            })
+            .collect()
+    };
+    let mut bundles = Vec::new();
+    let mut diags = Vec::new();
+    for (b, d) in results {
+        bundles.push(b);
+        diags.extend(d);
+    }
+    (bundles, diags)
+}
+
+/// The usage error of a load, if any: an unknown `--target` (with the defined targets), or a
+/// `--var` naming a variable that no loaded bundle declares (the CLI stops on both).
+pub fn usage_error(bundles: &[Bundle], opts: &LoadOptions) -> Option<String> {
+    if let Some(e) = bundles.iter().find_map(|b| b.target_error.clone()) {
+        return Some(e);
+    }
+    for (name, _) in &opts.vars {
+        if bundles.is_empty() || bundles.iter().any(|b| b.variables.contains_key(name)) {
+            continue;
+        }
+        let declared: Vec<String> = bundles
+            .iter()
+            .flat_map(|b| b.variables.keys())
+            .map(|k| format!("`{k}`"))
+            .collect();
+        return Some(format!(
+            "--var {name}: variable `{name}` is not declared in the bundle ({})",
+            if declared.is_empty() {
+                "it declares no variables".to_string()
+            } else {
+                format!("declared: {}", declared.join(", "))
+            }
+        ));
+    }
+    // The CLI rejects complex variables on the command line.
+    for (name, _) in &opts.vars {
+        for b in bundles {
+            let complex = b
+                .config
+                .as_ref()
+                .and_then(|c| c.get_path(&["variables", name, "type"]))
+                .and_then(Node::as_str)
+                == Some("complex");
+            if complex {
+                return Some(format!(
+                    "--var {name}: `{name}` is a complex variable; complex variables cannot be set with --var"
+                ));
+            }
+        }
+    }
+    None
+}
+
+/// Load one bundle from its root file. `loaded` returns the text of an already loaded file
+/// (other included files are read from disk).
+pub fn load_bundle(
+    root_file: Arc<PathBuf>,
+    root_text: Arc<str>,
+    loaded: &(dyn Fn(&Path) -> Option<Arc<str>> + Sync),
+    config: &Config,
+    opts: &LoadOptions,
+    diags: &mut Vec<LoadError>,
+) -> Bundle {
+    let root = root_file
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let mut bundle = Bundle {
+        root: root.clone(),
+        root_file: root_file.clone(),
+        files: Vec::new(),
+        target: None,
+        targets: Vec::new(),
+        target_error: None,
+        config: None,
+        variables: BTreeMap::new(),
+        jobs: Vec::new(),
+        duplicates: Vec::new(),
+        sync_root: root.clone(),
+        file_cache: Default::default(),
+    };
+    let Some(mut merged) = parse_root(&mut bundle, root_text, config, diags) else {
+        return bundle;
+    };
+    load_includes(&mut bundle, &mut merged, loaded, config, opts, diags);
+
+    // Duplicates in the base layer, then the target layer.
+    collect_duplicates(&merged, &mut bundle.duplicates);
+    let target_node = select_target(&mut bundle, &merged, opts.target.as_deref());
+    if let Value::Map(m) = &mut merged.value {
+        Arc::make_mut(m).retain(|e| e.key != "targets" && e.key != "environments");
+    }
+    let target_vars = apply_target(&mut bundle, &mut merged, target_node);
+    merge_keyed_lists(&mut merged);
+
+    // Variables.
+    let overrides_file = bundle
+        .target
+        .as_deref()
+        .and_then(|t| read_overrides_file(&root, t));
+    bundle.variables = resolve_variables(
+        &merged,
+        &target_vars,
+        &Overrides {
+            flags: &opts.vars,
+            env: &opts.env_vars,
+            file: overrides_file.as_ref(),
+        },
+    );
+    let ctx = SubstCtx {
+        vars: &bundle.variables,
+        target: bundle.target.as_deref(),
+        name: merged
+            .get_path(&["bundle", "name"])
+            .and_then(Node::as_str)
+            .map(str::to_string),
+    };
+    substitute(&mut merged, &ctx);
+
+    bundle.sync_root = sync_root(&root, &merged);
+    bundle.jobs = model::build_jobs(&merged);
+    bundle.config = Some(merged);
+    bundle
+}
+
+/// Parse the root file into `bundle.files`; the tree when it is a mapping (null reads as an
+/// empty mapping).
+fn parse_root(
+    bundle: &mut Bundle,
+    root_text: Arc<str>,
+    config: &Config,
+    diags: &mut Vec<LoadError>,
+) -> Option<Node> {
+    let root_file = bundle.root_file.clone();
+    let root_tree = parse_file(&root_file, &root_text, config, diags);
+    bundle.files.push(BundleFile {
+        path: root_file.clone(),
+        text: root_text,
+        tree: root_tree.clone(),
+        is_root: true,
+    });
+    let mut merged = root_tree?;
+    if merged.is_null() {
+        merged = Node::new(Value::Map(Arc::new(Vec::new())), merged.loc.clone());
+    }
+    if merged.as_map().is_none() {
+        diags.push(LoadError::new(
+            LoadErrorKind::Config,
+            root_file,
+            merged.loc.range,
+            format!(
+                "the bundle configuration must be a mapping, found a {}",
+                merged.type_name()
+            ),
+        ));
+        return None;
+    }
+    Some(merged)
+}
+
+/// An included file: path, text (if readable), tree (if it parses), load problems.
+type ParsedInclude = (Arc<PathBuf>, Option<Arc<str>>, Option<Node>, Vec<LoadError>);
+
+/// Read and parse the included files (in parallel) and merge them into `merged` in include
+/// order.
+fn load_includes(
+    bundle: &mut Bundle,
+    merged: &mut Node,
+    loaded: &(dyn Fn(&Path) -> Option<Arc<str>> + Sync),
+    config: &Config,
+    opts: &LoadOptions,
+    diags: &mut Vec<LoadError>,
+) {
+    let root_file = bundle.root_file.clone();
+    let include_paths =
+        resolve_includes(&bundle.root, &root_file, merged, &opts.virtual_files, diags);
+    let parsed: Vec<ParsedInclude> = {
+        use rayon::prelude::*;
+        include_paths
+            .into_par_iter()
+            .map(|path| {
+                let path = Arc::new(path);
+                let mut d = Vec::new();
+                let text = match loaded(&path) {
+                    Some(t) => Some(t),
+                    None => match std::fs::read_to_string(path.as_path()) {
+                        Ok(t) => Some(Arc::from(t.as_str())),
+                        Err(e) => {
+                            d.push(LoadError::new(
+                                LoadErrorKind::Config,
+                                root_file.clone(),
+                                TextRange::default(),
+                                format!(
+                                    "cannot read included file {}: {e}",
+                                    crate::source::display_path(&path)
+                                ),
+                            ));
+                            None
+                        }
+                    },
+                };
+                let tree = text
+                    .as_ref()
+                    .and_then(|t| parse_file(&path, t, config, &mut d));
+                (path, text, tree, d)
+            })
+            .collect()
+    };
+    for (path, text, tree, d) in parsed {
+        diags.extend(d);
+        let Some(text) = text else { continue };
+        if let Some(t) = &tree {
+            if t.as_map().is_some() {
+                duplicate_resources(merged, t, diags);
+                merge(merged, t.clone());
+            } else if !t.is_null() {
+                diags.push(LoadError::new(
+                    LoadErrorKind::Config,
+                    path.clone(),
+                    t.loc.range,
+                    format!(
+                        "an included bundle file must be a mapping, found a {}",
+                        t.type_name()
+                    ),
+                ));
+            }
+        }
+        bundle.files.push(BundleFile {
+            path,
+            text,
+            tree,
+            is_root: false,
+        });
+    }
+}
+
+/// Choose the target (`--target`, else the one marked `default: true`, else the only one) and
+/// record the targets; returns the chosen target's mapping. An unknown `--target` sets
+/// [`Bundle::target_error`].
+fn select_target(bundle: &mut Bundle, merged: &Node, target: Option<&str>) -> Option<Node> {
+    let targets_node = merged.get("targets").or_else(|| merged.get("environments"));
+    let Some(ts) = targets_node.and_then(Node::as_map) else {
+        if let Some(t) = target {
+            bundle.target_error = Some(format!(
+                "{}: target `{t}` is not defined: this bundle has no `targets:`",
+                crate::source::display_path(&bundle.root_file)
+            ));
+        }
+        return None;
+    };
+    bundle.targets = ts.iter().map(|e| e.key.clone()).collect();
+    let chosen = match target {
+        Some(t) => match ts.iter().find(|e| e.key == t) {
+            Some(e) => Some(e),
+            None => {
+                bundle.target_error = Some(format!(
+                    "{}: target `{t}` is not defined; defined targets: {}",
+                    crate::source::display_path(&bundle.root_file),
+                    bundle
+                        .targets
+                        .iter()
+                        .map(|t| format!("`{t}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+                None
+            }
+        },
+        None => ts
+            .iter()
+            .find(|e| e.value.get("default").and_then(Node::as_bool) == Some(true))
+            .or_else(|| if ts.len() == 1 { ts.first() } else { None }),
+    };
+    let e = chosen?;
+    bundle.target = Some(e.key.clone());
+    Some(e.value.clone())
+}
+
+/// Merge the target's overrides into `merged`; returns its `variables:` entries.
+fn apply_target(bundle: &mut Bundle, merged: &mut Node, target_node: Option<Node>) -> Vec<Entry> {
+    let mut target_vars: Vec<Entry> = Vec::new();
+    let Some(t) = target_node.filter(|t| t.as_map().is_some()) else {
+        return target_vars;
+    };
+    let mut layer = Vec::new();
+    collect_duplicates(&t, &mut layer);
+    bundle.duplicates.extend(layer);
+    for e in t.as_map().unwrap_or_default() {
+        match e.key.as_str() {
+            "default" | "mode" | "compute_id" | "cluster_id" | "git" => {}
+            "variables" => {
+                if let Some(m) = e.value.as_map() {
+                    target_vars.extend(m.iter().cloned());
+                }
+            }
+            key => {
+                let over = Node::new(
+                    Value::Map(Arc::new(vec![Entry {
+                        key: key.to_string(),
+                        key_loc: e.key_loc.clone(),
+                        value: e.value.clone(),
+                    }])),
+                    t.loc.clone(),
+                );
+                merge(merged, over);
+            }
+        }
+    }
+    target_vars
+}
+
+fn parse_file(
+    path: &Arc<PathBuf>,
+    text: &str,
+    config: &Config,
+    diags: &mut Vec<LoadError>,
+) -> Option<Node> {
+    match yaml::parse(path, text, &config.limits) {
+        Ok(n) => Some(n),
+        Err(e) => {
+            let range = if e.range.is_empty() {
+                // Point at one character so snippets show the place.
+                let end = (usize::from(e.range.start()) + 1).min(text.len());
+                let mut end = end;
+                while end < text.len() && !text.is_char_boundary(end) {
+                    end += 1;
+                }
+                TextRange::new(e.range.start(), TextSize::new(end as u32))
+            } else {
+                e.range
+            };
+            let mut d = LoadError::new(
+                LoadErrorKind::InvalidYaml,
+                path.clone(),
+                range,
+                e.message.clone(),
+            );
+            if e.limit {
+                d = d.help(
+                    "raise the limit in `[limits]` of bricklint.toml if the file is legitimate",
+                );
+            } else if e.message.contains("quote it") {
+                d = d.help("write dynamic value references as quoted strings: `\"{{input}}\"`");
+            }
+            diags.push(d);
+            None
+        }
+    }
+}
+
+/// The sync root: the bundle root, widened by `sync.paths` to their common ancestor.
+fn sync_root(root: &Path, tree: &Node) -> PathBuf {
+    let mut sync = root.to_path_buf();
+    if let Some(paths) = tree.get_path(&["sync", "paths"]).and_then(Node::as_seq) {
+        for p in paths.iter().filter_map(Node::as_str) {
+            let base = paths
+                .first()
+                .and_then(|n| n.loc.file.parent().map(Path::to_path_buf))
+                .unwrap_or_else(|| root.to_path_buf());
+            let abs = crate::discover::normalize(&base.join(p));
+            while !abs.starts_with(&sync) {
+                if !sync.pop() {
+                    break;
+                }
+            }
+        }
+    }
+    sync
+}
