@@ -134,7 +134,7 @@ fn capped_nesting<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::Erro
 }
 
 fn default_max_file() -> u64 {
-    64 * 1024 * 1024
+    crate::fsutil::DEFAULT_MAX_FILE_BYTES
 }
 fn default_depth() -> u32 {
     500
@@ -217,7 +217,8 @@ impl Config {
     }
 
     pub fn load_file(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|err| ConfigError::Io {
+        // Read before `[limits]` is known: the default size limit applies.
+        let text = crate::fsutil::read_input_string(path).map_err(|err| ConfigError::Io {
             path: path.display().to_string(),
             err,
         })?;
@@ -240,7 +241,7 @@ impl Config {
             }
             let p = d.join("pyproject.toml");
             if p.is_file() {
-                let text = std::fs::read_to_string(&p).map_err(|err| ConfigError::Io {
+                let text = crate::fsutil::read_input_string(&p).map_err(|err| ConfigError::Io {
                     path: p.display().to_string(),
                     err,
                 })?;

@@ -189,6 +189,143 @@ fn sync_dir(dir: &Path) {
     let _ = dir;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Reading inputs named on the command line.
+
+/// Default of `[limits] max-file-bytes`: the most bricklint reads of one file (64 MiB).
+pub const DEFAULT_MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// The limit [`read_input`] applies; set once the configuration is known ([`set_input_limit`]).
+static INPUT_LIMIT: AtomicU64 = AtomicU64::new(DEFAULT_MAX_FILE_BYTES);
+
+/// Set the size limit of [`read_input`] (the CLI sets `[limits] max-file-bytes` once the
+/// configuration is read; the configuration file itself is read with the default).
+pub fn set_input_limit(bytes: u64) {
+    INPUT_LIMIT.store(bytes, Ordering::Relaxed);
+}
+
+pub fn input_limit() -> u64 {
+    INPUT_LIMIT.load(Ordering::Relaxed)
+}
+
+fn too_large(limit: u64) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::FileTooLarge,
+        format!("larger than {limit} bytes, the limit of `[limits] max-file-bytes`; not read"),
+    )
+}
+
+/// What a path that is not a regular file is, for the message that refuses it.
+fn kind_of(t: &fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "a FIFO (named pipe)";
+        }
+        if t.is_char_device() {
+            return "a character device";
+        }
+        if t.is_block_device() {
+            return "a block device";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+    }
+    if t.is_dir() {
+        "a directory"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// Open `path` for reading without blocking on a FIFO (a FIFO with no writer would block
+/// `open` forever): non-blocking open, then the type is checked on the open file.
+fn open_regular(path: &Path) -> io::Result<(File, fs::Metadata)> {
+    let mut o = OpenOptions::new();
+    o.read(true);
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.custom_flags(libc::O_NONBLOCK);
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let m = fs::metadata(path)?;
+        if !m.is_file() {
+            return Err(not_regular(&m.file_type()));
+        }
+    }
+    let f = o.open(path)?;
+    let m = f.metadata()?;
+    if !m.is_file() {
+        return Err(not_regular(&m.file_type()));
+    }
+    Ok((f, m))
+}
+
+fn not_regular(t: &fs::FileType) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!("{}, not a regular file", kind_of(t)),
+    )
+}
+
+/// Read at most `limit` bytes from `r`; more is an error.
+fn read_capped(r: impl io::Read, limit: u64, hint: u64) -> io::Result<Vec<u8>> {
+    let mut buf = Vec::with_capacity(hint.min(limit) as usize + 1);
+    io::Read::read_to_end(&mut r.take(limit.saturating_add(1)), &mut buf)?;
+    if buf.len() as u64 > limit {
+        return Err(too_large(limit));
+    }
+    Ok(buf)
+}
+
+/// Read a file named on the command line or in the configuration (`--config`, `payload FILE`,
+/// `--schema`, `--bundle-schema`, `plan --inputs`, ...): regular files only (a FIFO, a device or
+/// a directory is refused at once, never read or waited on), at most `[limits] max-file-bytes`.
+/// The error does not repeat the path: callers say which input it was.
+pub fn read_input(path: &Path) -> io::Result<Vec<u8>> {
+    let limit = input_limit();
+    let (f, m) = open_regular(path)?;
+    if m.len() > limit {
+        return Err(too_large(limit));
+    }
+    // The file may grow after `fstat`: the read is capped all the same.
+    read_capped(f, limit, m.len())
+}
+
+/// [`read_input`] as UTF-8 text; bad UTF-8 is reported with its line and column.
+pub fn read_input_string(path: &Path) -> io::Result<String> {
+    text_of(read_input(path)?)
+}
+
+/// Standard input, at most `[limits] max-file-bytes`.
+pub fn read_stdin() -> io::Result<Vec<u8>> {
+    read_capped(io::stdin().lock(), input_limit(), 0)
+}
+
+/// Bytes as UTF-8 text, or an error naming the line and column of the first bad byte.
+pub fn text_of(bytes: Vec<u8>) -> io::Result<String> {
+    String::from_utf8(bytes).map_err(|e| {
+        let valid = e.utf8_error().valid_up_to();
+        let (line, column) = line_col(&e.as_bytes()[..valid]);
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("not UTF-8 (invalid byte at line {line}, column {column})"),
+        )
+    })
+}
+
+/// 1-based line and column (in characters) of the end of `before`.
+pub fn line_col(before: &[u8]) -> (usize, usize) {
+    let line = memchr::memchr_iter(b'\n', before).count() + 1;
+    let start = memchr::memrchr(b'\n', before).map_or(0, |i| i + 1);
+    let column = String::from_utf8_lossy(&before[start..]).chars().count() + 1;
+    (line, column)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -240,6 +377,35 @@ mod tests {
         assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
         let missing = dir.path().join("no/such/dir/a.py");
         assert!(atomic_write(&missing, b"x").is_err());
+    }
+
+    #[test]
+    fn inputs_are_capped_and_only_regular_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("in.json");
+        fs::write(&p, "[1, 2]").unwrap();
+        assert_eq!(read_input(&p).unwrap(), b"[1, 2]");
+        let e = read_input(dir.path()).unwrap_err().to_string();
+        assert_eq!(e, "a directory, not a regular file");
+        assert!(read_input(&dir.path().join("missing")).is_err());
+        let big = dir.path().join("big");
+        fs::write(&big, vec![b' '; 100]).unwrap();
+        assert_eq!(read_capped(&b"0123456789"[..], 10, 0).unwrap().len(), 10);
+        let e = read_capped(&b"0123456789x"[..], 10, 0).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::FileTooLarge);
+        assert!(e.to_string().contains("`[limits] max-file-bytes`"), "{e}");
+        #[cfg(target_os = "linux")]
+        {
+            let e = read_input(Path::new("/dev/zero")).unwrap_err().to_string();
+            assert_eq!(e, "a character device, not a regular file");
+        }
+    }
+
+    #[test]
+    fn bad_utf8_is_located() {
+        let e = text_of(b"ab\ncd\xffe".to_vec()).unwrap_err().to_string();
+        assert_eq!(e, "not UTF-8 (invalid byte at line 2, column 3)");
+        assert_eq!(line_col("é\nxé".as_bytes()), (2, 3));
     }
 
     #[test]

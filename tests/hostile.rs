@@ -739,6 +739,101 @@ fn max_nesting_is_capped_where_the_stack_holds() {
     }
 }
 
+/// `bricklint <args>` in `dir`, stdin from nothing, with the hostile-input checks of `finish`.
+fn bricklint_in(dir: &Path, args: &[&str]) -> Run {
+    let out = Command::cargo_bin("bricklint")
+        .unwrap()
+        .current_dir(dir)
+        .args(args)
+        .timeout(TIMEOUT)
+        .output()
+        .unwrap();
+    finish(out)
+}
+
+#[cfg(unix)]
+#[test]
+fn explicit_inputs_are_capped_and_special_files_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    deep_project(dir.path(), "x = 1", 500);
+    let fifo = dir.path().join("pipe.json");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    // Each input named on the command line, as a device and as a FIFO (which blocked forever):
+    // exit 2 at once with what the file is.
+    for (special, what) in [
+        ("/dev/zero", "a character device, not a regular file"),
+        ("pipe.json", "a FIFO (named pipe), not a regular file"),
+    ] {
+        for args in [
+            &["payload", special][..],
+            &["payload", "--schema", special, "nb.py"][..],
+            &["plan", ".", "--inputs", special][..],
+            &["plan", ".", "--durations", special][..],
+            &["check", ".", "--config", special][..],
+            &["check", ".", "--bundle-schema", special][..],
+            &["migrate", ".", "--config", special][..],
+        ] {
+            let r = bricklint_in(dir.path(), args);
+            assert_eq!(r.code, Some(2), "{args:?}\n{}", r.context());
+            assert!(r.stderr.contains(what), "{args:?}\n{}", r.context());
+            assert!(r.stderr.contains(special), "{args:?}\n{}", r.context());
+        }
+    }
+    // A file over `[limits] max-file-bytes` (set in the configuration).
+    write(
+        dir.path(),
+        "bricklint.toml",
+        "[limits]\nmax-file-bytes = 100\n",
+    );
+    write(
+        dir.path(),
+        "inputs.json",
+        format!("[{}1]", "1, ".repeat(100)),
+    );
+    let r = bricklint_in(dir.path(), &["plan", ".", "--inputs", "inputs.json"]);
+    assert_eq!(r.code, Some(2), "{}", r.context());
+    assert!(
+        r.stderr
+            .contains("inputs.json: larger than 100 bytes, the limit of `[limits] max-file-bytes`"),
+        "{}",
+        r.context()
+    );
+    // Endless standard input (`yes | bricklint payload -`) stops at the default limit.
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("bricklint"))
+        .args(["payload", "-"])
+        .current_dir(dir.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let feeder = std::thread::spawn(move || {
+        use std::io::Write;
+        let chunk = "y\n".repeat(1 << 19);
+        let mut sent = 0u64;
+        // Stops when bricklint closes the pipe, or after 1 GiB (the old code read it all).
+        while sent < 1 << 30 && stdin.write_all(chunk.as_bytes()).is_ok() {
+            sent += chunk.len() as u64;
+        }
+        sent
+    });
+    let r = finish(child.wait_with_output().unwrap());
+    let sent = feeder.join().unwrap();
+    assert_eq!(r.code, Some(2), "{}", r.context());
+    assert!(
+        r.stderr
+            .contains("cannot read stdin: larger than 67108864 bytes"),
+        "{}",
+        r.context()
+    );
+    assert!(sent < 1 << 30, "bricklint read all of stdin");
+}
+
 // ---------------------------------------------------------------------------------------------
 // No lost data: `atomic_write` under injected crashes.
 //

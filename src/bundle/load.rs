@@ -233,7 +233,7 @@ fn load_includes(
                 let mut d = Vec::new();
                 let text = match loaded(&path) {
                     Some(t) => Some(t),
-                    None => match std::fs::read_to_string(path.as_path()) {
+                    None => match crate::fsutil::read_input_string(path.as_path()) {
                         Ok(t) => Some(Arc::from(t.as_str())),
                         Err(e) => {
                             d.push(LoadError::new(

@@ -59,7 +59,7 @@ pub fn load_schema(path: &Path) -> Result<Arc<Validator>, String> {
     if let Some(r) = cache.lock().ok().and_then(|c| c.get(path).cloned()) {
         return r;
     }
-    let r = std::fs::read_to_string(path)
+    let r = crate::fsutil::read_input_string(path)
         .map_err(|e| format!("cannot read bundle schema {}: {e}", path.display()))
         .and_then(|t| {
             serde_json::from_str::<serde_json::Value>(&t)

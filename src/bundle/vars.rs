@@ -73,7 +73,7 @@ pub(super) fn read_overrides_file(
     if !crate::boundary::Boundary::of_paths([root]).allows(&p) {
         return None;
     }
-    let text = std::fs::read_to_string(p).ok()?;
+    let text = crate::fsutil::read_input_string(&p).ok()?;
     match serde_json::from_str(&text).ok()? {
         serde_json::Value::Object(m) => Some(m),
         _ => None,

@@ -264,7 +264,7 @@ pub fn run(args: InitArgs) -> ExitCode {
         ));
     };
     let display = crate::source::display_path(&crate::discover::absolutize(&path));
-    let text = match std::fs::read_to_string(&path) {
+    let text = match crate::fsutil::read_input_string(&path) {
         Ok(t) => t,
         Err(e) => return err(format!("cannot read {display}: {e}")),
     };

@@ -141,7 +141,10 @@ pub fn load_config(explicit: Option<&PathBuf>) -> Result<Config, ExitCode> {
         Some(p) => Config::load_file(p),
         None => Config::discover(&std::env::current_dir().unwrap_or_default()),
     };
-    r.map_err(fail)
+    let c = r.map_err(fail)?;
+    // Every input named on the command line or in the configuration is read with this limit.
+    crate::fsutil::set_input_limit(c.limits.max_file_bytes);
+    Ok(c)
 }
 
 /// Write `text` to `out` and flush it; a failure is reported (naming the destination) as exit 2.
@@ -170,6 +173,13 @@ pub fn run_check(args: CheckArgs) -> ExitCode {
         },
         (None, None) => None,
     };
+    // A schema named by the user that cannot be read or compiled is a usage error (exit 2), not
+    // a finding; the rule finds it compiled in the cache.
+    if let Some(p) = &bundle_schema {
+        if let Err(e) = crate::bundle::schema::load_schema(p) {
+            return fail(e);
+        }
+    }
     let vars = match crate::bundle::parse_var_flags(&args.vars) {
         Ok(v) => v,
         Err(e) => return fail(e),

@@ -1,8 +1,7 @@
 //! `bricklint payload`: check a task-value / For Each payload (a JSON file or stdin) against the
 //! size limits and a JSON Schema contract.
 
-use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
@@ -99,13 +98,12 @@ pub fn run(args: PayloadArgs) -> ExitCode {
 
     // The payload.
     let (text, name) = if args.file == "-" {
-        let mut buf = Vec::new();
-        if let Err(e) = std::io::stdin().read_to_end(&mut buf) {
-            return usage_error(format!("cannot read stdin: {e}"));
+        match crate::fsutil::read_stdin() {
+            Ok(buf) => (buf, "<stdin>".to_string()),
+            Err(e) => return usage_error(format!("cannot read stdin: {e}")),
         }
-        (buf, "<stdin>".to_string())
     } else {
-        match std::fs::read(&args.file) {
+        match crate::fsutil::read_input(Path::new(&args.file)) {
             Ok(b) => (b, args.file.clone()),
             Err(e) => return usage_error(format!("{}: cannot read: {e}", args.file)),
         }
@@ -113,10 +111,11 @@ pub fn run(args: PayloadArgs) -> ExitCode {
     let text = match String::from_utf8(text) {
         Ok(t) => t,
         Err(e) => {
+            let (line, col) =
+                crate::fsutil::line_col(&e.as_bytes()[..e.utf8_error().valid_up_to()]);
             return usage_error(format!(
-                "{name}: not UTF-8 (invalid byte at offset {}); JSON must be UTF-8",
-                e.utf8_error().valid_up_to()
-            ))
+                "{name}:{line}:{col}: not UTF-8; JSON must be UTF-8"
+            ));
         }
     };
 

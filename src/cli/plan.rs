@@ -76,7 +76,7 @@ fn err(msg: impl std::fmt::Display) -> ExitCode {
 }
 
 fn read_json(path: &Path) -> Result<serde_json::Value, String> {
-    let text = std::fs::read_to_string(path)
+    let text = crate::fsutil::read_input_string(path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     serde_json::from_str(&text).map_err(|e| format!("{}: invalid JSON: {e}", path.display()))
 }
@@ -129,13 +129,14 @@ fn selection(args: &PlanArgs) -> Result<Selection, String> {
 }
 
 pub fn run(args: PlanArgs) -> ExitCode {
-    let (opts, sel) = match options(&args).and_then(|o| Ok((o, selection(&args)?))) {
-        Ok(x) => x,
-        Err(e) => return err(e),
-    };
+    // The configuration first: its `[limits]` apply to `--inputs` and `--durations`.
     let config = match super::load_config(args.config.as_ref()) {
         Ok(c) => c,
         Err(code) => return code,
+    };
+    let (opts, sel) = match options(&args).and_then(|o| Ok((o, selection(&args)?))) {
+        Ok(x) => x,
+        Err(e) => return err(e),
     };
     let dir = args
         .bundle_dir

@@ -475,8 +475,8 @@ fn submit_request_change(out: &mut NotebookOutcome, root: &Path, opts: &MigrateO
 
 /// Does the bundle's `include` list match the resource file?
 fn included(root: &Path, file: &Path) -> bool {
-    let text = std::fs::read_to_string(root.join("databricks.yml"))
-        .or_else(|_| std::fs::read_to_string(root.join("databricks.yaml")))
+    let text = crate::fsutil::read_input_string(&root.join("databricks.yml"))
+        .or_else(|_| crate::fsutil::read_input_string(&root.join("databricks.yaml")))
         .unwrap_or_default();
     let Ok(v) = serde_saphyr::from_str::<serde_json::Value>(&text) else {
         return false;

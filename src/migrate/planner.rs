@@ -681,7 +681,7 @@ impl<'a> Planner<'a> {
         };
         if let Some(p) = config_path(expr) {
             let file = crate::discover::normalize(&self.notebook_dir.join(&p));
-            let values = std::fs::read_to_string(&file)
+            let values = crate::fsutil::read_input_string(&file)
                 .ok()
                 .and_then(|t| serde_json::from_str::<Value>(&t).ok())
                 .and_then(|v| v.as_array().cloned());

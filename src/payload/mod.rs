@@ -372,7 +372,7 @@ pub fn schema_errors(validator: &jsonschema::Validator, value: &Value) -> Vec<(S
 
 /// Read and compile a JSON Schema file.
 pub fn load_schema(path: &Path) -> Result<jsonschema::Validator, String> {
-    let text = std::fs::read_to_string(path)
+    let text = crate::fsutil::read_input_string(path)
         .map_err(|e| format!("{}: cannot read schema: {e}", path.display()))?;
     let schema: Value = serde_json::from_str(&text)
         .map_err(|e| format!("{}: schema is not valid JSON: {e}", path.display()))?;

@@ -542,7 +542,7 @@ fn read_repo_file(p: &Path) -> Value {
     std::fs::metadata(p)
         .ok()
         .filter(|m| m.len() <= MAX_FILE)
-        .and_then(|_| std::fs::read_to_string(p).ok())
+        .and_then(|_| crate::fsutil::read_input_string(p).ok())
         .map(Value::Str)
         .unwrap_or_else(Value::unknown)
 }
