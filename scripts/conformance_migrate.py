@@ -10,6 +10,10 @@ project to a temporary directory, runs `bricklint migrate --write`, then checks 
 * every generated job loads with `databricks.bundles.jobs.Job.from_dict` (strict models from
   the PyPI package `databricks-bundles`);
 * every Python cell of every rewritten notebook parses (`ast.parse`);
+* for a bundle whose job already ran the orchestrator (the in-place edit), every target's
+  merged configuration (target overrides merged into the tasks by `task_key`, as the CLI does)
+  validates too, the bundle keeps exactly the jobs it had, and every comment line of every YAML
+  file is still there;
 * with `--to submit`, every task of every `<notebook>.submit.json` request (and every For Each
   nested task) validates against the schema's `jobs.Task` and loads with
   `databricks.bundles.jobs.Task.from_dict`, and its notebook paths are absolute workspace paths.
@@ -61,6 +65,53 @@ def load_bundle(root):
                 else:
                     merged[key] = value
     return merged
+
+
+def deep_merge(base, over):
+    """The CLI's merge of configuration trees: mappings recursively, lists appended."""
+    if isinstance(base, dict) and isinstance(over, dict):
+        out = dict(base)
+        for k, v in over.items():
+            out[k] = deep_merge(base[k], v) if k in base else copy.deepcopy(v)
+        return out
+    if isinstance(base, list) and isinstance(over, list):
+        return base + copy.deepcopy(over)
+    return copy.deepcopy(over) if over is not None else base
+
+
+def merge_by_key(items, key):
+    """Entries with the same key merged into the first one (`MergeJobTasks`)."""
+    out, index = [], {}
+    for item in items or []:
+        k = item.get(key) if isinstance(item, dict) else None
+        if k is not None and k in index:
+            out[index[k]] = deep_merge(out[index[k]], item)
+        else:
+            if k is not None:
+                index[k] = len(out)
+            out.append(item)
+    return out
+
+
+def for_target(bundle, target):
+    """The configuration of one target: its `resources` merged in, tasks merged by key."""
+    merged = copy.deepcopy({k: v for k, v in bundle.items() if k != "targets"})
+    over = ((bundle.get("targets") or {}).get(target) or {}).get("resources")
+    if over:
+        merged["resources"] = deep_merge(merged.get("resources") or {}, over)
+    for job in ((merged.get("resources") or {}).get("jobs") or {}).values():
+        if isinstance(job, dict) and "tasks" in job:
+            job["tasks"] = merge_by_key(job["tasks"], "task_key")
+    return merged
+
+
+def comment_lines(root):
+    """Every YAML comment line of a project, per file."""
+    out = {}
+    for path in glob.glob(os.path.join(root, "**", "*.yml"), recursive=True):
+        with open(path) as f:
+            out[os.path.relpath(path, root)] = [l.strip() for l in f if l.strip().startswith("#")]
+    return out
 
 
 def python_cells(path):
@@ -126,6 +177,8 @@ def check_project(binary, schema, name, extra_args, remove_bundle=False):
         if remove_bundle:
             os.remove(os.path.join(proj, "databricks.yml"))
             os.mkdir(os.path.join(proj, ".git"))
+        had_jobs = sorted(((load_bundle(proj).get("resources") or {}).get("jobs") or {})) if not remove_bundle else []
+        comments_before = comment_lines(proj)
         before = {}
         for dirpath, _, files in os.walk(proj):
             for fn in files:
@@ -151,6 +204,26 @@ def check_project(binary, schema, name, extra_args, remove_bundle=False):
         jobs = (bundle.get("resources") or {}).get("jobs") or {}
         if not jobs:
             errors.append("no job generated")
+        if had_jobs:
+            # The job that ran the orchestrator was edited in place: no job added or lost,
+            # every target still valid, every comment kept.
+            if sorted(jobs) != had_jobs:
+                errors.append(f"jobs {had_jobs} became {sorted(jobs)}")
+            for target in (bundle.get("targets") or {}):
+                conf = for_target(bundle, target)
+                for err in validator.iter_errors(conf):
+                    route = ".".join(str(p) for p in err.absolute_path)
+                    errors.append(f"target {target}: schema: {route}: {err.message[:300]}")
+                for key, job in ((conf.get("resources") or {}).get("jobs") or {}).items():
+                    try:
+                        Job.from_dict(job)
+                    except Exception as e:  # noqa: BLE001 - report any model error
+                        errors.append(f"target {target}: Job.from_dict({key}): {type(e).__name__}: {e}")
+            after_comments = comment_lines(proj)
+            for path, lines in comments_before.items():
+                missing = [l for l in lines if l not in after_comments.get(path, [])]
+                if missing:
+                    errors.append(f"{path}: comments lost: {missing}")
         for key, job in jobs.items():
             try:
                 Job.from_dict(job)
@@ -191,6 +264,7 @@ def check_submit_project(binary, schema, name):
         shutil.copytree(os.path.join(FIXTURES, name), proj, ignore=shutil.ignore_patterns("snapshots"))
         os.remove(os.path.join(proj, "databricks.yml"))
         os.mkdir(os.path.join(proj, ".git"))
+        yaml_before = {p: open(p, "rb").read() for p in glob.glob(os.path.join(proj, "**", "*.yml"), recursive=True)}
         run = subprocess.run(
             [binary, "migrate", "--write", "--to", "submit", "--workspace-root", SUBMIT_ROOT, "."],
             cwd=proj,
@@ -202,7 +276,8 @@ def check_submit_project(binary, schema, name):
         requests = glob.glob(os.path.join(proj, "**", "*.submit.json"), recursive=True)
         if not requests:
             return ["no request written"]
-        if os.path.exists(os.path.join(proj, "resources")):
+        yaml_after = {p: open(p, "rb").read() for p in glob.glob(os.path.join(proj, "**", "*.yml"), recursive=True)}
+        if yaml_after != yaml_before:
             errors.append("bundle resources written with --to submit")
         for path in requests:
             rel = os.path.relpath(path, proj)

@@ -82,6 +82,8 @@ const MIGRATABLE: &[&str] = &[
     "tasks_waves",
     "sequential_loop",
     "helper_elsewhere",
+    "existing_job",
+    "existing_job_downstream",
 ];
 
 fn snapshot(name: &str, text: &str) {
@@ -241,26 +243,200 @@ fn crlf_and_magic_prefixes_are_kept() {
     assert!(!text.contains("notebook.run"));
 }
 
+/// The bundle's jobs as `check` loads them (selected target), for the property checks below.
+fn load_jobs(root: &Path, target: Option<&str>) -> Vec<bricklint::bundle::Job> {
+    let text = std::fs::read_to_string(root.join("databricks.yml")).unwrap();
+    let mut diags = Vec::new();
+    let b = bricklint::bundle::load_bundle(
+        std::sync::Arc::new(root.join("databricks.yml")),
+        std::sync::Arc::from(text.as_str()),
+        &|_| None,
+        &Default::default(),
+        &bricklint::bundle::LoadOptions {
+            target: target.map(str::to_string),
+            ..Default::default()
+        },
+        &mut diags,
+    );
+    assert!(diags.is_empty(), "{diags:?}");
+    b.jobs
+}
+
+/// Lines of `before` that are not in `after`, and lines of `after` not in `before` (a line
+/// diff), for checking that an edit kept everything else.
+fn changed_lines(before: &str, after: &str) -> (Vec<String>, Vec<String>) {
+    let d = similar::TextDiff::from_lines(before, after);
+    let mut removed = Vec::new();
+    let mut added = Vec::new();
+    for c in d.iter_all_changes() {
+        match c.tag() {
+            similar::ChangeTag::Delete => removed.push(c.value().trim_end().to_string()),
+            similar::ChangeTag::Insert => added.push(c.value().trim_end().to_string()),
+            similar::ChangeTag::Equal => {}
+        }
+    }
+    (removed, added)
+}
+
 #[test]
-fn existing_resource_needs_force() {
+fn the_job_that_runs_the_orchestrator_is_edited_in_place() {
+    // Nothing left in the notebook: the orchestrator task becomes the For Each task, with its
+    // key, its compute and its retries on the nested task; the rest of the file is untouched.
+    let p = project("existing_job");
+    let file = p.path().join("resources/bronze.job.yml");
+    let before = std::fs::read_to_string(&file).unwrap();
+    let (code, out) = migrate(p.path(), &["--write", "."]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("task `orchestrate` becomes the For Each task"),
+        "{out}"
+    );
+    let after = std::fs::read_to_string(&file).unwrap();
+    let (removed, _) = changed_lines(&before, &after);
+    assert_eq!(
+        removed,
+        [
+            "          job_cluster_key: main",
+            "          notebook_task:",
+            "            notebook_path: ../notebooks/orchestrate.py",
+            "          max_retries: 2"
+        ],
+        "{after}"
+    );
+    for target in [None, Some("prod")] {
+        let jobs = load_jobs(p.path(), target);
+        assert_eq!(jobs.len(), 1);
+        let t = jobs[0].task("orchestrate").unwrap();
+        let nested = t.nested_task().expect("a For Each task");
+        assert_eq!(
+            nested.job_cluster_key.as_ref().and_then(|n| n.as_str()),
+            Some("main")
+        );
+        assert!(t.job_cluster_key.is_none() && t.get("max_retries").is_none());
+        assert_eq!(nested.get("max_retries").and_then(|n| n.as_i64()), Some(2));
+        let publish = jobs[0].task("publish").unwrap();
+        assert_eq!(
+            publish.depends_on[0]
+                .task_key
+                .as_ref()
+                .and_then(|n| n.as_str()),
+            Some("orchestrate")
+        );
+        // The target override of the orchestrator task still applies (to the For Each task).
+        let timeout = t.get("timeout_seconds").and_then(|n| n.as_i64());
+        assert_eq!(timeout, target.map(|_| 7200));
+    }
+    // Dynamic inputs: the orchestrator stays as the producer; the For Each runs after it and
+    // the task that waited for the orchestrator now waits for the For Each.
+    let p = project("existing_job_downstream");
+    let file = p.path().join("resources/pipeline.job.yml");
+    let before = std::fs::read_to_string(&file).unwrap();
+    let (code, out) = migrate(p.path(), &["--write", "."]);
+    assert_eq!(code, 0, "{out}");
+    let after = std::fs::read_to_string(&file).unwrap();
+    let (removed, _) = changed_lines(&before, &after);
+    assert!(
+        removed.is_empty() || removed == ["        - task_key: silver"],
+        "{removed:?}"
+    );
+    assert!(after.contains("- task_key: build_configs   # reads the table list, fans out\n"));
+    for target in [None, Some("prod")] {
+        let jobs = load_jobs(p.path(), target);
+        assert_eq!(jobs.len(), 1);
+        let g = jobs[0].graph();
+        assert!(g.is_upstream("build_configs", "run_ingest"));
+        assert!(g.is_upstream("run_ingest", "silver"));
+        let fe = jobs[0].task("run_ingest").unwrap();
+        assert_eq!(
+            fe.nested_task()
+                .unwrap()
+                .job_cluster_key
+                .as_ref()
+                .and_then(|n| n.as_str()),
+            Some("main")
+        );
+        assert!(jobs[0]
+            .task("build_configs")
+            .unwrap()
+            .notebook_task
+            .is_some());
+    }
+    // A second run has nothing to do.
+    let snap = tree(p.path());
+    let (code, out) = migrate(p.path(), &["--write", "."]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("Nothing to migrate"), "{out}");
+    assert_eq!(snap, tree(p.path()));
+}
+
+#[test]
+fn the_example_bundle_migrates_to_one_job_and_checks_clean() {
+    let t = tempfile::tempdir().unwrap();
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/fanout-bundle"),
+        t.path(),
+    );
+    let (code, out) = migrate(t.path(), &["--write"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("in job `orchestrator`"), "{out}");
+    let jobs = load_jobs(t.path(), None);
+    assert_eq!(jobs.len(), 1, "exactly one job");
+    assert_eq!(jobs[0].key, "orchestrator");
+    assert!(jobs[0].task("orchestrate").unwrap().for_each_task.is_some());
+    let files: Vec<_> = std::fs::read_dir(t.path().join("resources"))
+        .unwrap()
+        .collect();
+    assert_eq!(files.len(), 1, "no second resource file");
+    let check = Command::cargo_bin("bricklint")
+        .unwrap()
+        .current_dir(t.path())
+        .arg("check")
+        .output()
+        .unwrap();
+    assert_eq!(
+        check.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+    let snap = tree(t.path());
+    let (code, out) = migrate(t.path(), &["--write"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("Nothing to migrate"), "{out}");
+    assert_eq!(snap, tree(t.path()));
+}
+
+#[test]
+fn user_files_are_never_overwritten() {
+    // A file of the user's with the name migrate would pick: another name is used.
     let p = project("named_function");
     std::fs::create_dir_all(p.path().join("resources")).unwrap();
     let res = p.path().join("resources/orchestrate.job.yml");
     std::fs::write(&res, "resources: {}\n").unwrap();
-    let nb_before = std::fs::read(p.path().join("notebooks/orchestrate.py")).unwrap();
-    let (code, out) = migrate(p.path(), &["--write", "."]);
-    assert_eq!(code, 1, "{out}");
-    assert!(out.contains("exists; pass --force"), "{out}");
-    assert_eq!(std::fs::read_to_string(&res).unwrap(), "resources: {}\n");
-    assert_eq!(
-        nb_before,
-        std::fs::read(p.path().join("notebooks/orchestrate.py")).unwrap()
-    );
     let (code, out) = migrate(p.path(), &["--write", "--force", "."]);
     assert_eq!(code, 0, "{out}");
-    assert!(std::fs::read_to_string(&res)
-        .unwrap()
-        .contains("for_each_task"));
+    assert_eq!(std::fs::read_to_string(&res).unwrap(), "resources: {}\n");
+    let job = std::fs::read_to_string(p.path().join("resources/orchestrate_2.job.yml")).unwrap();
+    assert!(job.contains("    orchestrate_2:\n"), "{job}");
+    assert!(job.contains("for_each_task"), "{job}");
+    // A file an earlier migration of this notebook generated (the notebook was restored since,
+    // and the generated job does not run it): replaced with --force only.
+    let p = project("named_function");
+    let nb = p.path().join("notebooks/orchestrate.py");
+    let before = std::fs::read(&nb).unwrap();
+    let (code, _) = migrate(p.path(), &["--write", "."]);
+    assert_eq!(code, 0);
+    let res = p.path().join("resources/orchestrate.job.yml");
+    let generated = std::fs::read_to_string(&res).unwrap();
+    std::fs::write(&nb, &before).unwrap();
+    let (code, out) = migrate(p.path(), &["--write", "."]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("earlier `bricklint migrate`"), "{out}");
+    assert!(out.contains("pass --force"), "{out}");
+    assert_eq!(std::fs::read(&nb).unwrap(), before, "nothing written");
+    let (code, out) = migrate(p.path(), &["--write", "--force", "."]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(std::fs::read_to_string(&res).unwrap(), generated);
 }
 
 #[test]

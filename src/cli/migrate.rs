@@ -26,12 +26,20 @@ pub struct MigrateArgs {
     #[arg(long)]
     pub diff: bool,
     /// Compute of the generated notebook tasks: serverless, existing-cluster=<id or ${var.x}>,
-    /// job-cluster=<key>.
-    #[arg(long, default_value = "serverless", value_parser = parse_compute)]
-    pub compute: Compute,
-    /// Overwrite existing resource files.
+    /// job-cluster=<key>. Default: the compute of the job task that runs the orchestrator
+    /// today, else serverless.
+    #[arg(long, value_parser = parse_compute)]
+    pub compute: Option<Compute>,
+    /// Replace files an earlier `bricklint migrate` generated (never a file it did not write).
     #[arg(long)]
     pub force: bool,
+    /// Bundle target whose jobs are read (all targets' overrides are checked).
+    #[arg(long)]
+    pub target: Option<String>,
+    /// Set a bundle variable (`name=value`; several as `a=1,b=2` or repeated), as in the
+    /// Databricks CLI.
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    pub vars: Vec<String>,
     /// Create a minimal databricks.yml where no bundle exists.
     #[arg(long)]
     pub init_bundle: bool,
@@ -49,7 +57,13 @@ pub fn run_migrate(args: MigrateArgs) -> ExitCode {
         Ok(c) => c,
         Err(code) => return code,
     };
+    let vars = match crate::bundle::parse_var_flags(&args.vars) {
+        Ok(v) => v,
+        Err(e) => return super::fail(e),
+    };
     let opts = MigrateOptions {
+        target: args.target.clone(),
+        vars,
         paths: args.paths.clone(),
         to: args.to,
         compute: args.compute.clone(),

@@ -6,30 +6,40 @@
 //! bricklint's own engine in a temporary copy of the bundle -> print the plan and diff, or
 //! write every file atomically.
 
+mod job_choice;
+pub mod job_edit;
 pub mod names;
 pub mod plan;
 pub mod planner;
+mod recheck;
+mod report;
 pub mod rewrite;
+pub mod runners;
 pub mod submit;
 pub mod sym;
 pub mod yaml;
+pub mod yaml_edit;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::fmt::Write as _;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
+use crate::bundle::Node;
 use crate::config::Config;
 use crate::source::{display_path, Document};
+use job_choice::JobChoice;
 pub use plan::{Compute, NotebookPlan, TargetShape};
+pub use report::{render_diff, render_plan};
 
 /// Options of `bricklint migrate`.
 #[derive(Debug, Clone, Default)]
 pub struct MigrateOptions {
     pub paths: Vec<PathBuf>,
     pub to: TargetShape,
-    pub compute: Compute,
+    /// `--compute`: where the new notebook tasks run. `None`: on the orchestrator task's
+    /// compute when a job runs it, else serverless.
+    pub compute: Option<Compute>,
     pub force: bool,
     pub init_bundle: bool,
     pub config: Config,
@@ -38,6 +48,17 @@ pub struct MigrateOptions {
     /// `--to submit`: the workspace folder the project is deployed to (notebook paths);
     /// default `/Workspace/Shared/<project folder name>`.
     pub workspace_root: Option<String>,
+    /// `--target`: the bundle target whose jobs are read (its overrides are checked too).
+    pub target: Option<String>,
+    /// `--var name=value` bundle variables.
+    pub vars: Vec<(String, String)>,
+}
+
+impl MigrateOptions {
+    /// The compute of generated tasks when nothing else decides it.
+    pub fn compute_or_default(&self) -> Compute {
+        self.compute.clone().unwrap_or_default()
+    }
 }
 
 /// One file the migration creates or changes.
@@ -58,6 +79,10 @@ pub struct NotebookOutcome {
     pub blocked: Vec<String>,
     /// Warnings that do not block.
     pub warnings: Vec<String>,
+    /// How the job is changed (printed with the plan).
+    pub notes: Vec<String>,
+    /// When the job cannot be changed automatically: the YAML and the steps to do it by hand.
+    pub manual: Option<String>,
 }
 
 impl NotebookOutcome {
@@ -98,7 +123,7 @@ fn is_candidate_doc(doc: &Document) -> bool {
 /// Plan the migration of every notebook under `opts.paths`; nothing is written.
 pub fn plan(opts: &MigrateOptions) -> Result<MigrateResult, String> {
     if opts.to == TargetShape::Submit {
-        submit::check_compute(&opts.compute)?;
+        submit::check_compute(&opts.compute_or_default())?;
         if let Some(ws) = opts
             .workspace_root
             .as_deref()
@@ -114,6 +139,8 @@ pub fn plan(opts: &MigrateOptions) -> Result<MigrateResult, String> {
     let copts = crate::engine::CheckOptions {
         paths: opts.paths.clone(),
         config: opts.config.clone(),
+        target: opts.target.clone(),
+        vars: opts.vars.clone(),
         ..Default::default()
     };
     let (project, load_diags, roots) =
@@ -175,7 +202,7 @@ pub fn plan(opts: &MigrateOptions) -> Result<MigrateResult, String> {
                 stem_key(&d.path)
             };
             let detected = detected_fan_outs(&project, d);
-            plan_one(d, root.as_deref(), &r, &key, opts, &detected)
+            plan_one(&project, d, root.as_deref(), &r, &key, opts, &detected)
         })
         .collect();
     progress.finish();
@@ -186,8 +213,9 @@ pub fn plan(opts: &MigrateOptions) -> Result<MigrateResult, String> {
     if opts.to == TargetShape::Submit {
         block_shared_submit_files(&mut result);
     }
+    block_shared_files(&mut result);
     if opts.recheck {
-        recheck(&mut result, opts);
+        recheck::recheck(&mut result, opts);
     }
     Ok(result)
 }
@@ -320,6 +348,7 @@ fn stem_key(p: &Path) -> String {
 }
 
 fn plan_one(
+    project: &crate::engine::Project,
     doc: &Document,
     existing_root: Option<&Path>,
     root: &Path,
@@ -327,27 +356,134 @@ fn plan_one(
     opts: &MigrateOptions,
     detected: &[planner::Detected],
 ) -> Option<NotebookOutcome> {
-    let popts = planner::PlanOptions { to: opts.to };
+    let submit = opts.to == TargetShape::Submit;
+    let bundle = existing_root.and_then(|r| project.bundles.iter().find(|b| b.root == r));
+    let raws = bundle.map(runners::raw_tasks).unwrap_or_default();
+    let choice = if submit {
+        JobChoice::New {
+            key: key.to_string(),
+            file: root.join("resources").join(format!("{key}.job.yml")),
+            blocked: None,
+        }
+    } else {
+        job_choice::choose_job(bundle, &raws, &doc.path, root, key, opts.force)
+    };
+    let mut popts = planner::PlanOptions {
+        to: opts.to,
+        ..Default::default()
+    };
+    let mut job_file = None;
+    match &choice {
+        JobChoice::New { key, file, .. } if !submit => {
+            popts.job_key = Some(key.clone());
+            popts.job_file = Some(yaml::relative_path(root, file));
+            job_file = Some(file.clone());
+        }
+        JobChoice::InPlace(r) => {
+            let file = r.task.node.loc.file.as_ref().clone();
+            popts.job_key = Some(r.job.key.clone());
+            popts.producer_key = Some(r.task_key().to_string());
+            popts.job_file = Some(yaml::relative_path(root, &file));
+            popts.reserved = job_choice::job_task_keys(&raws, &r.job.key);
+            popts.convert = true;
+            job_file = Some(file);
+        }
+        _ => {}
+    }
     let planned = planner::plan_document(doc, root, key, &popts, detected)?;
     let mut out = NotebookOutcome {
         plan: planned.plan,
         changes: Vec::new(),
         blocked: Vec::new(),
         warnings: Vec::new(),
+        notes: Vec::new(),
+        manual: None,
     };
+    out.plan.job_file = job_file;
     if out.plan.fanouts.is_empty() {
         return Some(out);
     }
-    let submit = opts.to == TargetShape::Submit;
     if existing_root.is_none() && !opts.init_bundle && !submit {
         out.blocked.push(format!(
             "no databricks.yml in {} or above; pass --init-bundle to create one",
             display_path(root)
         ));
     }
-    // The rewritten notebook.
-    let edits: Vec<(rewrite::LineEdit, ruff_text_size::TextSize)> = planned
-        .edits
+    notebook_change(&mut out, doc, &planned.edits);
+    if submit {
+        submit_request_change(&mut out, root, opts);
+        return Some(out);
+    }
+    match choice {
+        JobChoice::New { blocked, .. } => {
+            out.blocked.extend(blocked);
+            job_choice::new_job_change(&mut out, doc, existing_root, root, opts);
+        }
+        JobChoice::InPlace(runner) => {
+            if runner.by_workspace_path {
+                out.notes.push(format!(
+                    "job `{}` runs this notebook through its workspace path (`{}`)",
+                    runner.job.key,
+                    runner
+                        .task
+                        .notebook_task
+                        .as_ref()
+                        .and_then(|n| n.notebook_path.as_ref())
+                        .and_then(Node::as_str)
+                        .unwrap_or("?")
+                ));
+            }
+            let bundle = bundle.expect("a runner comes from a bundle");
+            let load = crate::bundle::LoadOptions::from_process(
+                opts.target.clone().or_else(|| opts.config.target.clone()),
+                opts.vars.clone(),
+            );
+            let inp = job_edit::Input {
+                bundle,
+                runner,
+                raws: &raws,
+                plan: &out.plan,
+                compute: opts.compute.as_ref(),
+                config: &opts.config,
+                load: &load,
+            };
+            match job_edit::edit(&inp) {
+                Ok(e) => {
+                    out.notes.extend(e.notes);
+                    out.changes.extend(e.changes);
+                }
+                Err(r) => {
+                    out.blocked.push(r.reason);
+                    out.manual = Some(r.manual);
+                }
+            }
+        }
+        JobChoice::Several(names) => {
+            out.blocked.push(format!(
+                "{} tasks run this notebook: {}; `bricklint migrate` edits a job in place only when exactly one task runs it",
+                names.len(),
+                names.join(", ")
+            ));
+            let dir = root.join("resources");
+            let (items, _) = yaml::fan_out_tasks(
+                &out.plan,
+                &[out.plan.producer_key.clone()],
+                &dir,
+                yaml::TaskCompute::Given(&opts.compute_or_default()),
+            );
+            out.manual = Some(format!(
+                "In the job that should run the fan-out, add these tasks after the task that runs this notebook (named `{}` here), and make every task that depends on it depend on the last of them:\n{}",
+                out.plan.producer_key,
+                yaml::indent_lines(&items, 4)
+            ));
+        }
+    }
+    Some(out)
+}
+
+/// The rewritten notebook.
+fn notebook_change(out: &mut NotebookOutcome, doc: &Document, edits: &[planner::StmtEdit]) {
+    let edits: Vec<(rewrite::LineEdit, ruff_text_size::TextSize)> = edits
         .iter()
         .map(|e| {
             let lines = rewrite::whole_lines(doc, e.range);
@@ -376,50 +512,6 @@ fn plan_one(
             .blocked
             .push(format!("cannot rewrite the notebook: {e}")),
     }
-    if submit {
-        submit_request_change(&mut out, root, opts);
-        return Some(out);
-    }
-    // The job resource.
-    let res = out.plan.resource_file();
-    let source_display = yaml::relative_path(root, &doc.path);
-    let job = yaml::job_yaml(&out.plan, &opts.compute, &source_display);
-    let old_res = std::fs::read_to_string(&res).ok();
-    if old_res.is_some() && !opts.force {
-        out.blocked.push(format!(
-            "{} exists; pass --force to overwrite it",
-            display_path(&res)
-        ));
-    }
-    out.changes.push(FileChange {
-        path: res.clone(),
-        old: old_res,
-        new: job,
-    });
-    match existing_root {
-        None => {
-            let name = root
-                .file_name()
-                .and_then(|n| n.to_str())
-                .map(plan::sanitize_key)
-                .unwrap_or_else(|| "bundle".into());
-            out.changes.push(FileChange {
-                path: root.join("databricks.yml"),
-                old: None,
-                new: yaml::databricks_yml(&name, &opts.compute),
-            });
-        }
-        Some(r) => {
-            if !included(r, &res) {
-                out.warnings.push(format!(
-                    "{} does not include {}: add `resources/*.yml` to its `include` list",
-                    display_path(&r.join("databricks.yml")),
-                    yaml::relative_path(r, &res)
-                ));
-            }
-        }
-    }
-    Some(out)
 }
 
 /// Two notebooks of one folder with the same stem (`a.py`, `a.ipynb`) would write the same
@@ -440,6 +532,34 @@ fn block_shared_submit_files(result: &mut MigrateResult) {
     }
 }
 
+/// Two orchestrators whose migrations change the same file (two notebooks run by one job
+/// file): the first (in path order) is migrated, the later ones wait for the next run, which
+/// starts from the edited file. Identical new files (one `databricks.yml` for a new bundle) are
+/// shared.
+fn block_shared_files(result: &mut MigrateResult) {
+    let mut claimed: HashMap<PathBuf, (Option<String>, String)> = HashMap::new();
+    for o in result.outcomes.iter_mut() {
+        if !o.is_applicable() {
+            continue;
+        }
+        let clash = o.changes.iter().find(|c| {
+            claimed
+                .get(&c.path)
+                .is_some_and(|(old, new)| !(old.is_none() && c.old.is_none() && *new == c.new))
+        });
+        if let Some(c) = clash {
+            o.blocked.push(format!(
+                "the migration of another notebook changes {} too; run `bricklint migrate` again after it",
+                display_path(&c.path)
+            ));
+            continue;
+        }
+        for c in &o.changes {
+            claimed.insert(c.path.clone(), (c.old.clone(), c.new.clone()));
+        }
+    }
+}
+
 /// `--to submit`: the `runs/submit` request body beside the notebook.
 fn submit_request_change(out: &mut NotebookOutcome, root: &Path, opts: &MigrateOptions) {
     let file = out.plan.submit_file();
@@ -454,9 +574,9 @@ fn submit_request_change(out: &mut NotebookOutcome, root: &Path, opts: &MigrateO
             ));
         }
     }
-    match submit::submit_json(&out.plan, &opts.compute, &ws, root) {
+    match submit::submit_json(&out.plan, &opts.compute_or_default(), &ws, root) {
         Ok(json) => {
-            let old = std::fs::read_to_string(&file).ok();
+            let old = crate::fsutil::read_input_string(&file).ok();
             if old.is_some() && !opts.force {
                 out.blocked.push(format!(
                     "{} exists; pass --force to overwrite it",
@@ -471,244 +591,6 @@ fn submit_request_change(out: &mut NotebookOutcome, root: &Path, opts: &MigrateO
         }
         Err(e) => out.blocked.push(e),
     }
-}
-
-/// Does the bundle's `include` list match the resource file?
-fn included(root: &Path, file: &Path) -> bool {
-    let text = crate::fsutil::read_input_string(&root.join("databricks.yml"))
-        .or_else(|_| crate::fsutil::read_input_string(&root.join("databricks.yaml")))
-        .unwrap_or_default();
-    let Ok(v) = serde_saphyr::from_str::<serde_json::Value>(&text) else {
-        return false;
-    };
-    let rel = yaml::relative_path(root, file);
-    v.get("include")
-        .and_then(|i| i.as_array())
-        .into_iter()
-        .flatten()
-        .filter_map(|g| g.as_str())
-        .any(|g| {
-            globset::GlobBuilder::new(g)
-                .literal_separator(true)
-                .build()
-                .map(|g| g.compile_matcher().is_match(&rel))
-                .unwrap_or(false)
-        })
-}
-
-/// Selectors of the rules the result must satisfy (only those bricklint has).
-fn recheck_selectors() -> Vec<String> {
-    [
-        "FE", "JOB", "SCH", "XF", "ORC001", "ORC002", "TV001", "TV002", "TV003", "TV004", "NB001",
-    ]
-    .iter()
-    .filter(|s| {
-        crate::rules::all()
-            .iter()
-            .any(|r| r.meta().code.starts_with(*s))
-    })
-    .map(|s| s.to_string())
-    .collect()
-}
-
-/// Run the engine over each bundle with the changes applied in memory; findings in the changed
-/// files block that notebook's migration.
-fn recheck(result: &mut MigrateResult, opts: &MigrateOptions) {
-    let selectors = recheck_selectors();
-    if selectors.is_empty() {
-        return;
-    }
-    let mut by_root: BTreeMap<PathBuf, Vec<usize>> = BTreeMap::new();
-    for (i, o) in result.outcomes.iter().enumerate() {
-        if o.is_applicable() {
-            by_root
-                .entry(o.plan.bundle_root.clone())
-                .or_default()
-                .push(i);
-        }
-    }
-    for (root, idxs) in by_root {
-        let findings = match check_overlay(&root, result, &idxs, &selectors, opts) {
-            Ok(f) => f,
-            Err(e) => {
-                for &i in &idxs {
-                    result.outcomes[i]
-                        .blocked
-                        .push(format!("cannot re-check the result: {e}"));
-                }
-                continue;
-            }
-        };
-        for &i in &idxs {
-            let o = &mut result.outcomes[i];
-            let mine: HashSet<&PathBuf> = o.changes.iter().map(|c| &c.path).collect();
-            for (path, msg, blocking) in &findings {
-                if !mine.contains(path) {
-                    continue;
-                }
-                if *blocking {
-                    o.blocked.push(format!(
-                        "the result would not pass bricklint: {}: {msg}",
-                        display_path(path)
-                    ));
-                } else {
-                    o.warnings.push(format!("{}: {msg}", display_path(path)));
-                }
-            }
-        }
-    }
-}
-
-/// Check the bundle with the changes applied in memory (the engine's overlay: nothing is
-/// written, no copy of the project is made). Returns (path, message, blocking) of each finding:
-/// errors, and any finding of the structural bundle rules (FE, JOB, SCH), block; other warnings
-/// (an unbounded task value from `.collect()`, a parameter the child never reads) are reported
-/// with the plan.
-fn check_overlay(
-    root: &Path,
-    result: &MigrateResult,
-    idxs: &[usize],
-    selectors: &[String],
-    opts: &MigrateOptions,
-) -> Result<Vec<(PathBuf, String, bool)>, String> {
-    let mut overlay = BTreeMap::new();
-    for &i in idxs {
-        for c in &result.outcomes[i].changes {
-            overlay.insert(c.path.clone(), c.new.clone());
-        }
-    }
-    // The project's configuration (excludes, limits, orchestration helpers), without the rule
-    // selection: the result must pass the structural rules whatever the project ignores.
-    let mut config = opts.config.clone();
-    config.ignore.clear();
-    config.extend_select.clear();
-    config.per_file_ignores.clear();
-    let copts = crate::engine::CheckOptions {
-        paths: vec![root.to_path_buf()],
-        config,
-        select: Some(selectors.to_vec()),
-        // JOB007 (repeated notebook tasks) is the shape `--to tasks` asks for.
-        ignore: vec!["JOB007".into()],
-        report_scope: crate::engine::ReportScope::Bundle,
-        overlay: Some(std::sync::Arc::new(overlay)),
-        ..Default::default()
-    };
-    let res = crate::engine::check(&copts).map_err(|e| e.to_string())?;
-    Ok(res
-        .messages
-        .iter()
-        .map(|m| {
-            let blocking = m.severity == crate::diagnostic::Severity::Error
-                || ["FE", "JOB", "SCH"].iter().any(|p| m.code.starts_with(p));
-            (
-                m.abs_path.to_path_buf(),
-                format!("{} {}", m.code, m.message),
-                blocking,
-            )
-        })
-        .collect())
-}
-
-/// The plan as text (what `migrate` prints).
-pub fn render_plan(result: &MigrateResult) -> String {
-    let mut out = String::new();
-    let what = if result.to == TargetShape::Submit {
-        "run"
-    } else {
-        "job"
-    };
-    for o in &result.outcomes {
-        let nb = display_path(&o.plan.notebook);
-        for r in &o.plan.refusals {
-            let _ = writeln!(
-                out,
-                "{nb}:{}: cannot migrate automatically: {}",
-                r.line, r.reason
-            );
-        }
-        for f in &o.plan.fanouts {
-            match &f.kind {
-                plan::FanOutKind::ForEach(fe) => {
-                    let inputs = match yaml::inline_inputs(fe) {
-                        Some(_) => format!(
-                            "inline, {} items",
-                            fe.items.values.as_ref().map_or(0, Vec::len)
-                        ),
-                        None => format!(
-                            "task value `{}` set by task `{}` ({})",
-                            fe.value_key,
-                            o.plan.producer_key,
-                            match &fe.items.source {
-                                plan::ItemsSource::Literal => "literal list".to_string(),
-                                plan::ItemsSource::ConfigFile(p) =>
-                                    format!("read from {}", display_path(p)),
-                                plan::ItemsSource::Dynamic => "computed at run time".to_string(),
-                            }
-                        ),
-                    };
-                    let _ = writeln!(
-                        out,
-                        "{nb}:{}: {} -> For Each task `{}` in {what} `{}` ({})",
-                        f.line,
-                        f.dispatch,
-                        fe.task_key,
-                        o.plan.job_key,
-                        display_path(&o.plan.output_file(result.to))
-                    );
-                    let _ = writeln!(out, "  child notebook: {}", display_path(&fe.child));
-                    let _ = writeln!(out, "  inputs: {inputs}");
-                    let _ = writeln!(
-                        out,
-                        "  concurrency: {}, timeout_seconds: {}, max_retries: {}",
-                        fe.concurrency,
-                        fe.timeout_seconds.map_or("none".into(), |t| t.to_string()),
-                        fe.max_retries.unwrap_or(0)
-                    );
-                }
-                plan::FanOutKind::Tasks(ts) => {
-                    let _ = writeln!(
-                        out,
-                        "{nb}:{}: {} -> {} tasks in {what} `{}` ({})",
-                        f.line,
-                        f.dispatch,
-                        ts.len(),
-                        o.plan.job_key,
-                        display_path(&o.plan.output_file(result.to))
-                    );
-                    for t in ts {
-                        let _ = writeln!(
-                            out,
-                            "  task `{}`: {}",
-                            t.task_key,
-                            display_path(&t.notebook)
-                        );
-                    }
-                }
-            }
-            for n in &f.notes {
-                let _ = writeln!(out, "  note: {n}");
-            }
-        }
-        for w in &o.warnings {
-            let _ = writeln!(out, "  warning: {w}");
-        }
-        for b in &o.blocked {
-            let _ = writeln!(out, "  not applied: {b}");
-        }
-    }
-    for e in &result.errors {
-        let _ = writeln!(out, "warning: skipped {e}");
-    }
-    out
-}
-
-/// Unified diff of every pending change.
-pub fn render_diff(result: &MigrateResult) -> String {
-    let mut out = String::new();
-    for c in result.changes() {
-        out.push_str(&crate::fix::unified_diff(&c.path, c.old.as_deref(), &c.new));
-    }
-    out
 }
 
 /// Write every applicable change atomically (temp file + rename), in parallel.
@@ -730,67 +612,4 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         std::fs::create_dir_all(dir)?;
     }
     crate::fsutil::atomic_write(path, bytes)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn recheck_blocks_a_result_with_findings() {
-        let t = tempfile::tempdir().unwrap();
-        let root = t.path().canonicalize().unwrap();
-        std::fs::write(
-            root.join("databricks.yml"),
-            "bundle:\n  name: x\ninclude:\n  - resources/*.yml\n",
-        )
-        .unwrap();
-        std::fs::create_dir(root.join(".git")).unwrap();
-        let nb = root.join("a.py");
-        std::fs::write(&nb, "# Databricks notebook source\nx = 1\n").unwrap();
-        let plan = NotebookPlan {
-            notebook: nb.clone(),
-            bundle_root: root.clone(),
-            job_key: "a".into(),
-            producer_key: "a".into(),
-            producer_task: true,
-            fanouts: Vec::new(),
-            refusals: Vec::new(),
-        };
-        let good = FileChange {
-            path: nb.clone(),
-            old: None,
-            new: "# Databricks notebook source\nx = 2\n".into(),
-        };
-        // A For Each nested in a For Each and a concurrency over 100: the engine must object.
-        let bad_yaml = "resources:\n  jobs:\n    a:\n      name: a\n      tasks:\n        - task_key: t\n          for_each_task:\n            inputs: '[1]'\n            concurrency: 500\n            task:\n              task_key: u\n              notebook_task:\n                notebook_path: ../a.py\n";
-        let mut result = MigrateResult {
-            to: TargetShape::Auto,
-            outcomes: vec![NotebookOutcome {
-                plan,
-                changes: vec![
-                    good,
-                    FileChange {
-                        path: root.join("resources/a.job.yml"),
-                        old: None,
-                        new: bad_yaml.into(),
-                    },
-                ],
-                blocked: Vec::new(),
-                warnings: Vec::new(),
-            }],
-            errors: Vec::new(),
-        };
-        assert!(result.pending());
-        recheck(&mut result, &MigrateOptions::default());
-        let o = &result.outcomes[0];
-        assert!(
-            o.blocked.iter().any(|b| b.contains("FE001")),
-            "{:?}",
-            o.blocked
-        );
-        assert!(!result.pending());
-        // Nothing was written to the real project.
-        assert!(!root.join("resources").exists());
-    }
 }

@@ -186,6 +186,9 @@ pub struct NotebookPlan {
     pub notebook: PathBuf,
     /// Bundle root (holding `databricks.yml`, existing or to be created).
     pub bundle_root: PathBuf,
+    /// The file that defines the job (an existing job edited in place), when not
+    /// `resources/<job>.job.yml`.
+    pub job_file: Option<PathBuf>,
     /// Job resource key (also the job name).
     pub job_key: String,
     /// Task key of the orchestrator notebook (the producer).
@@ -200,6 +203,9 @@ pub struct NotebookPlan {
 impl NotebookPlan {
     /// `resources/<job>.job.yml` under the bundle root.
     pub fn resource_file(&self) -> PathBuf {
+        if let Some(f) = &self.job_file {
+            return f.clone();
+        }
         self.bundle_root
             .join("resources")
             .join(format!("{}.job.yml", self.job_key))

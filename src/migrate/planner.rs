@@ -40,6 +40,17 @@ const NOT_A_FAN_OUT: &str = "no `dbutils.notebook.run` is reached from the worke
 #[derive(Debug, Clone, Default)]
 pub struct PlanOptions {
     pub to: TargetShape,
+    /// The job that runs (or will run) the fan-out, and its file as shown in the comment left
+    /// in the notebook (`resources/<job>.job.yml` when empty).
+    pub job_key: Option<String>,
+    pub job_file: Option<String>,
+    /// The task key of the orchestrator notebook in that job (the job key when empty).
+    pub producer_key: Option<String>,
+    /// Task keys the job already has (new tasks get other keys).
+    pub reserved: Vec<String>,
+    /// When nothing is left in the orchestrator, its task becomes the first For Each task and
+    /// keeps its key (an existing job edited in place).
+    pub convert: bool,
 }
 
 /// One statement edit of the rewrite: a top-level statement replaced by lines of code (empty:
@@ -919,6 +930,7 @@ pub fn plan_document(
             plan: NotebookPlan {
                 notebook: (*doc.path).clone(),
                 bundle_root: bundle_root.to_path_buf(),
+                job_file: None,
                 job_key: job_key.to_string(),
                 producer_key: job_key.to_string(),
                 producer_task: true,
@@ -931,11 +943,14 @@ pub fn plan_document(
     }
     let py = doc.python()?;
     let path = (*doc.path).clone();
+    let job_key = opts.job_key.as_deref().unwrap_or(job_key);
+    let producer_key = opts.producer_key.as_deref().unwrap_or(job_key);
     let mk = |fanouts, refusals| NotebookPlan {
         notebook: path.clone(),
         bundle_root: bundle_root.to_path_buf(),
+        job_file: None,
         job_key: job_key.to_string(),
-        producer_key: job_key.to_string(),
+        producer_key: producer_key.to_string(),
         producer_task: true,
         fanouts,
         refusals,
@@ -979,7 +994,9 @@ pub fn plan_document(
         });
     }
     let mut site_plans: Vec<SitePlan> = Vec::new();
-    let mut used_keys: HashSet<String> = HashSet::from([job_key.to_string()]);
+    let mut used_keys: HashSet<String> =
+        HashSet::from([job_key.to_string(), producer_key.to_string()]);
+    used_keys.extend(opts.reserved.iter().cloned());
     for (site, range) in sites.iter().zip(&site_ranges) {
         let line = planner.line_of(site.call);
         match plan_site(&planner, site, opts, &mut used_keys) {
@@ -1049,9 +1066,15 @@ pub fn plan_document(
                 .unwrap_or("notebook");
             format!("run `{job_key}` ({{}}) now runs this fan-out: {stem}.submit.json")
         }
-        _ => format!("job `{job_key}` ({{}}) now runs this fan-out: resources/{job_key}.job.yml"),
+        _ => format!(
+            "job `{job_key}` ({{}}) now runs this fan-out: {}",
+            opts.job_file
+                .clone()
+                .unwrap_or_else(|| format!("resources/{job_key}.job.yml"))
+        ),
     };
-    match rewrite_plan(&planner, &mut site_plans, &announce) {
+    let convert_key = opts.convert.then_some(producer_key);
+    match rewrite_plan(&planner, &mut site_plans, &announce, convert_key) {
         Ok((edits, _))
             if !pending_unmatched.is_empty() && {
                 let removed: Vec<TextRange> = edits.iter().map(|e| e.range).collect();
@@ -1756,6 +1779,7 @@ fn rewrite_plan(
     p: &Planner<'_>,
     sites: &mut [SitePlan],
     announce: &str,
+    convert_key: Option<&str>,
 ) -> Result<(Vec<StmtEdit>, bool), (u32, String)> {
     let body = p.body;
     let py = p.doc.python().expect("python");
@@ -1854,6 +1878,13 @@ fn rewrite_plan(
             .iter()
             .enumerate()
             .any(|(i, s)| !removed.contains(&i) && !is_inert(s));
+    // The orchestrator's own task becomes the first For Each task: it takes its key.
+    if let (Some(k), false) = (convert_key, keep_producer) {
+        if let Some(FanOutKind::ForEach(fe)) = sites.first_mut().map(|s| &mut s.fanout.kind) {
+            fe.task_key = k.to_string();
+            fe.value_key = format!("{k}_inputs");
+        }
+    }
     let rel = |s: &SitePlan| -> String {
         match &s.fanout.kind {
             FanOutKind::ForEach(fe) => format!("task `{}`", fe.task_key),
@@ -1927,7 +1958,17 @@ mod tests {
             text,
         )
         .unwrap();
-        let p = plan_document(&doc, &dir, "orch", &PlanOptions { to }, &[]).expect("a fan-out");
+        let p = plan_document(
+            &doc,
+            &dir,
+            "orch",
+            &PlanOptions {
+                to,
+                ..Default::default()
+            },
+            &[],
+        )
+        .expect("a fan-out");
         drop(t);
         p
     }

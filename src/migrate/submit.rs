@@ -199,6 +199,7 @@ mod tests {
         NotebookPlan {
             notebook: "/r/notebooks/orchestrate.py".into(),
             bundle_root: "/r".into(),
+            job_file: None,
             job_key: "orchestrate".into(),
             producer_key: "orchestrate".into(),
             producer_task: true,

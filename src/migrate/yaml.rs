@@ -93,14 +93,29 @@ fn param_text(p: &ParamValue) -> String {
     }
 }
 
-fn compute_lines(out: &mut String, indent: &str, compute: &Compute) {
+/// Where generated notebook tasks run.
+#[derive(Debug, Clone, Copy)]
+pub enum TaskCompute<'a> {
+    /// `--compute` (or serverless for a new job).
+    Given(&'a Compute),
+    /// The orchestrator task's own compute entries (`job_cluster_key: x`, a `new_cluster:`
+    /// block, `libraries:` ...), as YAML lines at column 0.
+    Inherited(&'a [String]),
+}
+
+fn compute_lines(out: &mut String, indent: &str, compute: TaskCompute<'_>) {
     match compute {
-        Compute::Serverless => {}
-        Compute::ExistingCluster(id) => {
+        TaskCompute::Given(Compute::Serverless) => {}
+        TaskCompute::Given(Compute::ExistingCluster(id)) => {
             let _ = writeln!(out, "{indent}existing_cluster_id: {}", scalar(id));
         }
-        Compute::JobCluster(key) => {
+        TaskCompute::Given(Compute::JobCluster(key)) => {
             let _ = writeln!(out, "{indent}job_cluster_key: {}", scalar(key));
+        }
+        TaskCompute::Inherited(lines) => {
+            for l in lines {
+                let _ = writeln!(out, "{indent}{l}");
+            }
         }
     }
 }
@@ -110,7 +125,7 @@ fn notebook_task(
     indent: &str,
     path: &str,
     params: &[(String, String)],
-    compute: &Compute,
+    compute: TaskCompute<'_>,
 ) {
     let _ = writeln!(out, "{indent}notebook_task:");
     let _ = writeln!(out, "{indent}  notebook_path: {}", scalar(path));
@@ -132,7 +147,8 @@ fn retry_lines(out: &mut String, indent: &str, timeout: Option<u64>, retries: Op
     }
 }
 
-fn depends_on(out: &mut String, indent: &str, deps: &[String]) {
+/// `depends_on:` with one entry per key (nothing for no keys).
+pub fn depends_on(out: &mut String, indent: &str, deps: &[String]) {
     if deps.is_empty() {
         return;
     }
@@ -142,8 +158,91 @@ fn depends_on(out: &mut String, indent: &str, deps: &[String]) {
     }
 }
 
-/// The job resource file for a notebook plan. `yaml_dir` is the directory of the YAML file
-/// (paths are relative to it).
+/// The `for_each_task:` entry of a task (at column 0, ending with a newline). `yaml_dir` is
+/// the directory of the YAML file it goes into (notebook paths are relative to it).
+pub fn for_each_entry(
+    fe: &ForEachPlan,
+    producer_key: &str,
+    yaml_dir: &Path,
+    compute: TaskCompute<'_>,
+) -> String {
+    let mut out = String::new();
+    out.push_str("for_each_task:\n");
+    let inputs = for_each_inputs(fe, producer_key);
+    let inputs = if inputs.starts_with("{{") {
+        scalar(&inputs)
+    } else {
+        single_quoted(&inputs)
+    };
+    let _ = writeln!(out, "  inputs: {inputs}");
+    let _ = writeln!(
+        out,
+        "  concurrency: {}",
+        fe.concurrency.clamp(1, MAX_CONCURRENCY)
+    );
+    out.push_str("  task:\n");
+    let _ = writeln!(
+        out,
+        "    task_key: {}",
+        scalar(&format!("{}_iteration", fe.task_key))
+    );
+    let params: Vec<(String, String)> = fe
+        .parameters
+        .iter()
+        .map(|(k, v)| (k.clone(), param_text(v)))
+        .collect();
+    let child = relative_path(yaml_dir, &fe.child);
+    notebook_task(&mut out, "    ", &child, &params, compute);
+    retry_lines(&mut out, "    ", fe.timeout_seconds, fe.max_retries);
+    out
+}
+
+/// The task list items (`- task_key: ...`, at column 0) that replace the fan-outs of a plan,
+/// one wave after the other; the first wave depends on `first_deps`. Returns the text and
+/// the keys of the last wave (what tasks that waited for the fan-out must now wait for).
+pub fn fan_out_tasks(
+    plan: &NotebookPlan,
+    first_deps: &[String],
+    yaml_dir: &Path,
+    compute: TaskCompute<'_>,
+) -> (String, Vec<String>) {
+    let mut out = String::new();
+    let mut previous = first_deps.to_vec();
+    for f in &plan.fanouts {
+        match &f.kind {
+            FanOutKind::ForEach(fe) => {
+                let _ = writeln!(out, "- task_key: {}", scalar(&fe.task_key));
+                depends_on(&mut out, "  ", &previous);
+                let entry = for_each_entry(fe, &plan.producer_key, yaml_dir, compute);
+                out.push_str(&indent_lines(&entry, 2));
+                previous = vec![fe.task_key.clone()];
+            }
+            FanOutKind::Tasks(tasks) => {
+                for ot in tasks {
+                    object_task(&mut out, ot, &previous, yaml_dir, compute);
+                }
+                previous = tasks.iter().map(|o| o.task_key.clone()).collect();
+            }
+        }
+    }
+    (out, previous)
+}
+
+/// Indent every non-empty line of `text` by `n` spaces.
+pub fn indent_lines(text: &str, n: usize) -> String {
+    let pad = " ".repeat(n);
+    text.split_inclusive('\n')
+        .map(|l| {
+            if l.trim().is_empty() {
+                l.to_string()
+            } else {
+                format!("{pad}{l}")
+            }
+        })
+        .collect()
+}
+
+/// The job resource file for a notebook plan (a new job: no job runs the notebook yet).
 pub fn job_yaml(plan: &NotebookPlan, compute: &Compute, source_display: &str) -> String {
     let yaml_dir: PathBuf = plan
         .resource_file()
@@ -153,7 +252,7 @@ pub fn job_yaml(plan: &NotebookPlan, compute: &Compute, source_display: &str) ->
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "# Generated by `bricklint migrate` from {source_display}: the fan-out that ran on the driver."
+        "{GENERATED_HEADER} from {source_display}: the fan-out that ran on the driver."
     );
     out.push_str("resources:\n  jobs:\n");
     let _ = writeln!(out, "    {}:", scalar(&plan.job_key));
@@ -167,77 +266,41 @@ pub fn job_yaml(plan: &NotebookPlan, compute: &Compute, source_display: &str) ->
         out.push_str("            num_workers: 2\n");
     }
     out.push_str("      tasks:\n");
-    let t = "        ";
-    let mut previous = Vec::new();
+    let mut tasks = String::new();
+    let mut first = Vec::new();
     if plan.producer_task {
-        let _ = writeln!(out, "{t}- task_key: {}", scalar(&plan.producer_key));
+        let _ = writeln!(tasks, "- task_key: {}", scalar(&plan.producer_key));
         let nb = relative_path(&yaml_dir, &plan.notebook);
-        notebook_task(&mut out, &format!("{t}  "), &nb, &[], compute);
-        previous.push(plan.producer_key.clone());
+        notebook_task(&mut tasks, "  ", &nb, &[], TaskCompute::Given(compute));
+        first.push(plan.producer_key.clone());
     }
-    for f in &plan.fanouts {
-        match &f.kind {
-            FanOutKind::ForEach(fe) => {
-                let _ = writeln!(out, "{t}- task_key: {}", scalar(&fe.task_key));
-                depends_on(&mut out, &format!("{t}  "), &previous);
-                let _ = writeln!(out, "{t}  for_each_task:");
-                let inputs = for_each_inputs(fe, &plan.producer_key);
-                let inputs = if inputs.starts_with("{{") {
-                    scalar(&inputs)
-                } else {
-                    single_quoted(&inputs)
-                };
-                let _ = writeln!(out, "{t}    inputs: {inputs}");
-                let _ = writeln!(
-                    out,
-                    "{t}    concurrency: {}",
-                    fe.concurrency.clamp(1, MAX_CONCURRENCY)
-                );
-                let _ = writeln!(out, "{t}    task:");
-                let _ = writeln!(
-                    out,
-                    "{t}      task_key: {}",
-                    scalar(&format!("{}_iteration", fe.task_key))
-                );
-                let params: Vec<(String, String)> = fe
-                    .parameters
-                    .iter()
-                    .map(|(k, v)| (k.clone(), param_text(v)))
-                    .collect();
-                let child = relative_path(&yaml_dir, &fe.child);
-                notebook_task(&mut out, &format!("{t}      "), &child, &params, compute);
-                retry_lines(
-                    &mut out,
-                    &format!("{t}      "),
-                    fe.timeout_seconds,
-                    fe.max_retries,
-                );
-                previous = vec![fe.task_key.clone()];
-            }
-            FanOutKind::Tasks(tasks) => {
-                for ot in tasks {
-                    object_task(&mut out, t, ot, &previous, &yaml_dir, compute);
-                }
-                previous = tasks.iter().map(|o| o.task_key.clone()).collect();
-            }
-        }
-    }
+    let (rest, _) = fan_out_tasks(plan, &first, &yaml_dir, TaskCompute::Given(compute));
+    tasks.push_str(&rest);
+    out.push_str(&indent_lines(&tasks, 8));
     out
+}
+
+/// The first words of every resource file `migrate` creates (how `--force` recognises the
+/// files it may replace).
+pub const GENERATED_HEADER: &str = "# Generated by `bricklint migrate`";
+
+/// Was this file written by `bricklint migrate` (its first line is the generated header)?
+pub fn is_generated(text: &str) -> bool {
+    text.starts_with(GENERATED_HEADER)
 }
 
 fn object_task(
     out: &mut String,
-    t: &str,
     ot: &ObjectTask,
     deps: &[String],
     yaml_dir: &Path,
-    compute: &Compute,
+    compute: TaskCompute<'_>,
 ) {
-    let _ = writeln!(out, "{t}- task_key: {}", scalar(&ot.task_key));
-    depends_on(out, &format!("{t}  "), deps);
+    let _ = writeln!(out, "- task_key: {}", scalar(&ot.task_key));
+    depends_on(out, "  ", deps);
     let nb = relative_path(yaml_dir, &ot.notebook);
-    notebook_task(out, &format!("{t}  "), &nb, &ot.parameters, compute);
-    retry_lines(out, &format!("{t}  "), ot.timeout_seconds, ot.max_retries);
+    notebook_task(out, "  ", &nb, &ot.parameters, compute);
+    retry_lines(out, "  ", ot.timeout_seconds, ot.max_retries);
 }
 
 /// A minimal `databricks.yml` (`--init-bundle`).
@@ -268,6 +331,7 @@ mod tests {
         NotebookPlan {
             notebook: "/r/notebooks/orchestrate.py".into(),
             bundle_root: "/r".into(),
+            job_file: None,
             job_key: "orchestrate".into(),
             producer_key: "orchestrate".into(),
             producer_task: true,
