@@ -39,6 +39,20 @@ pub struct Config {
     pub root: Option<PathBuf>,
     #[serde(skip)]
     pub source: Option<PathBuf>,
+    /// Where the entries of the rule and pattern lists were written (for messages).
+    #[serde(skip)]
+    pub positions: Vec<Position>,
+}
+
+/// Where a list entry (a rule selector, an exclude pattern) was written in the config file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Position {
+    /// `select`, `extend-select`, `ignore`, `exclude`, `extend-exclude`, `per-file-ignores` (a
+    /// pattern) or `per-file-ignores.<pattern>` (a selector).
+    pub field: String,
+    pub value: String,
+    pub line: usize,
+    pub column: usize,
 }
 
 /// Which Python cells NB001 (python-syntax-error) checks.
@@ -166,26 +180,75 @@ pub enum ConfigError {
     },
 }
 
+/// 1-based line and column of byte offset `at` of `text`.
+fn line_col(text: &str, at: usize) -> (usize, usize) {
+    let mut at = at.min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    crate::fsutil::line_col(&text.as_bytes()[..at])
+}
+
 fn parse_error(path: &Path, text: &str, e: toml::de::Error) -> ConfigError {
-    let (line, column) = e
-        .span()
-        .map(|s| {
-            let before = &text[..s.start.min(text.len())];
-            let line = before.matches('\n').count() + 1;
-            let col = before
-                .rsplit('\n')
-                .next()
-                .map(|l| l.chars().count())
-                .unwrap_or(0)
-                + 1;
-            (line, col)
-        })
-        .unwrap_or((1, 1));
+    let (line, column) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
     ConfigError::Invalid {
         path: path.display().to_string(),
         line,
         column,
         message: e.message().to_string(),
+    }
+}
+
+/// The lists whose entries are checked after parsing, with their positions (a second, lenient
+/// parse of the same text).
+#[derive(Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+struct SpannedLists {
+    #[serde(default)]
+    select: Vec<toml::Spanned<String>>,
+    #[serde(default)]
+    extend_select: Vec<toml::Spanned<String>>,
+    #[serde(default)]
+    ignore: Vec<toml::Spanned<String>>,
+    #[serde(default)]
+    exclude: Vec<toml::Spanned<String>>,
+    #[serde(default)]
+    extend_exclude: Vec<toml::Spanned<String>>,
+    #[serde(default)]
+    per_file_ignores: BTreeMap<toml::Spanned<String>, Vec<toml::Spanned<String>>>,
+}
+
+impl SpannedLists {
+    fn positions(self, text: &str) -> Vec<Position> {
+        let mut out = Vec::new();
+        let mut push = |field: &str, v: toml::Spanned<String>| {
+            let (line, column) = line_col(text, v.span().start);
+            out.push(Position {
+                field: field.to_string(),
+                value: v.into_inner(),
+                line,
+                column,
+            });
+        };
+        for (field, list) in [
+            ("select", self.select),
+            ("extend-select", self.extend_select),
+            ("ignore", self.ignore),
+            ("exclude", self.exclude),
+            ("extend-exclude", self.extend_exclude),
+        ] {
+            for v in list {
+                push(field, v);
+            }
+        }
+        for (pat, codes) in self.per_file_ignores {
+            let field = format!("per-file-ignores.{}", pat.get_ref());
+            push("per-file-ignores", pat);
+            for c in codes {
+                push(&field, c);
+            }
+        }
+        out
     }
 }
 
@@ -195,7 +258,96 @@ impl Config {
         let mut c: Config = toml::from_str(text).map_err(|e| parse_error(path, text, e))?;
         c.root = path.parent().map(Path::to_path_buf);
         c.source = Some(path.to_path_buf());
+        c.positions = toml::from_str::<SpannedLists>(text)
+            .map(|l| l.positions(text))
+            .unwrap_or_default();
+        c.check_patterns()?;
         Ok(c)
+    }
+
+    /// `path:line:col` of an entry of a list (`select`, `exclude`, ...), or the config file's
+    /// path when the entry was not found there; `None` without a config file.
+    pub fn locate(&self, field: &str, value: &str) -> Option<String> {
+        let src = self.source.as_ref()?;
+        let p = self
+            .positions
+            .iter()
+            .find(|p| p.field == field && p.value == value);
+        Some(match p {
+            Some(p) => format!("{}:{}:{}", src.display(), p.line, p.column),
+            None => src.display().to_string(),
+        })
+    }
+
+    fn invalid_at(&self, field: &str, value: &str, message: String) -> ConfigError {
+        let p = self
+            .positions
+            .iter()
+            .find(|p| p.field == field && p.value == value);
+        ConfigError::Invalid {
+            path: self
+                .source
+                .as_ref()
+                .map(|s| s.display().to_string())
+                .unwrap_or_default(),
+            line: p.map_or(1, |p| p.line),
+            column: p.map_or(1, |p| p.column),
+            message,
+        }
+    }
+
+    /// Every exclude and per-file-ignores pattern compiles within the glob budgets
+    /// ([`crate::discover::check_glob`]), and the set of them builds.
+    fn check_patterns(&self) -> Result<(), ConfigError> {
+        let lists = [
+            ("exclude", &self.exclude),
+            ("extend-exclude", &self.extend_exclude),
+        ];
+        let mut total = 0usize;
+        for (field, list) in lists {
+            for pat in list.iter() {
+                total += pat.len();
+                crate::discover::check_glob(pat)
+                    .map_err(|e| self.invalid_at(field, pat, format!("{field} pattern {e}")))?;
+            }
+        }
+        for pat in self.per_file_ignores.keys() {
+            total += pat.len();
+            crate::discover::check_glob(pat).map_err(|e| {
+                self.invalid_at(
+                    "per-file-ignores",
+                    pat,
+                    format!("per-file-ignores pattern {e}"),
+                )
+            })?;
+        }
+        if total > crate::discover::MAX_GLOB_TOTAL_BYTES {
+            let field = if self.exclude.is_empty() {
+                "extend-exclude"
+            } else {
+                "exclude"
+            };
+            let first = self.exclude.first().or(self.extend_exclude.first());
+            return Err(self.invalid_at(
+                field,
+                first.map_or("", String::as_str),
+                format!(
+                    "the exclude and per-file-ignores patterns add up to {total} bytes, over the \
+                     limit of {}",
+                    crate::discover::MAX_GLOB_TOTAL_BYTES
+                ),
+            ));
+        }
+        if self.exclude.is_empty() && self.extend_exclude.is_empty() {
+            return Ok(());
+        }
+        let mut all = self.exclude.clone();
+        all.extend(self.extend_exclude.iter().cloned());
+        crate::discover::exclude_set(&all).map_err(|e| {
+            let first = all.first().map_or("", String::as_str);
+            self.invalid_at("exclude", first, e)
+        })?;
+        Ok(())
     }
 
     /// Parse `[tool.bricklint]` from a `pyproject.toml` text; `None` when the table is absent.
@@ -208,12 +360,27 @@ impl Config {
         struct Tool {
             bricklint: Option<Config>,
         }
+        #[derive(Deserialize)]
+        struct PySpans {
+            tool: Option<ToolSpans>,
+        }
+        #[derive(Deserialize)]
+        struct ToolSpans {
+            bricklint: Option<SpannedLists>,
+        }
         let py: Py = toml::from_str(text).map_err(|e| parse_error(path, text, e))?;
-        Ok(py.tool.and_then(|t| t.bricklint).map(|mut c| {
-            c.root = path.parent().map(Path::to_path_buf);
-            c.source = Some(path.to_path_buf());
-            c
-        }))
+        let Some(mut c) = py.tool.and_then(|t| t.bricklint) else {
+            return Ok(None);
+        };
+        c.root = path.parent().map(Path::to_path_buf);
+        c.source = Some(path.to_path_buf());
+        c.positions = toml::from_str::<PySpans>(text)
+            .ok()
+            .and_then(|p| p.tool?.bricklint)
+            .map(|l| l.positions(text))
+            .unwrap_or_default();
+        c.check_patterns()?;
+        Ok(Some(c))
     }
 
     pub fn load_file(path: &Path) -> Result<Config, ConfigError> {
@@ -292,6 +459,68 @@ mod tests {
         .to_string();
         assert!(err.starts_with("bricklint.toml:2:1:"), "{err}");
         assert!(err.contains("bogus"), "{err}");
+    }
+
+    #[test]
+    fn bad_patterns_have_positions() {
+        let err = |text: &str| {
+            Config::from_toml(Path::new("b.toml"), text)
+                .unwrap_err()
+                .to_string()
+        };
+        let e = err("exclude = [\"ok/**\",\n  \"[abc\"]\n");
+        assert_eq!(
+            e,
+            "b.toml:2:3: exclude pattern `[abc` is not a valid glob: unclosed character class; \
+             missing ']'"
+        );
+        let e = err("[per-file-ignores]\n\"x/**\" = [\"ORC001\"]\n\"{a\" = []\n");
+        assert!(
+            e.starts_with("b.toml:3:1: per-file-ignores pattern `{a` is not"),
+            "{e}"
+        );
+        let alts = format!(
+            "{{{}}}",
+            (0..300)
+                .map(|i| i.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        let e = err(&format!("extend-exclude = [\"{alts}\"]\n"));
+        assert!(
+            e.starts_with("b.toml:1:19: extend-exclude pattern `{0,1,"),
+            "{e}"
+        );
+        assert!(e.contains("has 300 alternatives, more than 256"), "{e}");
+        let e = err(&format!("exclude = [\"{}\"]\n", "a".repeat(5000)));
+        assert!(e.contains("(5000 bytes) is longer than 4096 bytes"), "{e}");
+        let many: Vec<String> = (0..20)
+            .map(|i| format!("\"{}{i}\"", "*a".repeat(1800)))
+            .collect();
+        let e = err(&format!("exclude = [{}]\n", many.join(",\n")));
+        assert!(e.contains("add up to"), "{e}");
+        // Within the budgets: accepted, positions recorded.
+        let c = Config::from_toml(
+            Path::new("b.toml"),
+            "select = [\"ORC\"]\nexclude = [\"a/**\", \"{x,y}/*.py\"]\n",
+        )
+        .unwrap();
+        assert_eq!(c.locate("exclude", "{x,y}/*.py").unwrap(), "b.toml:2:20");
+        assert_eq!(c.locate("select", "ORC").unwrap(), "b.toml:1:11");
+        assert_eq!(c.locate("select", "nope").unwrap(), "b.toml");
+    }
+
+    #[test]
+    fn max_nesting_is_capped() {
+        let e = Config::from_toml(Path::new("b.toml"), "[limits]\nmax-nesting = 2001\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("b.toml:2:15: max-nesting = 2001 is over 2000"),
+            "{e}"
+        );
+        let c = Config::from_toml(Path::new("b.toml"), "[limits]\nmax-nesting = 2000\n").unwrap();
+        assert_eq!(c.limits.max_nesting, MAX_NESTING_CAP);
     }
 
     #[test]

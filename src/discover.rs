@@ -44,18 +44,70 @@ pub fn is_candidate(path: &Path) -> bool {
     )
 }
 
+/// Longest glob pattern accepted (exclude and per-file-ignores patterns): real ones are a few
+/// dozen bytes; the matcher's cost grows with the pattern, faster than linearly for some shapes.
+pub const MAX_GLOB_BYTES: usize = 4096;
+/// Most `{a,b,...}` alternatives in one pattern (200,000 of them failed to compile at all).
+pub const MAX_GLOB_ALTERNATIVES: usize = 256;
+/// Largest total size of all the patterns of a configuration.
+pub const MAX_GLOB_TOTAL_BYTES: usize = 65_536;
+
+/// A pattern as it is shown in a message: quoted, cut to 60 characters.
+pub fn show_pattern(p: &str) -> String {
+    match p.char_indices().nth(60) {
+        Some((i, _)) => format!("`{}...` ({} bytes)", &p[..i], p.len()),
+        None => format!("`{p}`"),
+    }
+}
+
+/// Compile one glob pattern within the budgets. The error reads after "<field> pattern ".
+pub fn check_glob(p: &str) -> Result<Glob, String> {
+    let shown = show_pattern(p);
+    if p.len() > MAX_GLOB_BYTES {
+        return Err(format!(
+            "{shown} is longer than {MAX_GLOB_BYTES} bytes; split it into several patterns"
+        ));
+    }
+    // Alternatives: the commas inside braces (an upper bound: escapes and classes counted too).
+    let mut depth = 0usize;
+    let mut alternatives = 0usize;
+    for b in p.bytes() {
+        match b {
+            b'{' => depth += 1,
+            b'}' => depth = depth.saturating_sub(1),
+            b',' if depth > 0 => alternatives += 1,
+            _ => {}
+        }
+    }
+    if alternatives > MAX_GLOB_ALTERNATIVES {
+        return Err(format!(
+            "{shown} has {} alternatives, more than {MAX_GLOB_ALTERNATIVES}; split it into several \
+             patterns",
+            alternatives + 1
+        ));
+    }
+    // globset's own message (`unclosed character class; missing ']'`), without the pattern it
+    // repeats in full.
+    Glob::new(p).map_err(|e| format!("{shown} is not a valid glob: {}", e.kind()))
+}
+
 /// Build a matcher for exclude patterns (matched against each path component and the
 /// path relative to the root).
 pub fn exclude_set(patterns: &[String]) -> Result<GlobSet, String> {
     let mut b = GlobSetBuilder::new();
-    for p in DEFAULT_EXCLUDE
-        .iter()
-        .map(|s| s.to_string())
-        .chain(patterns.iter().cloned())
-    {
-        b.add(Glob::new(&p).map_err(|e| format!("invalid exclude pattern `{p}`: {e}"))?);
+    for p in DEFAULT_EXCLUDE.iter() {
+        b.add(Glob::new(p).map_err(|e| format!("invalid exclude pattern `{p}`: {}", e.kind()))?);
     }
-    b.build().map_err(|e| e.to_string())
+    for p in patterns {
+        b.add(check_glob(p).map_err(|e| format!("exclude pattern {e}"))?);
+    }
+    // Within the budgets the set builds; should it not, say so without the matcher's internals
+    // ("error building NFA").
+    b.build().map_err(|_| {
+        "the exclude patterns are too complex to match (over the matcher's size limit); use \
+         fewer or simpler patterns"
+            .to_string()
+    })
 }
 
 /// Is `path` excluded by the set (any component, or the whole relative path)?

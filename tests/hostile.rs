@@ -834,6 +834,72 @@ fn explicit_inputs_are_capped_and_special_files_refused() {
     assert!(sent < 1 << 30, "bricklint read all of stdin");
 }
 
+#[test]
+fn exclude_globs_have_budgets_and_positions() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "nb.py", format!("{NB}x = 1\n"));
+    let alternatives = |n: usize| {
+        format!(
+            "{{{}}}",
+            (0..n)
+                .map(|i| format!("a{i}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        )
+    };
+    // 100 KB of alternatives (27 s with the old quadratic build), 200,000 alternatives (a bare
+    // "error building NFA"), and many patterns that add up: exit 2 at once, with the position.
+    let long_alternation = alternatives(16_000);
+    let huge = alternatives(200_000);
+    let many: Vec<String> = (0..40)
+        .map(|i| format!("\"{}{i}\"", "*a".repeat(1_000)))
+        .collect();
+    for (config, at, what) in [
+        (
+            format!("exclude = [\"{long_alternation}\"]\n"),
+            "bricklint.toml:1:12:",
+            "is longer than 4096 bytes",
+        ),
+        (
+            format!("select = [\"ALL\"]\nextend-exclude = [\n  \"{huge}\"]\n"),
+            "bricklint.toml:3:3:",
+            "is longer than 4096 bytes",
+        ),
+        (
+            format!("exclude = [\"{}\"]\n", alternatives(300)),
+            "bricklint.toml:1:12:",
+            "has 300 alternatives, more than 256",
+        ),
+        (
+            format!("exclude = [\n{}]\n", many.join(",\n")),
+            "bricklint.toml:2:1:",
+            "patterns add up to",
+        ),
+    ] {
+        write(dir.path(), "bricklint.toml", &config);
+        let r = check_in(dir.path(), &["."]);
+        assert_eq!(r.code, Some(2), "{}", r.context());
+        assert!(r.stderr.contains(at), "{at}\n{}", r.context());
+        assert!(r.stderr.contains(what), "{what}\n{}", r.context());
+        // The message quotes the pattern's start, not 100 KB of it.
+        assert!(r.stderr.len() < 400, "{}", r.context());
+    }
+    // Rule selectors of the configuration are located too.
+    write(
+        dir.path(),
+        "bricklint.toml",
+        "select = [\"ORC\"]\n[per-file-ignores]\n\"x/**\" = [\"ORC001\", \"BOGUS1\"]\n",
+    );
+    let r = check_in(dir.path(), &["."]);
+    assert_eq!(r.code, Some(2), "{}", r.context());
+    assert!(
+        r.stderr
+            .contains("bricklint.toml:3:21: unknown rule selector `BOGUS1`"),
+        "{}",
+        r.context()
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // No lost data: `atomic_write` under injected crashes.
 //

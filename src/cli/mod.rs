@@ -142,9 +142,44 @@ pub fn load_config(explicit: Option<&PathBuf>) -> Result<Config, ExitCode> {
         None => Config::discover(&std::env::current_dir().unwrap_or_default()),
     };
     let c = r.map_err(fail)?;
+    check_selectors(&c).map_err(fail)?;
     // Every input named on the command line or in the configuration is read with this limit.
     crate::fsutil::set_input_limit(c.limits.max_file_bytes);
     Ok(c)
+}
+
+/// Every rule selector of the configuration names a rule (or a prefix, or ALL); an unknown one is
+/// reported at its position in the config file.
+fn check_selectors(c: &Config) -> Result<(), String> {
+    let lists = [
+        ("select", c.select.as_deref().unwrap_or_default()),
+        ("extend-select", &c.extend_select[..]),
+        ("ignore", &c.ignore[..]),
+    ];
+    let per_file = c
+        .per_file_ignores
+        .iter()
+        .map(|(pat, codes)| (format!("per-file-ignores.{pat}"), &codes[..]));
+    let lists = lists
+        .into_iter()
+        .map(|(f, l)| (f.to_string(), l))
+        .chain(per_file);
+    for (field, list) in lists {
+        for sel in list {
+            let one = std::slice::from_ref(sel);
+            if engine::Selection::new(Some(one), &[], &[]).is_err() {
+                let at = c
+                    .locate(&field, sel)
+                    .map(|l| format!("{l}: "))
+                    .unwrap_or_default();
+                return Err(format!(
+                    "{at}unknown rule selector `{sel}` in `{}` (see `bricklint rules`)",
+                    field.split('.').next().unwrap_or(&field)
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Write `text` to `out` and flush it; a failure is reported (naming the destination) as exit 2.
