@@ -1,5 +1,5 @@
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::engine::BundleContext;
+use crate::project::BundleContext;
 use crate::rules::support::diag;
 use crate::rules::{Rule, RuleMeta};
 

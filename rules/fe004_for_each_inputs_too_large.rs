@@ -1,6 +1,6 @@
 use crate::bundle::refs::{self, RefTarget};
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::engine::BundleContext;
+use crate::project::BundleContext;
 use crate::rules::support::diag;
 use crate::rules::{Rule, RuleMeta};
 

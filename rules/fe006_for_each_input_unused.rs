@@ -1,7 +1,7 @@
 use crate::bundle::refs::{self, RefTarget};
 use crate::bundle::walk_refs;
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::engine::BundleContext;
+use crate::project::BundleContext;
 use crate::rules::support::{diag, diag_in};
 use crate::rules::{Rule, RuleMeta};
 

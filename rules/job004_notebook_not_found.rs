@@ -2,7 +2,7 @@ use std::path::Path;
 
 use crate::bundle::model::NotebookRef;
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::engine::BundleContext;
+use crate::project::BundleContext;
 use crate::rules::support::diag;
 use crate::rules::{Rule, RuleMeta};
 use crate::source::{self, FileKind};

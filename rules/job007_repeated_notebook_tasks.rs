@@ -2,7 +2,7 @@ use std::collections::BTreeMap;
 
 use crate::bundle::model::Task;
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::engine::BundleContext;
+use crate::project::BundleContext;
 use crate::rules::support::diag;
 use crate::rules::{Rule, RuleMeta};
 

@@ -1,6 +1,6 @@
 use crate::bundle::{refs, walk_refs};
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::engine::BundleContext;
+use crate::project::BundleContext;
 use crate::rules::support::diag_in;
 use crate::rules::{Rule, RuleMeta};
 

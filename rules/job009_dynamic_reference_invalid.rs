@@ -1,7 +1,7 @@
 use crate::bundle::refs::{self, RefTarget};
 use crate::bundle::{walk_refs, Job, Node};
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::engine::BundleContext;
+use crate::project::BundleContext;
 use crate::rules::support::diag_in;
 use crate::rules::{Rule, RuleMeta};
 

@@ -6,7 +6,7 @@
 //! sections `## What it does`, `## Why is this bad?`, `## Example` and `## Fix`.
 
 use crate::diagnostic::Diagnostic;
-use crate::engine::{BundleContext, DocContext, ProjectContext};
+use crate::project::{BundleContext, DocContext, ProjectContext};
 
 pub mod bl001_unused_suppression;
 pub mod bl002_invalid_suppression;

@@ -3,7 +3,7 @@ use ruff_python_ast::{Expr, IpyEscapeKind, Stmt};
 use ruff_text_size::{Ranged, TextRange};
 
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::engine::DocContext;
+use crate::project::DocContext;
 use crate::rules::{Rule, RuleMeta};
 use crate::source::{Document, FileKind, Lang};
 

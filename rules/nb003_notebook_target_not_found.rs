@@ -1,7 +1,7 @@
 use std::path::Path;
 
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::engine::DocContext;
+use crate::project::DocContext;
 use crate::python::{fanout, paths};
 use crate::rules::{Rule, RuleMeta};
 use crate::source::Lang;

@@ -1,5 +1,5 @@
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::engine::DocContext;
+use crate::project::DocContext;
 use crate::python::fanout::{self, DispatchKind, FanOutKind, WorkerKind};
 use crate::rules::{Rule, RuleMeta};
 

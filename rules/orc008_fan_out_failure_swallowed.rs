@@ -1,7 +1,7 @@
 use std::collections::HashSet;
 
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::engine::DocContext;
+use crate::project::DocContext;
 use crate::python::facts::SwallowKind;
 use crate::python::fanout::{self, DispatchKind, FanOutKind};
 use crate::python::model::CallRef;

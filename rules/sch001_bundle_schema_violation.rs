@@ -1,6 +1,6 @@
 use crate::bundle::schema;
 use crate::diagnostic::{Diagnostic, Severity, TextRange};
-use crate::engine::BundleContext;
+use crate::project::BundleContext;
 use crate::rules::support::diag;
 use crate::rules::{Rule, RuleMeta};
 

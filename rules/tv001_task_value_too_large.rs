@@ -1,6 +1,6 @@
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::engine::DocContext;
 use crate::payload::{limit_text, thousands};
+use crate::project::DocContext;
 use crate::rules::{Rule, RuleMeta};
 
 pub static META: RuleMeta = RuleMeta {

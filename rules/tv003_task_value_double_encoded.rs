@@ -1,5 +1,5 @@
 use crate::diagnostic::{Applicability, Diagnostic, Edit, Fix, Severity};
-use crate::engine::DocContext;
+use crate::project::DocContext;
 use crate::python::value::Value;
 use crate::rules::{Rule, RuleMeta};
 

@@ -1,7 +1,7 @@
 use std::collections::HashMap;
 
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::engine::DocContext;
+use crate::project::DocContext;
 use crate::python::value::Value;
 use crate::rules::{Rule, RuleMeta};
 

@@ -1,5 +1,5 @@
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::engine::DocContext;
+use crate::project::DocContext;
 use crate::rules::{Rule, RuleMeta};
 
 pub static META: RuleMeta = RuleMeta {

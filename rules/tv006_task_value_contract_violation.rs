@@ -1,6 +1,6 @@
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::engine::DocContext;
 use crate::payload::schema_errors;
+use crate::project::DocContext;
 use crate::rules::{Rule, RuleMeta};
 
 pub static META: RuleMeta = RuleMeta {

@@ -1,7 +1,7 @@
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::engine::DocContext;
 use crate::limits::NOTEBOOK_EXIT_MAX_BYTES;
 use crate::payload::thousands;
+use crate::project::DocContext;
 use crate::python::value::Value;
 use crate::rules::{Rule, RuleMeta};
 

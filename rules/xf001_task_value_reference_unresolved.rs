@@ -2,9 +2,9 @@ use std::collections::{BTreeSet, HashSet};
 
 use crate::bundle::{refs, walk_refs, Bundle, Job, Node, Task};
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::engine::{BundleContext, Project};
 use crate::project::facts::KeySet;
 use crate::project::xref::{producer_of, Producer};
+use crate::project::{BundleContext, Project};
 use crate::rules::support::diag_in;
 use crate::rules::{Rule, RuleMeta};
 

@@ -3,8 +3,8 @@ use std::sync::Arc;
 
 use crate::bundle::{Job, Task};
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::engine::BundleContext;
 use crate::project::xref::{producer_of, readable_parameters, Producer};
+use crate::project::BundleContext;
 use crate::rules::support::diag;
 use crate::rules::{Rule, RuleMeta};
 

@@ -1,8 +1,8 @@
 use std::sync::Arc;
 
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::engine::BundleContext;
 use crate::project::xref::notebook_of;
+use crate::project::BundleContext;
 use crate::rules::support::diag;
 use crate::rules::{Rule, RuleMeta};
 

@@ -1,5 +1,5 @@
 //! What the planner needs to know about notebooks: the widgets a notebook reads and the task
-//! values it sets, statically evaluated. The project index (`crate::index`) answers these; tests
+//! values it sets, statically evaluated. The project index (`crate::project::index`) answers these; tests
 //! and callers without an index use [`StaticFacts`] or [`NoFacts`].
 
 use std::collections::HashMap;

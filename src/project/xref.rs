@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use crate::bundle::model::NotebookRef;
 use crate::bundle::{Bundle, Job, Task};
-use crate::engine::Project;
+use crate::project::Project;
 
 use super::facts::{DocFacts, KeySet};
 

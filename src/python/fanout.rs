@@ -27,7 +27,7 @@
 //! `Document::resolve`.
 //!
 //! ```no_run
-//! # fn demo(project: &bricklint::engine::Project, doc: &bricklint::source::Document) {
+//! # fn demo(project: &bricklint::project::Project, doc: &bricklint::source::Document) {
 //! for f in bricklint::python::fanout::fan_outs(project, doc) {
 //!     if f.kind.is_parallel() {
 //!         let size = f.pool.as_ref().and_then(|p| p.size_bound);
@@ -49,8 +49,8 @@ pub use super::facts::{
     Dispatch, DispatchKind, ExprDesc, LoopKind, PoolFacts, RunCall, WorkerFacts, WorkerKind,
 };
 pub use super::model::PoolKind;
-use crate::engine::Project;
-use crate::index::RunSite;
+use crate::project::index::RunSite;
+use crate::project::Project;
 use crate::source::Document;
 
 /// The shape of a fan-out.

@@ -11,7 +11,7 @@ use super::{Document, Lang};
 
 /// `(module, level)` pairs, as `import a.b` → `("a.b", 0)`, `from ..m import x` → `("m", 2)`
 /// and `("m.x", 2)` (a `from` import may import a module). Absolute imports of standard-library
-/// and common third-party packages ([`crate::index::is_well_known_module`]) are left out: no
+/// and common third-party packages ([`is_well_known_module`]) are left out: no
 /// caller looks for them in the repository.
 pub fn lexical_imports(doc: &Document) -> Vec<(String, u32)> {
     let mut out = Vec::new();
@@ -76,6 +76,75 @@ fn is_dotted_name(s: &str) -> bool {
             .all(|p| !p.is_empty() && p.chars().all(|c| c.is_alphanumeric() || c == '_'))
 }
 
+/// A standard-library or common third-party module (by its top-level package): never a file of
+/// the repository, so neither the import scan nor the project index looks for it on disk.
+pub fn is_well_known_module(m: &str) -> bool {
+    let top = m.split('.').next().unwrap_or(m);
+    matches!(
+        top,
+        "os" | "sys"
+            | "re"
+            | "json"
+            | "time"
+            | "datetime"
+            | "logging"
+            | "typing"
+            | "collections"
+            | "itertools"
+            | "functools"
+            | "math"
+            | "random"
+            | "uuid"
+            | "pathlib"
+            | "shutil"
+            | "subprocess"
+            | "threading"
+            | "multiprocessing"
+            | "concurrent"
+            | "asyncio"
+            | "dataclasses"
+            | "enum"
+            | "abc"
+            | "io"
+            | "csv"
+            | "glob"
+            | "tempfile"
+            | "traceback"
+            | "copy"
+            | "decimal"
+            | "hashlib"
+            | "base64"
+            | "urllib"
+            | "http"
+            | "textwrap"
+            | "string"
+            | "inspect"
+            | "warnings"
+            | "contextlib"
+            | "operator"
+            | "pprint"
+            | "pyspark"
+            | "databricks"
+            | "delta"
+            | "pandas"
+            | "numpy"
+            | "requests"
+            | "joblib"
+            | "yaml"
+            | "pytest"
+            | "IPython"
+            | "mlflow"
+            | "sklearn"
+            | "scipy"
+            | "pyarrow"
+            | "papermill"
+            | "nbformat"
+            | "nbclient"
+            | "notebookutils"
+            | "dbruntime"
+    )
+}
+
 fn statement(s: &str, out: &mut Vec<(String, u32)>) {
     if let Some(rest) = s.strip_prefix("import") {
         if !rest.starts_with(char::is_whitespace) {
@@ -83,7 +152,7 @@ fn statement(s: &str, out: &mut Vec<(String, u32)>) {
         }
         for item in rest.split(',') {
             let m = word(item);
-            if is_dotted_name(m) && !crate::index::is_well_known_module(m) {
+            if is_dotted_name(m) && !is_well_known_module(m) {
                 out.push((m.to_string(), 0));
             }
         }
@@ -105,7 +174,7 @@ fn statement(s: &str, out: &mut Vec<(String, u32)>) {
         if !module.is_empty() && !is_dotted_name(module) {
             return;
         }
-        if level == 0 && crate::index::is_well_known_module(module) {
+        if level == 0 && is_well_known_module(module) {
             // `module` and every `module.name` share its well-known top-level package.
             return;
         }

@@ -22,6 +22,7 @@ use crate::config::Config;
 use crate::python::facts::{FileFacts, RunCall};
 use crate::python::model::{CallRef, FuncId};
 use crate::python::paths;
+use crate::source::imports::is_well_known_module;
 use crate::source::{Document, FileKind, Lang, Token};
 
 /// Facts about the whole project. Filled by `ProjectIndex::build`.
@@ -31,7 +32,7 @@ pub struct ProjectIndex {
     pub by_path: crate::fasthash::PathMap<usize>,
     /// Python orchestration facts.
     pub python: PythonIndex,
-    /// Task values, widgets and payloads of every Python document (`src/payload/facts.rs`).
+    /// Task values, widgets and payloads of every Python document ([`super::facts`]).
     pub payload: crate::project::facts::PayloadIndex,
 }
 
@@ -181,73 +182,6 @@ pub fn missing_context(documents: &[Arc<Document>], fs: &crate::fsutil::DirCache
     out
 }
 
-pub(crate) fn is_well_known_module(m: &str) -> bool {
-    let top = m.split('.').next().unwrap_or(m);
-    matches!(
-        top,
-        "os" | "sys"
-            | "re"
-            | "json"
-            | "time"
-            | "datetime"
-            | "logging"
-            | "typing"
-            | "collections"
-            | "itertools"
-            | "functools"
-            | "math"
-            | "random"
-            | "uuid"
-            | "pathlib"
-            | "shutil"
-            | "subprocess"
-            | "threading"
-            | "multiprocessing"
-            | "concurrent"
-            | "asyncio"
-            | "dataclasses"
-            | "enum"
-            | "abc"
-            | "io"
-            | "csv"
-            | "glob"
-            | "tempfile"
-            | "traceback"
-            | "copy"
-            | "decimal"
-            | "hashlib"
-            | "base64"
-            | "urllib"
-            | "http"
-            | "textwrap"
-            | "string"
-            | "inspect"
-            | "warnings"
-            | "contextlib"
-            | "operator"
-            | "pprint"
-            | "pyspark"
-            | "databricks"
-            | "delta"
-            | "pandas"
-            | "numpy"
-            | "requests"
-            | "joblib"
-            | "yaml"
-            | "pytest"
-            | "IPython"
-            | "mlflow"
-            | "sklearn"
-            | "scipy"
-            | "pyarrow"
-            | "papermill"
-            | "nbformat"
-            | "nbclient"
-            | "notebookutils"
-            | "dbruntime"
-    )
-}
-
 /// Resolve a module to a loaded document.
 pub fn resolve_module(
     by_path: &crate::fasthash::PathMap<usize>,
@@ -304,7 +238,7 @@ impl PythonIndex {
                 (mentions, includes, imports)
             })
             .collect();
-        crate::engine::phase("ix:edges");
+        crate::profile::phase("ix:edges");
         // Step 2: relevance (transitive mention through includes and imports).
         let mut relevant: Vec<Option<bool>> = vec![None; n];
         for start in 0..n {
@@ -345,7 +279,7 @@ impl PythonIndex {
                 Some(Arc::new(f))
             })
             .collect();
-        crate::engine::phase("ix:facts");
+        crate::profile::phase("ix:facts");
         let (run_includes, imports): (Vec<_>, Vec<_>) =
             step1.into_iter().map(|(_, inc, imp)| (inc, imp)).unzip();
         let mut idx = PythonIndex {
@@ -362,7 +296,7 @@ impl PythonIndex {
             .map(|i| idx.resolve_all(documents, by_path, i))
             .collect();
         idx.fixpoint();
-        crate::engine::phase("ix:link");
+        crate::profile::phase("ix:link");
         idx
     }
 
