@@ -41,6 +41,7 @@ pub mod orc008_fan_out_failure_swallowed;
 pub mod orc009_notebook_run_dynamic_path;
 pub mod sch001_bundle_schema_violation;
 pub mod sch002_invalid_yaml;
+pub mod sch003_yaml_duplicate_key;
 pub mod support;
 pub mod tv001_task_value_too_large;
 pub mod tv002_task_value_not_json;
@@ -125,6 +126,7 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &nb003_notebook_target_not_found::NotebookTargetNotFound,
         &sch001_bundle_schema_violation::BundleSchemaViolation,
         &sch002_invalid_yaml::InvalidYaml,
+        &sch003_yaml_duplicate_key::YamlDuplicateKey,
         &bl001_unused_suppression::UnusedSuppression,
         &bl002_invalid_suppression::InvalidSuppression,
         &MetaOnly(&crate::engine::BL003),
@@ -156,6 +158,9 @@ pub fn load_diagnostic(e: crate::bundle::LoadError) -> Diagnostic {
     }
     if let Some(h) = e.help {
         d = d.help(h);
+    }
+    if let Some(s) = e.severity {
+        d = d.severity(s);
     }
     d
 }

@@ -397,7 +397,7 @@ fn yaml_duplicate_keys() {
             d["message"]
                 .as_str()
                 .unwrap_or("")
-                .contains("duplicate key `name`")
+                .contains("key `name` is repeated")
         })
         .collect();
     assert_eq!(dup.len(), 1, "{}", r.context());

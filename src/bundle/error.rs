@@ -6,6 +6,8 @@ use std::sync::Arc;
 
 use ruff_text_size::TextRange;
 
+use crate::diagnostic::Severity;
+
 /// What kind of problem a [`LoadError`] is; each kind is reported under one rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LoadErrorKind {
@@ -16,6 +18,8 @@ pub enum LoadErrorKind {
     InvalidYaml,
     /// A path the configuration names that resolves outside the project, not read (BL004).
     OutsideProject,
+    /// A YAML mapping repeats a key; the last value wins, as in the CLI (SCH003).
+    DuplicateKey,
 }
 
 impl LoadErrorKind {
@@ -25,6 +29,7 @@ impl LoadErrorKind {
             LoadErrorKind::Config => "SCH001",
             LoadErrorKind::InvalidYaml => "SCH002",
             LoadErrorKind::OutsideProject => "BL004",
+            LoadErrorKind::DuplicateKey => "SCH003",
         }
     }
 }
@@ -39,6 +44,8 @@ pub struct LoadError {
     /// The YAML route (`include[2]`, `resources.jobs.a`), when there is one.
     pub route: Option<String>,
     pub help: Option<String>,
+    /// A severity other than the rule's own (a warning where the CLI only warns).
+    pub severity: Option<Severity>,
     /// Related places (file, range, message).
     pub related: Vec<(Arc<PathBuf>, TextRange, String)>,
 }
@@ -57,6 +64,7 @@ impl LoadError {
             message: message.into(),
             route: None,
             help: None,
+            severity: None,
             related: Vec::new(),
         }
     }
@@ -66,6 +74,10 @@ impl LoadError {
     }
     pub fn help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
+        self
+    }
+    pub fn severity(mut self, severity: Severity) -> Self {
+        self.severity = Some(severity);
         self
     }
     pub fn related(mut self, file: Arc<PathBuf>, range: TextRange, msg: impl Into<String>) -> Self {

@@ -14,6 +14,7 @@ use super::merge::{collect_duplicates, duplicate_resources, merge, merge_keyed_l
 use super::vars::{read_overrides_file, resolve_variables, substitute, Overrides, SubstCtx};
 use super::{model, yaml, Bundle, BundleFile, Entry, LoadOptions, Node, Value};
 use crate::config::Config;
+use crate::diagnostic::Severity;
 use crate::fasthash::HashMap;
 use crate::source::{Document, FileKind};
 
@@ -365,8 +366,13 @@ fn parse_file(
     config: &Config,
     diags: &mut Vec<LoadError>,
 ) -> Option<Node> {
-    match yaml::parse(path, text, &config.limits) {
-        Ok(n) => Some(n),
+    match yaml::parse_with_notes(path, text, &config.limits) {
+        Ok(parsed) => {
+            for note in parsed.notes {
+                diags.push(note_error(path, note));
+            }
+            Some(parsed.node)
+        }
         Err(e) => {
             let range = if e.range.is_empty() {
                 // Point at one character so snippets show the place.
@@ -395,6 +401,32 @@ fn parse_file(
             diags.push(d);
             None
         }
+    }
+}
+
+/// The finding for what the CLI accepts in a YAML file but is probably a mistake.
+fn note_error(path: &Arc<PathBuf>, note: yaml::ParseNote) -> LoadError {
+    match note {
+        yaml::ParseNote::DuplicateKey {
+            key,
+            first,
+            second,
+        } => LoadError::new(
+            LoadErrorKind::DuplicateKey,
+            path.clone(),
+            second,
+            format!("key `{key}` is repeated in this mapping: the CLI keeps this value and ignores the first one"),
+        )
+        .related(path.clone(), first, "first written here")
+        .help("remove one of the two entries (or merge them)"),
+        yaml::ParseNote::ExtraDocuments { at } => LoadError::new(
+            LoadErrorKind::InvalidYaml,
+            path.clone(),
+            at,
+            "a second YAML document starts here: the CLI reads only the first document of a file and ignores the rest",
+        )
+        .severity(Severity::Warning)
+        .help("remove the `---` line, or move the second document to its own file and include it"),
     }
 }
 

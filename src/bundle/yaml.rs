@@ -202,6 +202,28 @@ pub struct ParseError {
     pub limit: bool,
 }
 
+/// Something the Databricks CLI accepts in a YAML file but that is probably a mistake: the
+/// file is still read (as the CLI reads it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParseNote {
+    /// A mapping repeats a key: the last value wins (`first` is the earlier key).
+    DuplicateKey {
+        key: String,
+        first: TextRange,
+        second: TextRange,
+    },
+    /// The file holds more than one YAML document: only the first is read; `at` is where the
+    /// second starts.
+    ExtraDocuments { at: TextRange },
+}
+
+/// A parsed file: the tree, and notes about what the CLI accepts but is probably a mistake.
+#[derive(Debug, Clone)]
+pub struct Parsed {
+    pub node: Node,
+    pub notes: Vec<ParseNote>,
+}
+
 // ---- deserialization straight into the spanned tree ----
 
 /// serde-saphyr's location protocol: a newtype struct of this name is answered with a map
@@ -217,6 +239,8 @@ struct Ctx<'a> {
     /// False when the text has no alias or merge key: then every value is defined where it is
     /// used, and the second location is not read.
     defined_differs: bool,
+    /// Repeated mapping keys met (key, first, second).
+    dups: &'a std::cell::RefCell<Vec<ParseNote>>,
 }
 
 /// What a spanned wrapper holds: a node's value or a mapping key.
@@ -451,6 +475,20 @@ impl<'de> Visitor<'de> for ValueSeed<'_> {
             let Read::Node(value) = a.next_value_seed(vseed)? else {
                 return Err(de::Error::custom("internal: key read as a node"));
             };
+            // A repeated key: the last value wins, as in the Databricks CLI's YAML loader.
+            if let Some(e) = v.iter_mut().find(|e: &&mut Entry| e.key == key) {
+                self.0.dups.borrow_mut().push(ParseNote::DuplicateKey {
+                    key: key.clone(),
+                    first: e.key_loc.range,
+                    second: key_loc.range,
+                });
+                *e = Entry {
+                    key,
+                    key_loc,
+                    value,
+                };
+                continue;
+            }
             v.push(Entry {
                 key,
                 key_loc,
@@ -749,24 +787,152 @@ fn parse_fast(file: &Arc<PathBuf>, text: &str, limits: &Limits) -> Option<Node> 
 /// files), the parser's events ([`parse_fast`]), and serde-saphyr's deserializer (anchors,
 /// aliases, merge keys, tags, errors).
 pub fn parse(file: &Arc<PathBuf>, text: &str, limits: &Limits) -> Result<Node, ParseError> {
+    parse_with_notes(file, text, limits).map(|p| p.node)
+}
+
+/// [`parse`], with the notes on what the CLI accepts but is probably a mistake (repeated keys,
+/// several documents).
+pub fn parse_with_notes(
+    file: &Arc<PathBuf>,
+    text: &str,
+    limits: &Limits,
+) -> Result<Parsed, ParseError> {
+    let plain = |node| {
+        Ok(Parsed {
+            node,
+            notes: Vec::new(),
+        })
+    };
     if text.trim().is_empty() {
-        return Ok(Node::new(
+        return plain(Node::new(
             Value::Null,
             Loc::new(file.clone(), TextRange::default()),
         ));
     }
     if let Some(node) = block::parse(file, text, limits) {
-        return Ok(node);
+        return plain(node);
     }
     if let Some(node) = parse_fast(file, text, limits) {
-        return Ok(node);
+        return plain(node);
     }
-    parse_full(file, text, limits)
+    match parse_full(file, text, limits) {
+        Err(FullError::ExtraDocuments) => {
+            // The CLI decodes the first document and ignores the rest.
+            let Some(at) = second_document(text) else {
+                return Err(ParseError {
+                    message: "the file holds several YAML documents; a bundle file is one document"
+                        .into(),
+                    range: TextRange::default(),
+                    limit: false,
+                });
+            };
+            let first = &text[..usize::from(at.start())];
+            let mut parsed = if first.trim().is_empty() {
+                Parsed {
+                    node: Node::new(Value::Null, Loc::new(file.clone(), TextRange::default())),
+                    notes: Vec::new(),
+                }
+            } else {
+                match parse_full(file, first, limits) {
+                    Ok(p) => p,
+                    Err(FullError::Parse(e)) => return Err(e),
+                    Err(FullError::ExtraDocuments) => {
+                        return Err(ParseError {
+                            message: "the file holds several YAML documents".into(),
+                            range: at,
+                            limit: false,
+                        })
+                    }
+                }
+            };
+            parsed.notes.push(ParseNote::ExtraDocuments { at });
+            Ok(parsed)
+        }
+        Err(FullError::Parse(e)) => Err(e),
+        Ok(p) => Ok(p),
+    }
+}
+
+/// Where the second document of a YAML stream starts (its `---`), if it has one.
+fn second_document(text: &str) -> Option<TextRange> {
+    use serde_saphyr::granit_parser::{Event, Parser};
+    let mut documents = 0;
+    for item in Parser::new_from_str(text) {
+        let (event, span) = item.ok()?;
+        if let Event::DocumentStart(..) = event {
+            documents += 1;
+            if documents == 2 {
+                let start = span.start.byte_offset()?.min(text.len());
+                let end = span.end.byte_offset()?.clamp(start, text.len());
+                return Some(TextRange::new(
+                    TextSize::new(start as u32),
+                    TextSize::new(end.max(start) as u32),
+                ));
+            }
+        }
+    }
+    None
+}
+
+/// Mappings that repeat the merge key `<<` (the second occurrence, and the first): serde-saphyr
+/// merges both, while the CLI's loader stops on them.
+fn repeated_merge_keys(text: &str) -> Option<(TextRange, TextRange)> {
+    use serde_saphyr::granit_parser::{Event, Parser, ScalarStyle};
+    // (is a mapping, expecting a key, first `<<` of the mapping)
+    let mut stack: Vec<(bool, bool, Option<TextRange>)> = Vec::new();
+    for item in Parser::new_from_str(text) {
+        let (event, span) = item.ok()?;
+        let range = || {
+            let start = span.start.byte_offset()?.min(text.len());
+            let end = span.end.byte_offset()?.clamp(start, text.len());
+            Some(TextRange::new(
+                TextSize::new(start as u32),
+                TextSize::new(end as u32),
+            ))
+        };
+        match event {
+            Event::Scalar(ref v, style, ..) => {
+                if let Some((true, expecting, first)) = stack.last_mut() {
+                    if *expecting && matches!(style, ScalarStyle::Plain) && v == "<<" {
+                        let here = range()?;
+                        match first {
+                            Some(f) => return Some((here, *f)),
+                            None => *first = Some(here),
+                        }
+                    }
+                    *expecting = !*expecting;
+                }
+            }
+            Event::Alias(_) => {
+                if let Some((true, expecting, _)) = stack.last_mut() {
+                    *expecting = !*expecting;
+                }
+            }
+            Event::MappingStart(..) | Event::SequenceStart(..) => {
+                if let Some((true, expecting, _)) = stack.last_mut() {
+                    *expecting = !*expecting;
+                }
+                stack.push((matches!(event, Event::MappingStart(..)), true, None));
+            }
+            Event::MappingEnd | Event::SequenceEnd => {
+                stack.pop();
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Why the full path did not build a tree.
+enum FullError {
+    Parse(ParseError),
+    /// More than one document (the caller reads the first).
+    ExtraDocuments,
 }
 
 /// The full path: serde-saphyr's deserializer (anchors, aliases, merge keys, tags, budgets,
 /// its error messages).
-fn parse_full(file: &Arc<PathBuf>, text: &str, limits: &Limits) -> Result<Node, ParseError> {
+fn parse_full(file: &Arc<PathBuf>, text: &str, limits: &Limits) -> Result<Parsed, FullError> {
     let options = serde_saphyr::options! {
         budget: serde_saphyr::budget! {
             max_aliases: limits.max_yaml_aliases as usize,
@@ -780,22 +946,45 @@ fn parse_full(file: &Arc<PathBuf>, text: &str, limits: &Limits) -> Result<Node, 
         // YAML 1.2 booleans only, as the Databricks CLI (Go yaml.v3): `y`, `n`, `on`, `no` are
         // strings (task keys, variable names).
         strict_booleans: true,
+        // Repeated keys reach the visitor, which keeps the last (as the CLI does) and notes it.
+        duplicate_keys: serde_saphyr::DuplicateKeyPolicy::PassThrough,
     };
+    let dups = std::cell::RefCell::new(Vec::new());
     let ctx = Ctx {
         file,
         text,
         defined_differs: text.contains('*') || text.contains("<<"),
+        dups: &dups,
     };
     let seed = SpannedSeed(ctx, Want::Node);
     match serde_saphyr::with_deserializer_from_str_with_options(text, options, |de| {
         seed.deserialize(de)
     }) {
-        Ok(Read::Node(node)) => Ok(node),
-        Ok(Read::Key(..)) => Err(ParseError {
+        Ok(Read::Node(node)) => {
+            if text.matches("<<").nth(1).is_some() {
+                if let Some((second, _)) = repeated_merge_keys(text) {
+                    return Err(FullError::Parse(ParseError {
+                        message: "this mapping repeats the merge key `<<`: the Databricks CLI stops with an internal error on it; merge several anchors with one key: `<<: [*a, *b]`".into(),
+                        range: second,
+                        limit: false,
+                    }));
+                }
+            }
+            let mut notes = dups.into_inner();
+            // Aliases replay a mapping: one note per place.
+            notes.sort_by_key(|n| match n {
+                ParseNote::DuplicateKey { second, .. } => second.start(),
+                ParseNote::ExtraDocuments { at } => at.start(),
+            });
+            notes.dedup();
+            Ok(Parsed { node, notes })
+        }
+        Ok(Read::Key(..)) => Err(FullError::Parse(ParseError {
             message: "internal: the document was read as a key".into(),
             range: TextRange::default(),
             limit: false,
-        }),
+        })),
+        Err(serde_saphyr::Error::MultipleDocuments { .. }) => Err(FullError::ExtraDocuments),
         Err(e) => {
             let full = e.to_string();
             let loc = e.location();
@@ -836,11 +1025,11 @@ fn parse_full(file: &Arc<PathBuf>, text: &str, limits: &Limits) -> Result<Node, 
                     format!("YAML exceeds an input limit ({message}); not analysed")
                 };
             }
-            Err(ParseError {
+            Err(FullError::Parse(ParseError {
                 message,
                 range,
                 limit,
-            })
+            }))
         }
     }
 }

@@ -129,12 +129,16 @@ fn fast_path_matches_serde_saphyr() {
             continue;
         };
         fast += 1;
-        let full = parse_full(&file, text, &limits).unwrap_or_else(|e| {
-            panic!(
+        let full = match parse_full(&file, text, &limits) {
+            Ok(p) => p.node,
+            Err(FullError::Parse(e)) => panic!(
                 "{name}: the fast path accepted what serde-saphyr rejects: {}",
                 e.message
-            )
-        });
+            ),
+            Err(FullError::ExtraDocuments) => {
+                panic!("{name}: the fast path accepted several documents")
+            }
+        };
         assert_eq!(format!("{f:#?}"), format!("{full:#?}"), "{name}");
     }
     assert!(
@@ -216,4 +220,51 @@ fn deep_nesting_is_a_limit_error() {
     let e = p(&text).unwrap_err();
     assert!(e.limit, "{}", e.message);
     assert!(e.message.contains("max-nesting"), "{}", e.message);
+}
+
+#[test]
+fn repeated_keys_keep_the_last_value_and_are_noted() {
+    let file = Arc::new(PathBuf::from("t.yml"));
+    let text = "a: 1\nb: {x: 1, x: 2}\na: 3\n";
+    let p = parse_with_notes(&file, text, &Limits::default()).unwrap();
+    assert_eq!(p.node.get("a").and_then(Node::as_i64), Some(3));
+    assert_eq!(p.node.get_path(&["b", "x"]).and_then(Node::as_i64), Some(2));
+    let at = |n: &ParseNote| match n {
+        ParseNote::DuplicateKey {
+            key, first, second, ..
+        } => (
+            key.clone(),
+            &text[usize::from(first.start())..usize::from(first.end())],
+            usize::from(second.start()),
+        ),
+        other => panic!("{other:?}"),
+    };
+    let notes: Vec<_> = p.notes.iter().map(at).collect();
+    assert_eq!(notes, [("x".into(), "x", 15), ("a".into(), "a", 21)]);
+}
+
+#[test]
+fn a_second_document_is_ignored_with_a_note() {
+    let file = Arc::new(PathBuf::from("t.yml"));
+    let text = "a: &x 1\nb: *x\n---\nc: 2\n";
+    let p = parse_with_notes(&file, text, &Limits::default()).unwrap();
+    assert_eq!(p.node.get("b").and_then(Node::as_i64), Some(1));
+    assert!(p.node.get("c").is_none());
+    assert_eq!(
+        p.notes,
+        [ParseNote::ExtraDocuments {
+            at: TextRange::new(TextSize::new(14), TextSize::new(17))
+        }]
+    );
+}
+
+#[test]
+fn a_repeated_merge_key_is_an_error_at_the_second() {
+    let file = Arc::new(PathBuf::from("t.yml"));
+    let text = "x: &a {p: 1}\ny: &b {q: 2}\nz:\n  <<: *a\n  <<: *b\n";
+    let e = parse(&file, text, &Limits::default()).unwrap_err();
+    assert!(e.message.contains("merge key `<<`"), "{}", e.message);
+    assert_eq!(usize::from(e.range.start()), text.rfind("<<").unwrap());
+    // One merge key with a list is fine.
+    assert!(parse(&file, "x: &a {p: 1}\nz:\n  <<: [*a]\n", &Limits::default()).is_ok());
 }
