@@ -10,6 +10,7 @@ use crate::project::{BundleContext, DocContext, ProjectContext};
 
 pub mod bl001_unused_suppression;
 pub mod bl002_invalid_suppression;
+pub mod bl003_file_not_analyzable;
 pub mod bl004_path_outside_project;
 pub mod fe001_for_each_concurrency_out_of_range;
 pub mod fe002_for_each_nested;
@@ -74,15 +75,6 @@ pub trait Rule: Sync + Send {
     fn check_project(&self, _ctx: &ProjectContext<'_>, _out: &mut Vec<Diagnostic>) {}
 }
 
-/// Rules that are not implemented by a checker (reported by the engine itself) still have a
-/// description here so they can be selected, documented and suppressed.
-pub struct MetaOnly(pub &'static RuleMeta);
-impl Rule for MetaOnly {
-    fn meta(&self) -> &'static RuleMeta {
-        self.0
-    }
-}
-
 /// Every rule, in catalog order.
 pub fn all() -> &'static [&'static dyn Rule] {
     static ALL: &[&dyn Rule] = &[
@@ -129,7 +121,7 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &sch003_yaml_duplicate_key::YamlDuplicateKey,
         &bl001_unused_suppression::UnusedSuppression,
         &bl002_invalid_suppression::InvalidSuppression,
-        &MetaOnly(&crate::engine::BL003),
+        &bl003_file_not_analyzable::FileNotAnalyzable,
         &bl004_path_outside_project::PathOutsideProject,
     ];
     ALL

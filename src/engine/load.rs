@@ -14,21 +14,11 @@ use crate::diagnostic::Diagnostic;
 use crate::discover;
 use crate::profile::phase;
 use crate::project::{CheckOptions, Project, ProjectIndex};
-use crate::rules::RuleMeta;
 use crate::source::{self, Document, FileKind};
 
 use super::CheckError;
 
-/// BL003: a file that cannot be analysed (unreadable, not UTF-8, malformed notebook JSON,
-/// too large, or an internal error while analysing it).
-pub static BL003: RuleMeta = RuleMeta {
-    code: "BL003",
-    name: "file-not-analyzable",
-    severity: crate::diagnostic::Severity::Error,
-    summary: "a file that cannot be read, decoded or analysed",
-    doc: "## What it does\nReports files bricklint was asked to analyse but could not: unreadable files, files that are not UTF-8, binary files, notebooks whose JSON is malformed or truncated, files over the size limit (`[limits] max-file-bytes`), and internal errors while analysing a file.\n\n## Why is this bad?\nA file bricklint cannot read is a file nobody checked. Databricks itself rejects most of these files at import time.\n\n## Example\nA `.ipynb` cut off in the middle of its JSON by a bad merge.\n\n## Fix\nRepair or re-export the file; exclude it with `exclude = [...]` in the config if it is not a notebook.\n",
-    fixable: false,
-};
+pub use crate::rules::bl003_file_not_analyzable::META as BL003;
 
 pub(super) fn load_error(path: &Arc<PathBuf>, msg: String, range: TextRange) -> Diagnostic {
     Diagnostic::new(&BL003, path.clone(), range, msg)
