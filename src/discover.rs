@@ -29,10 +29,19 @@ pub const DEFAULT_EXCLUDE: &[&str] = &[
     "target",
 ];
 
+/// The names of a bundle's root file, in the order the Databricks CLI looks for them (its
+/// `config.FileNames`).
+pub const BUNDLE_ROOT_NAMES: &[&str] = &[
+    "databricks.yml",
+    "databricks.yaml",
+    "bundle.yml",
+    "bundle.yaml",
+];
+
 /// Extensions bricklint may analyse.
 pub fn is_candidate(path: &Path) -> bool {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-    if name == "databricks.yml" || name == "databricks.yaml" {
+    if BUNDLE_ROOT_NAMES.contains(&name) {
         return true;
     }
     matches!(
@@ -202,7 +211,7 @@ pub fn bundle_root_of(path: &Path) -> Option<PathBuf> {
     };
     let mut dir = start;
     while let Some(d) = dir {
-        if d.join("databricks.yml").is_file() || d.join("databricks.yaml").is_file() {
+        if BUNDLE_ROOT_NAMES.iter().any(|n| d.join(n).is_file()) {
             return Some(d.to_path_buf());
         }
         if d.join(".git").exists() {

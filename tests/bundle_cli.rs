@@ -111,3 +111,24 @@ fn bad_var_flags_are_usage_errors() {
     assert!(err.contains("`nope` is not declared"), "{err}");
     assert!(err.contains("`catalog`, `conc`"), "{err}");
 }
+
+/// Issue 19 (include globs): a 600 KB `include:` pattern made the glob library panic; it is a
+/// positioned finding under the glob budget, and the run goes on.
+#[test]
+fn a_huge_include_glob_is_a_positioned_finding() {
+    let d = tempfile::tempdir().unwrap();
+    let pat = format!("{}*.yml", "[ab]".repeat(150_000));
+    write(
+        d.path(),
+        "databricks.yml",
+        &format!("bundle: {{name: b}}\ninclude:\n  - '{pat}'\n"),
+    );
+    let (code, out, err) = run(&mut bricklint(d.path(), &[]));
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        out.contains("databricks.yml:3:5: SCH001")
+            && out.contains("is longer than 4096 bytes: it is not matched"),
+        "{out}"
+    );
+    assert!(err.is_empty(), "{err}");
+}

@@ -426,7 +426,7 @@ fn include_glob_escaping_the_bundle_root() {
         .iter()
         .filter(|d| {
             let m = d["message"].as_str().unwrap_or("");
-            m.contains("outside the bundle root") || m.contains("absolute path")
+            m.contains("outside the project") || m.contains("absolute path")
         })
         .count();
     assert!(

@@ -28,10 +28,7 @@ pub fn load_all(
 ) -> (Vec<Bundle>, Vec<LoadError>) {
     let by_path: HashMap<&Path, &Arc<Document>> =
         documents.iter().map(|d| (d.path.as_path(), d)).collect();
-    let roots: Vec<&Arc<Document>> = documents
-        .iter()
-        .filter(|d| d.kind == FileKind::BundleRoot)
-        .collect();
+    let (roots, mut extra) = bundle_roots(documents);
     let results: Vec<(Bundle, Vec<LoadError>)> = {
         use rayon::prelude::*;
         roots
@@ -52,11 +49,83 @@ pub fn load_all(
     };
     let mut bundles = Vec::new();
     let mut diags = Vec::new();
+    diags.append(&mut extra);
     for (b, d) in results {
+        // `bundle.yml` is a common name: one that holds no bundle settings is someone else's.
+        let name = b
+            .root_file
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("");
+        if name.starts_with("bundle.") && !looks_like_a_bundle(&b) {
+            continue;
+        }
         bundles.push(b);
         diags.extend(d);
     }
     (bundles, diags)
+}
+
+/// The root files to load (one a directory: the CLI's `FindInPath`), and an error for each
+/// directory that holds several (the CLI refuses to load such a bundle).
+fn bundle_roots(documents: &[Arc<Document>]) -> (Vec<&Arc<Document>>, Vec<LoadError>) {
+    let mut roots: Vec<&Arc<Document>> = documents
+        .iter()
+        .filter(|d| d.kind == FileKind::BundleRoot)
+        .collect();
+    let rank = |d: &Arc<Document>| {
+        let name = d.path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        crate::discover::BUNDLE_ROOT_NAMES
+            .iter()
+            .position(|n| *n == name)
+            .unwrap_or(usize::MAX)
+    };
+    roots.sort_by(|a, b| {
+        a.path
+            .parent()
+            .cmp(&b.path.parent())
+            .then(rank(a).cmp(&rank(b)))
+    });
+    let mut errors = Vec::new();
+    let mut kept: Vec<&Arc<Document>> = Vec::new();
+    for d in roots {
+        match kept.last() {
+            Some(first) if first.path.parent() == d.path.parent() => {
+                errors.push(LoadError::new(
+                    LoadErrorKind::Config,
+                    d.path.clone(),
+                    TextRange::default(),
+                    format!(
+                        "this directory has two bundle root files ({} and this one): the CLI refuses to load the bundle (`multiple bundle root configuration files`); bricklint analyses {}",
+                        crate::discover::display_path(&first.path),
+                        crate::discover::display_path(&first.path)
+                    ),
+                ));
+            }
+            _ => kept.push(d),
+        }
+    }
+    (kept, errors)
+}
+
+/// Does a `bundle.yml` hold bundle settings (a top-level key of a bundle configuration)?
+fn looks_like_a_bundle(b: &Bundle) -> bool {
+    const KEYS: &[&str] = &[
+        "bundle",
+        "resources",
+        "targets",
+        "environments",
+        "include",
+        "variables",
+        "workspace",
+        "artifacts",
+        "sync",
+    ];
+    b.files
+        .first()
+        .and_then(|f| f.tree.as_ref())
+        .and_then(Node::as_map)
+        .is_some_and(|m| m.iter().any(|e| KEYS.contains(&e.key.as_str())))
 }
 
 /// The usage error of a load, if any: an unknown `--target` (with the defined targets), or a
@@ -261,6 +330,19 @@ fn load_includes(
         diags.extend(d);
         let Some(text) = text else { continue };
         if let Some(t) = &tree {
+            if let Some(inc) = t.entry("include") {
+                diags.push(
+                    LoadError::new(
+                        LoadErrorKind::Config,
+                        path.clone(),
+                        inc.key_loc.range,
+                        "`include` in an included file is ignored: the CLI loads only the includes of the bundle root file",
+                    )
+                    .route("include")
+                    .severity(Severity::Warning)
+                    .help("move these entries to the `include:` of the root file"),
+                );
+            }
             if t.as_map().is_some() {
                 duplicate_resources(merged, t, diags);
                 merge(merged, t.clone());

@@ -2,12 +2,15 @@
 //! Databricks CLI does, with a location for every node.
 //!
 //! Loading ([`load_all`], [`load_bundle`]):
-//! 1. the root `databricks.yml` is parsed ([`yaml::parse`]: anchors, aliases and `<<` merge keys
-//!    expanded, alias bombs and deep nesting stopped by `[limits]`);
-//! 2. its `include:` globs are matched relative to the bundle root like Go's `filepath.Glob`
-//!    (`*` never crosses `/`, `**` is a plain `*`; a non-glob entry that matches nothing, an
-//!    absolute path or one escaping the root is an error) and the files are merged in order
-//!    (mappings deep-merged, lists appended, first match wins);
+//! 1. the root file (`databricks.yml`, `databricks.yaml`, `bundle.yml` or `bundle.yaml`) is
+//!    parsed ([`yaml::parse`]: anchors, aliases and `<<` merge keys expanded, alias bombs and
+//!    deep nesting stopped by `[limits]`);
+//! 2. its `include:` entries are joined to the bundle root and matched like Go's
+//!    `filepath.Glob` (`*` never crosses `/`, `**` is a plain `*`, `{}` are plain characters;
+//!    `../` works while it stays inside the project; the root files are never included again;
+//!    a non-glob entry that matches nothing, an absolute path or a match that is not YAML or
+//!    JSON is an error) and the files are merged in order (mappings deep-merged, lists
+//!    appended, first match wins); see [`include`];
 //! 3. the selected target (`--target`, else the one marked `default: true`, else the only one)
 //!    is merged on top, then job `tasks` are merged by `task_key`, `job_clusters` by
 //!    `job_cluster_key` and `parameters` by `name`, as the CLI's `MergeJobTasks` & co. do;

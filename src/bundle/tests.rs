@@ -255,9 +255,12 @@ fn bad_includes_are_reported() {
     let msgs: Vec<&str> = diags.iter().map(|d| d.message.as_str()).collect();
     assert_eq!(diags.len(), 3, "{msgs:?}");
     assert!(msgs[0].contains("matches no file"));
-    assert!(msgs[1].contains("outside the bundle root"));
+    // Outside the project (no repository here: the bundle directory is the project).
+    assert!(msgs[1].contains("outside the project"), "{}", msgs[1]);
+    assert_eq!(diags[1].kind.code(), "BL004");
     assert!(msgs[2].contains("absolute"));
-    assert!(diags.iter().all(|d| d.kind.code() == "SCH001"));
+    assert_eq!(diags[0].kind.code(), "SCH001");
+    assert_eq!(diags[2].kind.code(), "SCH001");
 }
 
 #[test]
@@ -515,4 +518,69 @@ fn include_walk_names_literal_components() {
         listed.sort();
         assert_eq!(named, listed, "{pat}");
     }
+}
+
+/// `bundle/config/loader/process_root_includes.go`: entries are joined to the root and cleaned
+/// (`../` works inside the repository), root files are never included again, matches that are
+/// not YAML or JSON are errors, and `{a,b}` is not an alternation.
+#[test]
+fn includes_follow_the_cli() {
+    let d = tempfile::tempdir().unwrap();
+    let repo = d.path();
+    std::fs::create_dir_all(repo.join(".git")).unwrap();
+    let b = repo.join("b");
+    write(
+        &b,
+        "databricks.yml",
+        "bundle: {name: b}\ninclude:\n  - '*.yml'\n  - ../shared/*.yml\n  - conf/*\n  - '{x}.yml'\n",
+    );
+    write(&b, "a.yml", "resources: {jobs: {a: {name: a}}}\n");
+    write(&b, "bundle.yml", "bundle: {name: other}\n");
+    write(&b, "{x}.yml", "resources: {jobs: {x: {name: x}}}\n");
+    write(
+        &b,
+        "conf/c.json",
+        "{\"resources\": {\"jobs\": {\"c\": {\"name\": \"c\"}}}}\n",
+    );
+    write(&b, "conf/readme.md", "hello\n");
+    write(repo, "shared/s.yml", "resources: {jobs: {s: {name: s}}}\n");
+    let (bundle, diags) = load(&b, None);
+    let files: Vec<String> = bundle.files[1..]
+        .iter()
+        .map(|f| f.path.strip_prefix(repo).unwrap().display().to_string())
+        .collect();
+    // databricks.yml and bundle.yml are root file names: never included.
+    assert_eq!(
+        files,
+        ["b/a.yml", "b/{x}.yml", "shared/s.yml", "b/conf/c.json"]
+    );
+    let jobs: Vec<&str> = bundle.jobs.iter().map(|j| j.key.as_str()).collect();
+    assert_eq!(jobs, ["a", "x", "s", "c"]);
+    assert_eq!(diags.len(), 1, "{diags:?}");
+    assert!(
+        diags[0].message.contains("readme.md"),
+        "{}",
+        diags[0].message
+    );
+    assert!(diags[0].message.contains("not a YAML or JSON file"));
+}
+
+/// A pattern longer than the glob budget is a finding, not a panic of the glob library.
+#[test]
+fn huge_include_patterns_are_refused_with_a_finding() {
+    let d = tempfile::tempdir().unwrap();
+    let pat = format!("{}*.yml", "[ab]".repeat(150_000));
+    write(
+        d.path(),
+        "databricks.yml",
+        &format!("bundle: {{name: b}}\ninclude:\n  - '{pat}'\n"),
+    );
+    let (_, diags) = load(d.path(), None);
+    assert_eq!(diags.len(), 1, "{diags:?}");
+    assert!(
+        diags[0].message.contains("longer than 4096 bytes"),
+        "{}",
+        diags[0].message
+    );
+    assert_eq!(diags[0].route.as_deref(), Some("include[0]"));
 }

@@ -596,7 +596,7 @@ pub fn classify(path: &Path, head: &[u8]) -> Option<FileKind> {
         .extension()
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase);
-    if name == "databricks.yml" || name == "databricks.yaml" {
+    if crate::discover::BUNDLE_ROOT_NAMES.contains(&name) {
         return Some(FileKind::BundleRoot);
     }
     let header = notebook::detect_header(head);
