@@ -20,6 +20,7 @@ pub mod plan;
 pub mod profile;
 pub mod project;
 pub mod python;
+pub mod server;
 pub mod source;
 pub mod suppress;
 

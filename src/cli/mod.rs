@@ -51,6 +51,8 @@ pub enum Command {
     Plan(plan::PlanArgs),
     /// Wire bricklint into a bundle's databricks.yml (`experimental.scripts`) and print CI snippets.
     Init(init::InitArgs),
+    /// Language Server over stdio: findings as you type in VS Code, Neovim, Helix, Zed, ...
+    Server,
     /// Print shell completions.
     Completions {
         #[arg(value_enum)]
@@ -361,6 +363,10 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Rules { format } => run_rules(format),
         Command::Payload(args) => payload::run(args),
         Command::Init(args) => init::run(args),
+        Command::Server => match crate::server::run() {
+            Ok(code) => ExitCode::from(code),
+            Err(e) => fail(format!("server: {e}")),
+        },
         Command::Completions { shell } => run_completions(shell),
     }
 }
