@@ -487,3 +487,79 @@ fn the_reader_finds_imports() {
         "{refs:?}"
     );
 }
+
+/// Files of `src/` and `rules/` stay under 1,000 lines and functions under 150 (test modules
+/// and `tests.rs` files not counted). Known exceptions being split are listed in
+/// `tests/layers_known.txt` as `long-file <file>` and `long-fn <file> <name>`.
+#[test]
+fn no_long_files_or_functions() {
+    const MAX_FILE: usize = 1000;
+    const MAX_FN: usize = 150;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let known = std::fs::read_to_string(root.join("tests/layers_known.txt")).unwrap_or_default();
+    let known: BTreeSet<&str> = known
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("long-"))
+        .collect();
+    let mut found = BTreeSet::new();
+    for (_, file) in files(root) {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        let end = lines
+            .iter()
+            .position(|l| l.starts_with("#[cfg(test)]"))
+            .unwrap_or(lines.len());
+        let name = rel(root, &file);
+        if end > MAX_FILE {
+            found.insert(format!("long-file {name}"));
+        }
+        for (i, l) in lines[..end].iter().enumerate() {
+            let Some((indent, f)) = fn_name(l) else {
+                continue;
+            };
+            let close = format!("{}}}", " ".repeat(indent));
+            let len = lines[i..end]
+                .iter()
+                .position(|x| x.trim_end() == close)
+                .map_or(0, |k| k + 1);
+            if len > MAX_FN {
+                found.insert(format!("long-fn {name} {f}"));
+            }
+        }
+    }
+    let mut problems: Vec<String> = found
+        .iter()
+        .filter(|f| !known.contains(f.as_str()))
+        .map(|f| format!("{f} (limit: files {MAX_FILE} lines, functions {MAX_FN})"))
+        .collect();
+    problems.extend(
+        known
+            .iter()
+            .filter(|k| !found.contains(**k))
+            .map(|k| format!("tests/layers_known.txt: `{k}` no longer occurs: remove the line")),
+    );
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// `fn name` at the start of a line (after `pub`, `const`, `async`, `unsafe`): its indentation
+/// and name.
+fn fn_name(line: &str) -> Option<(usize, &str)> {
+    let indent = line.len() - line.trim_start().len();
+    let mut rest = line.trim_start();
+    for w in [
+        "pub(crate) ",
+        "pub(super) ",
+        "pub ",
+        "const ",
+        "async ",
+        "unsafe ",
+    ] {
+        rest = rest.strip_prefix(w).unwrap_or(rest);
+    }
+    let rest = rest.strip_prefix("fn ")?;
+    let name = rest
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .next()?;
+    (!name.is_empty()).then_some((indent, name))
+}

@@ -41,215 +41,290 @@ pub fn check(src: &[u8], limit: u32) -> Option<TooDeep> {
 }
 
 fn scan(src: &[u8], limit: u32) -> Option<TooDeep> {
-    let n = src.len();
-    let mut i = 0usize;
-    let mut brackets: u32 = 0;
-    let mut unary: u32 = 0;
-    let mut tail: u32 = 0;
-    let mut chain: u32 = 0;
-    let mut operand = false;
-    // Indentation stack (widths) of enclosing blocks, and whether we are at a line start.
-    let mut indents: Vec<u32> = Vec::new();
-    let mut line_start = true;
-    macro_rules! reset_expr {
-        () => {{
-            unary = 0;
-            tail = 0;
-            chain = 0;
-        }};
+    let mut s = Scanner {
+        src,
+        limit,
+        i: 0,
+        brackets: 0,
+        unary: 0,
+        tail: 0,
+        chain: 0,
+        operand: false,
+        indents: Vec::new(),
+        line_start: true,
+    };
+    s.run()
+}
+
+/// The state of one scan: the levels counted so far (open brackets, prefix operators, the
+/// bodies of `lambda` and conditional expressions, a left-deep operand chain, enclosing blocks).
+struct Scanner<'s> {
+    src: &'s [u8],
+    limit: u32,
+    i: usize,
+    brackets: u32,
+    unary: u32,
+    tail: u32,
+    chain: u32,
+    /// Did the last token end an operand (so `(`, `[` or an operator continues a chain)?
+    operand: bool,
+    /// Indentation widths of the enclosing blocks.
+    indents: Vec<u32>,
+    line_start: bool,
+}
+
+/// What a token handler asks the main loop to do next.
+enum Step {
+    /// The handler moved past its token; look at the next one.
+    Next,
+    /// Check the depth at the current byte, then step over it.
+    CheckHere,
+    /// The estimate exceeded the limit.
+    Deep(TooDeep),
+}
+
+impl Scanner<'_> {
+    fn depth(&self) -> u32 {
+        self.brackets + self.unary + self.tail + self.chain + self.indents.len() as u32
     }
-    while i < n {
-        if line_start && brackets == 0 {
-            line_start = false;
-            let mut w = 0u32;
-            while i < n && (src[i] == b' ' || src[i] == b'\t' || src[i] == b'\x0c') {
-                w += if src[i] == b'\t' { 8 } else { 1 };
-                i += 1;
-            }
-            if i >= n {
-                break;
-            }
-            if !matches!(src[i], b'\n' | b'\r' | b'#') {
-                while indents.last().is_some_and(|&t| t > w) {
-                    indents.pop();
-                }
-                if w > 0 && indents.last().is_none_or(|&t| t < w) {
-                    indents.push(w);
-                }
-            }
-            continue;
+
+    fn reset_expr(&mut self) {
+        self.unary = 0;
+        self.tail = 0;
+        self.chain = 0;
+    }
+
+    /// `Deep` at `offset` when the depth is over the limit, else `Next`.
+    fn checked(&self, offset: usize) -> Step {
+        let depth = self.depth();
+        if depth > self.limit {
+            Step::Deep(TooDeep { offset, depth })
+        } else {
+            Step::Next
         }
-        let b = src[i];
+    }
+
+    fn run(&mut self) -> Option<TooDeep> {
+        let n = self.src.len();
+        while self.i < n {
+            if self.line_start && self.brackets == 0 {
+                self.line_start = false;
+                if !self.indentation() {
+                    break;
+                }
+                continue;
+            }
+            match self.token() {
+                Step::Next => {}
+                Step::CheckHere => {
+                    let depth = self.depth();
+                    if depth > self.limit {
+                        return Some(TooDeep {
+                            offset: self.i,
+                            depth,
+                        });
+                    }
+                    self.i += 1;
+                }
+                Step::Deep(d) => return Some(d),
+            }
+        }
+        None
+    }
+
+    /// The leading blanks of a line: open or close blocks. `false` at the end of the input.
+    fn indentation(&mut self) -> bool {
+        let (src, n) = (self.src, self.src.len());
+        let mut w = 0u32;
+        while self.i < n && matches!(src[self.i], b' ' | b'\t' | b'\x0c') {
+            w += if src[self.i] == b'\t' { 8 } else { 1 };
+            self.i += 1;
+        }
+        if self.i >= n {
+            return false;
+        }
+        if !matches!(src[self.i], b'\n' | b'\r' | b'#') {
+            while self.indents.last().is_some_and(|&t| t > w) {
+                self.indents.pop();
+            }
+            if w > 0 && self.indents.last().is_none_or(|&t| t < w) {
+                self.indents.push(w);
+            }
+        }
+        true
+    }
+
+    /// One token at `self.i`.
+    fn token(&mut self) -> Step {
+        let (src, n) = (self.src, self.src.len());
+        let b = src[self.i];
         // Fast paths for the most common bytes: blanks and the letters of a name that does not
         // start one of the few words that matter (`not`, `await`, `yield`, `lambda`, `else`).
         if matches!(b, b' ' | b'\t' | b'\r' | b'\x0c') {
-            i += 1;
-            continue;
+            self.i += 1;
+            return Step::Next;
         }
         if (b.is_ascii_alphabetic() || b == b'_' || b >= 0x80)
             && !matches!(b, b'n' | b'a' | b'y' | b'l' | b'e')
         {
             // String prefixes (`r"`, `f'`, `rb"`) fall through to the general path.
-            let start = i;
-            i += 1;
-            while i < n && is_ident_continue(src[i]) {
-                i += 1;
+            let start = self.i;
+            self.i += 1;
+            while self.i < n && is_ident_continue(src[self.i]) {
+                self.i += 1;
             }
-            if i < n && (src[i] == b'\'' || src[i] == b'"') && i - start <= 2 {
-                i = skip_string(src, i);
+            if self.i < n && (src[self.i] == b'\'' || src[self.i] == b'"') && self.i - start <= 2 {
+                self.i = skip_string(src, self.i);
             }
-            operand = true;
-            unary = 0;
-            continue;
+            self.operand = true;
+            self.unary = 0;
+            return Step::Next;
         }
         match b {
             b'#' => {
-                i = memchr::memchr(b'\n', &src[i..]).map_or(n, |k| i + k);
-                continue;
+                self.i = memchr::memchr(b'\n', &src[self.i..]).map_or(n, |k| self.i + k);
+                Step::Next
             }
             b'\n' => {
-                if brackets == 0 {
-                    reset_expr!();
-                    operand = false;
-                    line_start = true;
+                if self.brackets == 0 {
+                    self.reset_expr();
+                    self.operand = false;
+                    self.line_start = true;
                 }
-                i += 1;
-                continue;
+                self.i += 1;
+                Step::Next
             }
             b'\\' => {
                 // Line continuation (or a stray backslash): skip the next byte.
-                i += 2;
-                continue;
+                self.i += 2;
+                Step::Next
             }
             b'\'' | b'"' => {
-                i = skip_string(src, i);
-                operand = true;
-                unary = 0;
-                continue;
+                self.i = skip_string(src, self.i);
+                self.operand = true;
+                self.unary = 0;
+                Step::Next
             }
             b'(' | b'[' | b'{' => {
                 // A call or subscript of an operand (`f(a)(b)`, `x[0][1]`) nests to the left.
-                if operand && b != b'{' {
-                    chain += 1;
+                if self.operand && b != b'{' {
+                    self.chain += 1;
                 }
-                brackets = brackets.saturating_add(1);
-                operand = false;
+                self.brackets = self.brackets.saturating_add(1);
+                self.operand = false;
+                Step::CheckHere
             }
             b')' | b']' | b'}' => {
-                brackets = brackets.saturating_sub(1);
-                unary = 0;
-                tail = 0;
-                operand = true;
+                self.brackets = self.brackets.saturating_sub(1);
+                self.unary = 0;
+                self.tail = 0;
+                self.operand = true;
+                Step::CheckHere
             }
             b',' | b';' | b'=' => {
                 // `==`, `<=`, ... compare flat; any `=` ends the operand chain.
-                reset_expr!();
-                operand = false;
+                self.reset_expr();
+                self.operand = false;
+                Step::CheckHere
             }
             b':' => {
-                unary = 0;
-                chain = 0;
-                operand = false;
+                self.unary = 0;
+                self.chain = 0;
+                self.operand = false;
+                Step::CheckHere
             }
             b'-' | b'+' | b'~' | b'*' | b'/' | b'%' | b'@' | b'&' | b'|' | b'^' | b'<' | b'>'
-            | b'!' => {
-                // Multi-character operators count once.
-                let mut j = i + 1;
-                while j < n && matches!(src[j], b'*' | b'/' | b'<' | b'>' | b'=') {
-                    j += 1;
-                }
-                if src[j - 1] == b'=' {
-                    reset_expr!();
-                } else if operand {
-                    chain += 1;
-                } else {
-                    unary += 1;
-                }
-                operand = false;
-                i = j;
-                if brackets + unary + tail + chain + indents.len() as u32 > limit {
-                    return Some(TooDeep {
-                        offset: i - 1,
-                        depth: brackets + unary + tail + chain + indents.len() as u32,
-                    });
-                }
-                continue;
-            }
-            b'.' => {
-                if i + 1 < n && src[i + 1].is_ascii_digit() && !operand {
-                    i = skip_number(src, i);
-                    operand = true;
-                    unary = 0;
-                    continue;
-                }
-                if src[i..].starts_with(b"...") {
-                    i += 3;
-                    operand = true;
-                    continue;
-                }
-                chain += 1;
-                operand = false;
-            }
+            | b'!' => self.operator(),
+            b'.' => self.dot(),
             b'0'..=b'9' => {
-                i = skip_number(src, i);
-                operand = true;
-                unary = 0;
-                continue;
+                self.i = skip_number(src, self.i);
+                self.operand = true;
+                self.unary = 0;
+                Step::Next
             }
-            _ if is_ident_start(b) => {
-                let start = i;
-                while i < n && is_ident_continue(src[i]) {
-                    i += 1;
-                }
-                // String prefixes: r"", b'', f"", rb"" ...
-                if i < n && (src[i] == b'\'' || src[i] == b'"') && i - start <= 2 {
-                    i = skip_string(src, i);
-                    operand = true;
-                    unary = 0;
-                    continue;
-                }
-                // Only the words that open a level matter; every other word is an operand
-                // (keywords like `and`, `for`, `in` just end up not resetting a chain, which can
-                // only overestimate).
-                let word = &src[start..i];
-                match (word.len(), word) {
-                    (3, b"not") | (5, b"await") | (5, b"yield") => {
-                        unary += 1;
-                        operand = false;
-                    }
-                    (6, b"lambda") => {
-                        tail += 1;
-                        operand = false;
-                    }
-                    (4, b"else") => {
-                        let next = src[i..].iter().find(|c| !c.is_ascii_whitespace());
-                        if next != Some(&b':') {
-                            tail += 1;
-                        }
-                        operand = false;
-                    }
-                    _ => {
-                        operand = true;
-                        unary = 0;
-                    }
-                }
-                if brackets + unary + tail + chain + indents.len() as u32 > limit {
-                    return Some(TooDeep {
-                        offset: start,
-                        depth: brackets + unary + tail + chain + indents.len() as u32,
-                    });
-                }
-                continue;
-            }
-            _ => {}
+            _ if is_ident_start(b) => self.word(),
+            _ => Step::CheckHere,
         }
-        let depth = brackets + unary + tail + chain + indents.len() as u32;
-        if depth > limit {
-            return Some(TooDeep { offset: i, depth });
-        }
-        i += 1;
     }
-    None
+
+    /// An operator; multi-character operators count once.
+    fn operator(&mut self) -> Step {
+        let (src, n) = (self.src, self.src.len());
+        let mut j = self.i + 1;
+        while j < n && matches!(src[j], b'*' | b'/' | b'<' | b'>' | b'=') {
+            j += 1;
+        }
+        if src[j - 1] == b'=' {
+            self.reset_expr();
+        } else if self.operand {
+            self.chain += 1;
+        } else {
+            self.unary += 1;
+        }
+        self.operand = false;
+        self.i = j;
+        self.checked(j - 1)
+    }
+
+    /// `.`: an attribute access (one level of the chain), a number such as `.5`, or `...`.
+    fn dot(&mut self) -> Step {
+        let (src, n, i) = (self.src, self.src.len(), self.i);
+        if i + 1 < n && src[i + 1].is_ascii_digit() && !self.operand {
+            self.i = skip_number(src, i);
+            self.operand = true;
+            self.unary = 0;
+            return Step::Next;
+        }
+        if src[i..].starts_with(b"...") {
+            self.i += 3;
+            self.operand = true;
+            return Step::Next;
+        }
+        self.chain += 1;
+        self.operand = false;
+        Step::CheckHere
+    }
+
+    /// A name or keyword (or a prefixed string such as `rb"..."`).
+    fn word(&mut self) -> Step {
+        let (src, n) = (self.src, self.src.len());
+        let start = self.i;
+        while self.i < n && is_ident_continue(src[self.i]) {
+            self.i += 1;
+        }
+        // String prefixes: r"", b'', f"", rb"" ...
+        if self.i < n && (src[self.i] == b'\'' || src[self.i] == b'"') && self.i - start <= 2 {
+            self.i = skip_string(src, self.i);
+            self.operand = true;
+            self.unary = 0;
+            return Step::Next;
+        }
+        // Only the words that open a level matter; every other word is an operand (keywords
+        // like `and`, `for`, `in` just end up not resetting a chain, which can only
+        // overestimate).
+        match &src[start..self.i] {
+            b"not" | b"await" | b"yield" => {
+                self.unary += 1;
+                self.operand = false;
+            }
+            b"lambda" => {
+                self.tail += 1;
+                self.operand = false;
+            }
+            b"else" => {
+                let next = src[self.i..].iter().find(|c| !c.is_ascii_whitespace());
+                if next != Some(&b':') {
+                    self.tail += 1;
+                }
+                self.operand = false;
+            }
+            _ => {
+                self.operand = true;
+                self.unary = 0;
+            }
+        }
+        self.checked(start)
+    }
 }
 
 fn skip_number(src: &[u8], mut i: usize) -> usize {
