@@ -49,6 +49,7 @@ pub use super::facts::{
     Dispatch, DispatchKind, ExprDesc, LoopKind, PoolFacts, RunCall, WorkerFacts, WorkerKind,
 };
 pub use super::model::PoolKind;
+use super::scala::ScalaKind;
 use crate::project::index::RunSite;
 use crate::project::Project;
 use crate::source::Document;
@@ -131,7 +132,11 @@ pub struct FanOut {
 /// lexically.
 pub fn fan_outs(project: &Project, doc: &Document) -> Vec<FanOut> {
     let mut out = Vec::new();
-    out.extend(super::scala::scan(doc));
+    out.extend(
+        super::scala::scan(doc)
+            .into_iter()
+            .map(|f| from_scala(doc, f)),
+    );
     let Some(&di) = project.index.by_path.get(crate::fasthash::key(&doc.path)) else {
         return out;
     };
@@ -264,6 +269,38 @@ pub fn fan_outs(project: &Project, doc: &Document) -> Vec<FanOut> {
         });
     }
     out
+}
+
+/// A Scala fan-out of the lexical scan as a [`FanOut`] (runs in the same file).
+fn from_scala(doc: &Document, f: super::scala::ScalaFanOut) -> FanOut {
+    FanOut {
+        path: doc.path.clone(),
+        range: f.range,
+        kind: match f.kind {
+            ScalaKind::Future => FanOutKind::ScalaFuture,
+            ScalaKind::Par => FanOutKind::ScalaPar,
+        },
+        method: f.method,
+        pool: None,
+        worker: None,
+        items: None,
+        call_args: Vec::new(),
+        call_kwargs: Vec::new(),
+        runs: f
+            .runs
+            .into_iter()
+            .map(|call| ReachedRun {
+                path: doc.path.clone(),
+                doc: None,
+                call,
+            })
+            .collect(),
+        result_discarded: false,
+        in_loop: false,
+        retry: false,
+        func: 0,
+        helper: None,
+    }
 }
 
 /// The document's index in the project and its facts (None when it has no Python facts).

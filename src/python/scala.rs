@@ -11,7 +11,6 @@ use std::collections::HashMap;
 use ruff_text_size::{TextRange, TextSize};
 
 use super::facts::{ExprDesc, RunCall};
-use super::fanout::{FanOut, FanOutKind, ReachedRun};
 use super::value::Value;
 use crate::source::{Document, Lang};
 
@@ -208,8 +207,29 @@ fn run_call(v: &Virtual, (s, e): (usize, usize)) -> RunCall {
     }
 }
 
+/// The shape of a Scala fan-out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScalaKind {
+    /// `Future { ... }`.
+    Future,
+    /// A parallel collection: `xs.par.map { ... }`, `.par.foreach`.
+    Par,
+}
+
+/// A Scala fan-out found by the lexical scan (ranges are document ranges).
+#[derive(Debug, Clone)]
+pub struct ScalaFanOut {
+    /// From `Future` (or the receiver of `.par`) to the end of the block.
+    pub range: TextRange,
+    pub kind: ScalaKind,
+    /// `Future`, `par.map`, `par.foreach`, ...
+    pub method: String,
+    /// The `dbutils.notebook.run` calls the block reaches (directly or through a `def`).
+    pub runs: Vec<RunCall>,
+}
+
 /// Scan the Scala cells of a document for notebook fan-out.
-pub fn scan(doc: &Document) -> Vec<FanOut> {
+pub fn scan(doc: &Document) -> Vec<ScalaFanOut> {
     let Some(v) = build(doc) else {
         return Vec::new();
     };
@@ -282,34 +302,16 @@ pub fn scan(doc: &Document) -> Vec<FanOut> {
         runs
     };
     let mut out = Vec::new();
-    let mut push = |kind: FanOutKind, method: &str, s: usize, e: usize, bs: usize, be: usize| {
+    let mut push = |kind: ScalaKind, method: &str, s: usize, e: usize, bs: usize, be: usize| {
         let runs = body_runs(bs, be);
         if runs.is_empty() {
             return;
         }
-        out.push(FanOut {
-            path: doc.path.clone(),
+        out.push(ScalaFanOut {
             range: v.range(s, e),
             kind,
             method: method.to_string(),
-            pool: None,
-            worker: None,
-            items: None,
-            call_args: Vec::new(),
-            call_kwargs: Vec::new(),
-            runs: runs
-                .into_iter()
-                .map(|r| ReachedRun {
-                    path: doc.path.clone(),
-                    doc: None,
-                    call: run_call(&v, r),
-                })
-                .collect(),
-            result_discarded: false,
-            in_loop: false,
-            retry: false,
-            func: 0,
-            helper: None,
+            runs: runs.into_iter().map(|r| run_call(&v, r)).collect(),
         });
     };
     for k in find_all(m, b"Future") {
@@ -321,7 +323,7 @@ pub fn scan(doc: &Document) -> Vec<FanOut> {
         let b = skip_ws(m, k + 6);
         if matches!(m.get(b), Some(b'{' | b'(')) {
             if let Some(e) = matching(m, b) {
-                push(FanOutKind::ScalaFuture, "Future", k, e, b, e);
+                push(ScalaKind::Future, "Future", k, e, b, e);
             }
         }
     }
@@ -347,7 +349,7 @@ pub fn scan(doc: &Document) -> Vec<FanOut> {
                 let line_start = v.text[..k].rfind('\n').map(|p| p + 1).unwrap_or(0);
                 let s = line_start
                     + (v.text[line_start..k].len() - v.text[line_start..k].trim_start().len());
-                push(FanOutKind::ScalaPar, &method, s, e, b, e);
+                push(ScalaKind::Par, &method, s, e, b, e);
             }
         }
     }
