@@ -20,7 +20,9 @@ compact JSON (no whitespace; non-ASCII characters counted in UTF-8 bytes).
   `spark.sql`/`spark.table`, a directory listing, a file outside the repository or the network.
 
 Values that are only unknown (a function parameter, a widget) are not reported, nor are rows
-collected from a DataFrame bounded with `.limit(n)`.
+collected from a DataFrame bounded with `.limit(n)`, nor single values read from a DataFrame
+(`.collect()[0][0]`, `.first()[0]`, `.count()`, `rows[0]["col"]`, an aggregate such as
+`.max()`): only the number of rows has no bound, not the size of one.
 
 ## Why is this bad?
 Databricks rejects a task value whose JSON representation exceeds 48 KiB, and the task fails at

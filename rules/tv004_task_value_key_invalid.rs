@@ -19,7 +19,9 @@ Checks the `key` of `dbutils.jobs.taskValues.set(key, value)`:
 - a key that is not a string, or is empty;
 - the same literal key set twice in the same block of one notebook (the second silently wins).
 
-Keys taken from a loop over a known literal list are literal keys.
+Keys taken from a loop over a known literal list (formatted or not: `f"part_{i:02d}"` over
+`range(3)`) are literal keys. A key built from a variable the loop changes when the iterations
+are not known (a `while` counter, a counter over a table's rows) is computed at run time.
 
 ## Why is this bad?
 Keys must be strings, unique among the values one task sets. Dynamic keys break the contract

@@ -106,8 +106,10 @@ pub(super) fn function(name: &str, args: &[Arg], range: TextRange) -> Option<Val
                 _ => Value::unknown(),
             }
         }
-        "str" | "repr" => match first.and_then(Value::py_str) {
-            Some(s) => Value::Str(s),
+        "str" | "repr" => match first.map(|v| (v.py_str(), v)) {
+            Some((Some(s), _)) => Value::Str(s),
+            // The text of an unbounded value is unbounded too.
+            Some((None, v)) => element_dyn(v),
             None => Value::unknown(),
         },
         "int" => match first {
@@ -385,6 +387,17 @@ pub(super) fn subscript(v: &Value, k: &Value) -> Value {
                 .unwrap_or_else(Value::unknown)
         }
         (Value::DataFrame(r), _) => Value::DataFrame(*r),
+        // One of an unbounded number of bounded items (`rows[0]`, `.collect()[0][0]`).
+        (
+            Value::Dynamic {
+                unbounded: Some(r),
+                not_json,
+            },
+            Value::Int(_),
+        ) if r.items => Value::Dynamic {
+            unbounded: None,
+            not_json: not_json.clone(),
+        },
         _ => element_dyn(v),
     }
 }

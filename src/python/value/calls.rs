@@ -15,6 +15,13 @@ use super::objects::attribute;
 use super::record::{Arg, CallKind};
 use super::{FileRef, NotJson, Reason, Value, MAX_FILE, MAX_LIST};
 
+/// Methods that reduce a collection to one value (pandas, Spark and list aggregates): their
+/// result is bounded even when the collection is not.
+const AGGREGATES: &[&str] = &[
+    "count", "sum", "max", "min", "mean", "median", "std", "var", "nunique", "item", "any", "all",
+    "isEmpty", "index",
+];
+
 /// Methods that change the container they are called on.
 const MUTATING: &[&str] = &[
     "append",
@@ -166,6 +173,7 @@ impl<'a> Interp<'a, '_> {
         match &recv {
             Value::Dynamic { unbounded, .. } => match method {
                 "collect" | "toPandas" | "toLocalIterator" => df_method(method, range, range),
+                m if AGGREGATES.contains(&m) => Value::unknown(),
                 _ => Value::Dynamic {
                     unbounded: unbounded.clone(),
                     not_json: None,
@@ -263,19 +271,21 @@ impl<'a> Interp<'a, '_> {
         };
         Some(match path {
             "dbutils.fs.ls" => Value::Dynamic {
-                unbounded: Some(Reason {
-                    what: "a directory listing (`dbutils.fs.ls`)".into(),
+                unbounded: Some(Reason::items(
+                    "a directory listing (`dbutils.fs.ls`)",
                     range,
-                }),
+                )),
                 not_json: Some(NotJson {
                     what: "FileInfo objects".into(),
                     range,
                 }),
             },
-            "os.listdir" | "glob.glob" | "os.walk" | "os.scandir" => {
-                Value::unbounded(format!("a directory listing (`{path}`)"), range)
+            "os.listdir" | "glob.glob" | "os.walk" | "os.scandir" => Value::unbounded(
+                Reason::items(format!("a directory listing (`{path}`)"), range),
+            ),
+            "dbutils.fs.head" => {
+                Value::unbounded(Reason::contents("file contents (`dbutils.fs.head`)", range))
             }
-            "dbutils.fs.head" => Value::unbounded("file contents (`dbutils.fs.head`)", range),
             "json.dumps" => {
                 let inner = first.cloned().unwrap_or_else(Value::unknown);
                 let compact = matches!(kw("separators"), Some(Value::List(s) | Value::Tuple(s)) if s.iter().all(|x| matches!(x, Value::Str(t) if !t.contains(' '))));
@@ -382,13 +392,13 @@ fn call_library(path: &str, range: TextRange) -> Value {
             || p.starts_with("httpx.")
             || p.starts_with("WorkspaceClient.") =>
         {
-            Value::unbounded(format!("data from the network (`{p}`)"), range)
+            Value::unbounded(Reason::contents(
+                format!("data from the network (`{p}`)"),
+                range,
+            ))
         }
         p if p.starts_with("pandas.read_") => Value::Dynamic {
-            unbounded: Some(Reason {
-                what: format!("data read with `{p}`"),
-                range,
-            }),
+            unbounded: Some(Reason::items(format!("data read with `{p}`"), range)),
             not_json: Some(NotJson {
                 what: "a pandas DataFrame".into(),
                 range,
@@ -494,10 +504,10 @@ fn mutate_dict(
 /// ancestors up to the repository or bundle root.
 pub fn resolve_repo_file(s: &str, doc_dir: Option<&Path>, range: TextRange) -> FileRef {
     let outside = || {
-        FileRef::Outside(Reason {
-            what: format!("a file outside the repository (`{s}`)"),
+        FileRef::Outside(Reason::contents(
+            format!("a file outside the repository (`{s}`)"),
             range,
-        })
+        ))
     };
     let remote = [
         "/dbfs",
@@ -522,10 +532,10 @@ pub fn resolve_repo_file(s: &str, doc_dir: Option<&Path>, range: TextRange) -> F
             // A link out of the project is never read (its content could reach the output).
             let boundary = crate::boundary::Boundary::of_paths([d]);
             if let Err(e) = boundary.check(&cand) {
-                return FileRef::Outside(Reason {
-                    what: format!("a file outside the repository ({e})"),
+                return FileRef::Outside(Reason::contents(
+                    format!("a file outside the repository ({e})"),
                     range,
-                });
+                ));
             }
             return FileRef::Repo(cand);
         }
@@ -615,20 +625,20 @@ fn dumps_inner(it: &Interp<'_, '_>, e: &Expr) -> Option<TextRange> {
 fn df_method(method: &str, origin: TextRange, range: TextRange) -> Value {
     match method {
         "collect" | "toLocalIterator" => Value::Dynamic {
-            unbounded: Some(Reason {
-                what: "the rows of a DataFrame (`.collect()`)".into(),
+            unbounded: Some(Reason::items(
+                "the rows of a DataFrame (`.collect()`)",
                 range,
-            }),
+            )),
             not_json: Some(NotJson {
                 what: "Spark Row objects".into(),
                 range,
             }),
         },
         "toPandas" => Value::Dynamic {
-            unbounded: Some(Reason {
-                what: "a DataFrame converted with `.toPandas()`".into(),
+            unbounded: Some(Reason::items(
+                "a DataFrame converted with `.toPandas()`",
                 range,
-            }),
+            )),
             not_json: Some(NotJson {
                 what: "a pandas DataFrame".into(),
                 range,
@@ -636,7 +646,10 @@ fn df_method(method: &str, origin: TextRange, range: TextRange) -> Value {
         },
         "first" | "head" | "take" | "tail" => Value::not_json("Spark Row objects", range),
         "count" => Value::unknown(),
-        "toJSON" => Value::unbounded("the rows of a DataFrame (`.toJSON()`)", range),
+        "toJSON" => Value::unbounded(Reason::items(
+            "the rows of a DataFrame (`.toJSON()`)",
+            range,
+        )),
         _ => Value::DataFrame(origin),
     }
 }

@@ -8,6 +8,7 @@ use super::builtins::{slice, subscript};
 use super::interp::{Interp, STEP_BUDGET};
 use super::json::join;
 use super::objects::attribute;
+use super::repr::py_format;
 use super::syntax::{fstring_parts, FStringPart};
 use super::{NotJson, Reason, Value, MAX_LIST};
 use crate::fasthash::HashMap;
@@ -255,11 +256,8 @@ impl<'a> Interp<'a, '_> {
             FStringPart::Literal(l) => s.push_str(l),
             FStringPart::Interpolation(i) => {
                 let v = self.eval(&i.expression);
-                let plain = i.format_spec.is_none()
-                    && i.conversion == ast::ConversionFlag::None
-                    && i.debug_text.is_none();
-                match v.py_str() {
-                    Some(t) if plain => s.push_str(&t),
+                match self.interpolate(i, v) {
+                    Some(t) if known => s.push_str(&t),
                     _ => known = false,
                 }
             }
@@ -269,6 +267,38 @@ impl<'a> Interp<'a, '_> {
         } else {
             Value::unknown()
         }
+    }
+
+    /// The text of one `{expression!conversion:spec}` of an f-string, when known.
+    fn interpolate(&mut self, i: &'a ast::InterpolatedElement, v: Value) -> Option<String> {
+        if i.debug_text.is_some() {
+            return None;
+        }
+        let v = match i.conversion {
+            ast::ConversionFlag::None | ast::ConversionFlag::Str => v,
+            // `repr` is `str` for numbers, booleans and None.
+            _ if matches!(
+                v,
+                Value::Int(_) | Value::Float(_) | Value::Bool(_) | Value::None
+            ) =>
+            {
+                v
+            }
+            _ => return None,
+        };
+        let mut spec = String::new();
+        if let Some(fs) = &i.format_spec {
+            for el in fs.elements.iter() {
+                match el {
+                    ast::InterpolatedStringElement::Literal(l) => spec.push_str(&l.value),
+                    ast::InterpolatedStringElement::Interpolation(inner) => {
+                        let w = self.eval(&inner.expression);
+                        spec.push_str(&self.interpolate(inner, w)?);
+                    }
+                }
+            }
+        }
+        py_format(&v, &spec)
     }
 
     fn eval_bool_op(&mut self, b: &'a ast::ExprBoolOp) -> Value {

@@ -99,8 +99,12 @@ mod tests {
         );
         assert_eq!(ev("f'./nb_{1}'"), Some(Value::Str("./nb_1".into())));
         assert_eq!(ev("f'{x}'"), None);
-        assert_eq!(ev("f'{1:>3}'"), None);
-        assert_eq!(ev("f'{1!r}'"), None);
+        assert_eq!(ev("f'{1:>3}'"), Some(Value::Str("  1".into())));
+        assert_eq!(ev("f'{7:0{2}d}'"), Some(Value::Str("07".into())));
+        assert_eq!(ev("f'{1!r}'"), Some(Value::Str("1".into())));
+        assert_eq!(ev("f\"{'a'!r}\""), None);
+        assert_eq!(ev("f'{1=}'"), None);
+        assert_eq!(ev("f'{1:e}'"), None);
         assert_eq!(ev("foo()"), None);
         assert_eq!(ev("[1, foo()]"), None);
         assert_eq!(ev("dbutils.widgets.get('a')"), None);

@@ -43,7 +43,7 @@ pub use interp::{evaluate, evaluate_with, values_at};
 pub use json::{join, py_dumps, py_float_repr, SizeBound};
 pub use literal::{eval, eval_int, eval_str, upper_bound};
 pub use record::{Arg, CallKind, Recorded};
-pub use repr::py_str;
+pub use repr::{py_format, py_str};
 pub use syntax::{fstring_parts, Env, FStringPart, NoEnv};
 
 /// Largest list (or dict) the interpreter builds item by item; past it, values become dynamic.
@@ -58,6 +58,29 @@ pub const MAX_FILE: u64 = 16 * 1024 * 1024;
 pub struct Reason {
     pub what: String,
     pub range: TextRange,
+    /// Only the number of items has no bound; each item has one (the rows of `.collect()`, a
+    /// directory listing): one item (`rows[0]`) is bounded.
+    pub items: bool,
+}
+
+impl Reason {
+    /// Unbounded contents (a file outside the repository, data from the network).
+    pub fn contents(what: impl Into<String>, range: TextRange) -> Reason {
+        Reason {
+            what: what.into(),
+            range,
+            items: false,
+        }
+    }
+
+    /// An unbounded number of bounded items (rows, directory entries).
+    pub fn items(what: impl Into<String>, range: TextRange) -> Reason {
+        Reason {
+            what: what.into(),
+            range,
+            items: true,
+        }
+    }
 }
 
 /// A Python value that JSON cannot express, and where it comes from.
@@ -127,12 +150,9 @@ impl Value {
     }
 
     /// A value whose size has no static bound.
-    pub fn unbounded(what: impl Into<String>, range: TextRange) -> Value {
+    pub fn unbounded(reason: Reason) -> Value {
         Value::Dynamic {
-            unbounded: Some(Reason {
-                what: what.into(),
-                range,
-            }),
+            unbounded: Some(reason),
             not_json: None,
         }
     }

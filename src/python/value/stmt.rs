@@ -2,9 +2,11 @@
 //! known), loops (item by item over known iterables, once abstractly otherwise), `try`, `with`,
 //! and calls of the document's own functions.
 
+use ruff_python_ast::statement_visitor::{walk_stmt, StatementVisitor};
+use ruff_python_ast::visitor::{walk_expr, Visitor};
 use ruff_python_ast::{self as ast, Expr, Stmt};
 
-use super::builtins::{binop, element_of, iterate};
+use super::builtins::{binop, element_bound, element_of, iterate};
 use super::interp::{Flow, Interp, MAX_DEPTH, STEP_BUDGET};
 use super::json::join;
 use super::objects::canonical_module;
@@ -151,6 +153,7 @@ impl<'a> Interp<'a, '_> {
             Stmt::While(w) => {
                 self.eval(&w.test);
                 self.abstract_loops.push(None);
+                self.widen_loop_carried(&w.body);
                 self.exec_alternatives(&[&w.body], true);
                 self.abstract_loops.pop();
                 self.exec_block(&w.orelse);
@@ -312,10 +315,37 @@ impl<'a> Interp<'a, '_> {
                 let elem = element_of(&iter);
                 self.bind_target(&f.target, elem);
                 self.abstract_loops.push(reason);
+                self.widen_loop_carried(&f.body);
                 self.exec_alternatives(&[&f.body], true);
                 self.abstract_loops.pop();
                 self.exec_block(&f.orelse)
             }
+        }
+    }
+
+    /// Before the body of a loop whose iterations are not known one by one: the variables the
+    /// body assigns may hold any iteration's value, so their value before the loop is not what
+    /// the body reads (`i = 0; while ...: set(f"k_{i}", v); i += 1`). Accumulated containers
+    /// and strings grow with the iterations (unbounded when the loop is); other values become
+    /// unknown, keeping what is known of their size and JSON-ness.
+    fn widen_loop_carried(&mut self, body: &'a [Stmt]) {
+        let mut assigned = Assigned::default();
+        assigned.visit_body(body);
+        for (name, accumulated) in assigned.names {
+            let Some(cur) = self.lookup(name).cloned() else {
+                continue;
+            };
+            let grows = accumulated
+                && matches!(
+                    cur,
+                    Value::List(_) | Value::Tuple(_) | Value::Dict(_) | Value::Str(_)
+                );
+            let widened = if grows {
+                self.abstract_mutation(cur, &Value::None)
+            } else {
+                element_bound(&cur)
+            };
+            self.update_var(name, widened);
         }
     }
 
@@ -399,4 +429,69 @@ impl<'a> Interp<'a, '_> {
         }
         frame
     }
+}
+
+/// The names a loop body assigns (not inside nested functions or classes), each with whether
+/// it accumulates (`x += ...`, `x = x + ...`).
+#[derive(Default)]
+struct Assigned<'a> {
+    names: Vec<(&'a str, bool)>,
+}
+
+impl<'a> Assigned<'a> {
+    fn add(&mut self, target: &'a Expr, accumulated: bool) {
+        match target {
+            Expr::Name(n) => match self.names.iter_mut().find(|(m, _)| *m == n.id.as_str()) {
+                Some(e) => e.1 |= accumulated,
+                None => self.names.push((n.id.as_str(), accumulated)),
+            },
+            Expr::Tuple(t) => t.elts.iter().for_each(|e| self.add(e, accumulated)),
+            Expr::List(l) => l.elts.iter().for_each(|e| self.add(e, accumulated)),
+            Expr::Starred(s) => self.add(&s.value, accumulated),
+            _ => {}
+        }
+    }
+}
+
+impl<'a> StatementVisitor<'a> for Assigned<'a> {
+    fn visit_stmt(&mut self, s: &'a Stmt) {
+        match s {
+            Stmt::FunctionDef(_) | Stmt::ClassDef(_) => return,
+            Stmt::Assign(a) => {
+                for t in &a.targets {
+                    let reads_itself =
+                        matches!(t, Expr::Name(n) if mentions(&a.value, n.id.as_str()));
+                    self.add(t, reads_itself);
+                }
+            }
+            Stmt::AnnAssign(a) => self.add(&a.target, false),
+            Stmt::AugAssign(a) => self.add(&a.target, true),
+            Stmt::For(f) => self.add(&f.target, false),
+            Stmt::With(w) => {
+                for item in &w.items {
+                    if let Some(t) = &item.optional_vars {
+                        self.add(t, false);
+                    }
+                }
+            }
+            _ => {}
+        }
+        walk_stmt(self, s);
+    }
+}
+
+/// Does `e` read the name `name`?
+fn mentions(e: &Expr, name: &str) -> bool {
+    struct Find<'n>(&'n str, bool);
+    impl<'a> Visitor<'a> for Find<'_> {
+        fn visit_expr(&mut self, e: &'a Expr) {
+            match e {
+                Expr::Name(n) if n.id.as_str() == self.0 => self.1 = true,
+                _ => walk_expr(self, e),
+            }
+        }
+    }
+    let mut f = Find(name, false);
+    f.visit_expr(e);
+    f.1
 }

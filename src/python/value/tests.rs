@@ -218,3 +218,47 @@ fn watched_expressions_are_joined_over_every_evaluation() {
         Some(serde_json::json!(["a1", "a2"]))
     );
 }
+
+#[test]
+fn one_item_of_unbounded_rows_is_bounded() {
+    let bounded = |code: &str| set_value(code).unbounded_reason().is_none();
+    assert!(bounded(
+        "dbutils.jobs.taskValues.set('k', spark.table('t').collect()[0][0])\n"
+    ));
+    assert!(bounded(
+        "rows = dbutils.fs.ls('/x')\ndbutils.jobs.taskValues.set('k', rows[-1].path)\n"
+    ));
+    assert!(bounded(
+        "p = spark.table('t').toPandas()\ndbutils.jobs.taskValues.set('k', p['n'].max())\n"
+    ));
+    // A column, all rows, or their text stay unbounded; so does a part of an unbounded file.
+    assert!(!bounded(
+        "p = spark.table('t').toPandas()\ndbutils.jobs.taskValues.set('k', p['n'].tolist())\n"
+    ));
+    assert!(!bounded(
+        "dbutils.jobs.taskValues.set('k', str(spark.table('t').collect()))\n"
+    ));
+    assert!(!bounded(
+        "import json\nd = json.load(open('/dbfs/big.json'))\ndbutils.jobs.taskValues.set('k', d[0])\n"
+    ));
+}
+
+#[test]
+fn loop_carried_variables_are_not_their_first_value() {
+    let recs =
+        run("i = 0\nwhile more():\n    dbutils.jobs.taskValues.set(f'k_{i}', 1)\n    i += 1\n");
+    assert!(!recs[0].joined("key", 0).unwrap().0.is_known());
+    let recs = run(
+        "n = 0\nfor r in rows():\n    n = n + 1\n    dbutils.jobs.taskValues.set(f'k_{n}', 1)\n",
+    );
+    assert!(!recs[0].joined("key", 0).unwrap().0.is_known());
+    // Assigned before it is read on every iteration: still known.
+    let recs = run("for r in rows():\n    k = 'fixed'\n    dbutils.jobs.taskValues.set(k, r)\n");
+    assert_eq!(
+        recs[0].joined("key", 0).unwrap().0,
+        Value::Str("fixed".into())
+    );
+    // A string accumulated over the rows of a DataFrame is unbounded.
+    let v = set_value("s = ''\nfor r in spark.table('t').collect():\n    s = s + r.x\ndbutils.jobs.taskValues.set('k', s)\n");
+    assert!(v.unbounded_reason().is_some(), "{v:?}");
+}
