@@ -38,6 +38,10 @@ for dir in fixtures/plan/*/; do
     name="$(basename "$dir")"
     args=()
     [ -f "$dir/captured_run.json" ] && args+=(--inputs "$dir/captured_run.json")
+    # A fixture may need more arguments (one per line), e.g. `--job` when it holds two jobs.
+    if [ -f "$dir/plan.args" ]; then
+        while IFS= read -r a; do [ -n "$a" ] && args+=("$a"); done <"$dir/plan.args"
+    fi
     "$bin" plan "$dir" --format mermaid "${args[@]}" >"$work/$name.mmd" || [ $? = 1 ]
     if render "$work/$name.mmd" && grep -q '<svg' "$work/$name.mmd.svg"; then
         echo "$name: rendered ($(wc -c <"$work/$name.mmd.svg") bytes of SVG)"
