@@ -12,6 +12,7 @@ pub mod bl001_unused_suppression;
 pub mod bl002_invalid_suppression;
 pub mod bl003_file_not_analyzable;
 pub mod bl004_path_outside_project;
+pub mod bl005_migration_interrupted;
 pub mod fe001_for_each_concurrency_out_of_range;
 pub mod fe002_for_each_nested;
 pub mod fe003_for_each_retry_on_parent;
@@ -123,6 +124,7 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &bl002_invalid_suppression::InvalidSuppression,
         &bl003_file_not_analyzable::FileNotAnalyzable,
         &bl004_path_outside_project::PathOutsideProject,
+        &bl005_migration_interrupted::MigrationInterrupted,
     ];
     ALL
 }

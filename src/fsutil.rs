@@ -120,12 +120,29 @@ fn real_target(path: &Path) -> io::Result<PathBuf> {
 /// file gets the default permissions (0666 minus the umask). On error the target is untouched
 /// and the temporary file is removed.
 pub fn atomic_write(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let staged = stage(path, bytes)?;
+    commit(&staged)
+}
+
+/// A file's new bytes written and synced to a temporary file beside it, not yet in place:
+/// [`commit`] renames it over the target. `bricklint migrate` stages every file of one
+/// migration before it commits any (with a journal, so an interruption can be finished).
+#[derive(Debug, Clone)]
+pub struct Staged {
+    /// The temporary file (hidden, named `.<name>.<pid>.<n>.<attempt>.bricklint-tmp`).
+    pub temp: PathBuf,
+    /// The file it replaces (a symlink's target: the link stays a link).
+    pub target: PathBuf,
+    /// The number of the write, for fault injection.
+    call: u64,
+}
+
+/// Write `bytes` to a temporary file beside `path` and sync it (the first half of
+/// [`atomic_write`]). On error nothing is left behind.
+pub fn stage(path: &Path, bytes: &[u8]) -> io::Result<Staged> {
     let call = WRITES.fetch_add(1, Ordering::SeqCst) + 1;
     let target = real_target(path)?;
-    let dir = match target.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
+    let dir = parent_dir(&target);
     let name = target
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -153,18 +170,51 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> io::Result<()> {
             file.set_permissions(p.clone())?;
         }
         file.sync_all()?;
-        drop(file);
-        maybe_fault(FaultPoint::AfterTempWrite, call);
-        fs::rename(&tmp, &target)?;
         Ok(())
     })();
+    drop(file);
     if let Err(e) = result {
         let _ = fs::remove_file(&tmp);
         return Err(e);
     }
-    sync_dir(&dir);
-    maybe_fault(FaultPoint::AfterRename, call);
+    maybe_fault(FaultPoint::AfterTempWrite, call);
+    Ok(Staged {
+        temp: tmp,
+        target,
+        call,
+    })
+}
+
+/// Rename a staged file over its target and sync the directory (the second half of
+/// [`atomic_write`]). On error the temporary file is removed and the target is untouched.
+pub fn commit(staged: &Staged) -> io::Result<()> {
+    if let Err(e) = fs::rename(&staged.temp, &staged.target) {
+        let _ = fs::remove_file(&staged.temp);
+        return Err(e);
+    }
+    sync_dir(&parent_dir(&staged.target));
+    maybe_fault(FaultPoint::AfterRename, staged.call);
     Ok(())
+}
+
+/// Rename a temporary file left by an interrupted run over its target (finishing a
+/// journalled migration), and sync the directory.
+pub fn rename_durably(temp: &Path, target: &Path) -> io::Result<()> {
+    fs::rename(temp, target)?;
+    sync_dir(&parent_dir(target));
+    Ok(())
+}
+
+/// Is this the name of a temporary file of [`stage`] (`.<name>.<pid>.<n>.<attempt>.bricklint-tmp`)?
+pub fn is_temp_name(name: &str) -> bool {
+    name.starts_with('.') && name.ends_with(&format!(".{TEMP_SUFFIX}"))
+}
+
+fn parent_dir(target: &Path) -> PathBuf {
+    match target.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
 }
 
 fn create_temp(dir: &Path, name: &str) -> io::Result<(PathBuf, File)> {

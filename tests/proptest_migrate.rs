@@ -331,7 +331,7 @@ proptest! {
         for o in &first.outcomes {
             prop_assert!(o.blocked.is_empty(), "blocked:\n{}", report);
         }
-        let errors = migrate::write(&first);
+        let errors = migrate::write(&first).errors;
         prop_assert!(errors.is_empty(), "{:?}", errors);
         let once = tree(&root);
         prop_assert_ne!(&before, &once, "--write wrote nothing");
@@ -344,7 +344,7 @@ proptest! {
             prop_assert!(o.blocked.is_empty(), "second run blocked:\n{}", report2);
             prop_assert!(o.plan.fanouts.is_empty(), "second run plans again:\n{}", report2);
         }
-        let errors = migrate::write(&second);
+        let errors = migrate::write(&second).errors;
         prop_assert!(errors.is_empty(), "{:?}", errors);
         prop_assert_eq!(once, tree(&root), "the second run changed files");
     }

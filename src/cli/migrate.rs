@@ -48,6 +48,31 @@ pub struct MigrateArgs {
     pub config: Option<PathBuf>,
 }
 
+/// Where a killed run may have left a journal or temporary files: every given directory (or
+/// the working directory) and the bundle each path belongs to.
+fn recovery_roots(paths: &[PathBuf]) -> Vec<PathBuf> {
+    let given: Vec<PathBuf> = if paths.is_empty() {
+        vec![std::env::current_dir().unwrap_or_default()]
+    } else {
+        paths
+            .iter()
+            .map(|p| crate::discover::absolutize(p))
+            .collect()
+    };
+    let mut out = Vec::new();
+    for p in given {
+        if let Some(b) = crate::discover::bundle_root_of(&p) {
+            out.push(b);
+        }
+        if p.is_dir() {
+            out.push(p);
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
 fn parse_compute(s: &str) -> Result<Compute, String> {
     s.parse()
 }
@@ -73,6 +98,31 @@ pub fn run_migrate(args: MigrateArgs) -> ExitCode {
         recheck: true,
         workspace_root: args.workspace_root.clone(),
     };
+    // Before anything else: finish migrations a killed run left journalled, and remove stale
+    // temporary files (a dry run only reports them).
+    let mut text = String::new();
+    let recovery = migrate::journal::recover(&recovery_roots(&opts.paths), args.write);
+    if !recovery.errors.is_empty() {
+        for e in &recovery.errors {
+            let _ = super::fail(e);
+        }
+        return ExitCode::from(2);
+    }
+    if !recovery.pending.is_empty() {
+        for j in &recovery.pending {
+            text.push_str(&format!(
+                "{}: an interrupted `bricklint migrate --write` is pending; run `bricklint migrate --write` to finish it first\n",
+                crate::source::display_path(j)
+            ));
+        }
+        return super::print_then(&text, ExitCode::from(1));
+    }
+    for (j, n) in &recovery.finished {
+        text.push_str(&format!(
+            "Finished the interrupted migration of {}: {n} file(s).\n",
+            crate::source::display_path(j.parent().and_then(|p| p.parent()).unwrap_or(j))
+        ));
+    }
     let result = match migrate::plan(&opts) {
         Ok(r) => r,
         Err(e) => {
@@ -81,7 +131,7 @@ pub fn run_migrate(args: MigrateArgs) -> ExitCode {
     };
     // Output goes through one sink: a failed write is exit 2 naming the destination, and
     // nothing is written to the project when the plan could not be shown.
-    let mut text = migrate::render_plan(&result);
+    text.push_str(&migrate::render_plan(&result));
     let pending = result.pending();
     let blocked = result.outcomes.iter().any(|o| !o.blocked.is_empty());
     if !args.write || args.diff {
@@ -96,11 +146,12 @@ pub fn run_migrate(args: MigrateArgs) -> ExitCode {
     if let Err(code) = super::emit(crate::output::Sink::stdout(), &text) {
         return code;
     }
-    let errors = migrate::write(&result);
+    let w = migrate::write(&result);
+    let errors = w.errors;
     for e in &errors {
         let _ = super::fail(format!("cannot write {e}"));
     }
-    let written = result.changes().len() - errors.len();
+    let written = w.files;
     let done = if written > 0 {
         format!("Wrote {written} file(s).\n")
     } else if !blocked {

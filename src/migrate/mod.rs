@@ -8,6 +8,7 @@
 
 mod job_choice;
 pub mod job_edit;
+pub mod journal;
 pub mod names;
 pub mod plan;
 pub mod planner;
@@ -593,23 +594,40 @@ fn submit_request_change(out: &mut NotebookOutcome, root: &Path, opts: &MigrateO
     }
 }
 
-/// Write every applicable change atomically (temp file + rename), in parallel.
-pub fn write(result: &MigrateResult) -> Vec<String> {
-    result
-        .changes()
-        .par_iter()
-        .filter_map(|c| {
-            atomic_write(&c.path, c.new.as_bytes())
-                .err()
-                .map(|e| format!("{}: {e}", display_path(&c.path)))
-        })
-        .collect()
+/// What `write` did.
+#[derive(Debug, Default)]
+pub struct Written {
+    /// Files written.
+    pub files: usize,
+    /// One message per migration that could not be written (its files are unchanged, or
+    /// journalled for the next run to finish).
+    pub errors: Vec<String>,
 }
 
-/// Write a file atomically ([`crate::fsutil::atomic_write`]), creating its folder.
-pub fn atomic_write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
+/// Write every applicable migration, each all or nothing ([`journal::commit_all`]: staged,
+/// journalled, renamed), one after the other.
+pub fn write(result: &MigrateResult) -> Written {
+    let mut out = Written::default();
+    let mut done: HashMap<PathBuf, String> = HashMap::new();
+    for o in result.outcomes.iter().filter(|o| o.is_applicable()) {
+        // A file several migrations create alike (one `databricks.yml`) is written once.
+        let changes: Vec<&FileChange> = o
+            .changes
+            .iter()
+            .filter(|c| done.get(&c.path) != Some(&c.new))
+            .collect();
+        if changes.is_empty() {
+            continue;
+        }
+        match journal::commit_all(&o.plan.bundle_root, &o.plan.notebook, &changes) {
+            Ok(()) => {
+                out.files += changes.len();
+                for c in changes {
+                    done.insert(c.path.clone(), c.new.clone());
+                }
+            }
+            Err(e) => out.errors.push(e),
+        }
     }
-    crate::fsutil::atomic_write(path, bytes)
+    out
 }
