@@ -42,6 +42,7 @@ pub mod load;
 mod merge;
 pub mod model;
 pub mod refs;
+pub mod resolved;
 pub mod schema;
 mod vars;
 mod walk;

@@ -124,6 +124,10 @@ pub struct CheckArgs {
     /// Hide the summary line.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// Check the configuration `databricks bundle validate --output json` resolved (a file, or
+    /// `-` for stdin) instead of the bundle's YAML; notebooks are still read from the repository.
+    #[arg(long, value_name = "FILE|-")]
+    pub resolved_bundle: Option<PathBuf>,
 }
 
 /// Report a tool or usage error (`bricklint: error: ...` on stderr) and return exit code 2. Every
@@ -221,7 +225,15 @@ pub fn run_check(args: CheckArgs) -> ExitCode {
         Ok(v) => v,
         Err(e) => return fail(e),
     };
+    let resolved_bundle = match args.resolved_bundle.as_deref() {
+        Some(p) => match crate::bundle::resolved::ResolvedSource::read(p) {
+            Ok(r) => Some(std::sync::Arc::new(r)),
+            Err(e) => return fail(e),
+        },
+        None => None,
+    };
     let opts = CheckOptions {
+        resolved_bundle,
         vars,
         paths: args.paths.clone(),
         config,

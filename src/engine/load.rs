@@ -269,6 +269,9 @@ pub fn load_project(
     let target = opts.target.clone().or_else(|| config.target.clone());
     let mut load = bundle::LoadOptions::from_process(target, opts.vars.clone());
     load.virtual_files = virtual_files;
+    if let Some(r) = &opts.resolved_bundle {
+        r.add_document(&mut documents);
+    }
     // The project index (notebooks) and the bundles (YAML) are independent: build them side by
     // side.
     let (index, (bundles, bdiags)) = rayon::join(
@@ -278,6 +281,12 @@ pub fn load_project(
     if let Some(e) = bundle::usage_error(&bundles, &load) {
         return Err(CheckError::Usage(e));
     }
+    let bundles = match &opts.resolved_bundle {
+        Some(r) => {
+            bundle::resolved::apply(r, bundles, &config, &load).map_err(CheckError::Usage)?
+        }
+        None => bundles,
+    };
     diags.extend(bdiags.into_iter().map(crate::rules::load_diagnostic));
     phase("index+bundles");
     let project = Project {

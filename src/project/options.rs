@@ -39,4 +39,7 @@ pub struct CheckOptions {
     /// is analysed as if it did when it lies under a checked path, and bundle `include:` globs
     /// match it.
     pub overlay: Option<Arc<std::collections::BTreeMap<PathBuf, String>>>,
+    /// `--resolved-bundle`: the configuration `databricks bundle validate --output json`
+    /// resolved, checked instead of the YAML's (see [`crate::bundle::resolved`]).
+    pub resolved_bundle: Option<Arc<crate::bundle::resolved::ResolvedSource>>,
 }
