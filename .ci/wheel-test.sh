@@ -36,3 +36,6 @@ rc=0; "$bin" check findings --output-format concise >"$work/findings.txt" || rc=
 rc=0; "$bin" check clean >"$work/clean.txt" || rc=$?
 [ "$rc" = 0 ] || { echo "installed bricklint: expected exit 0 on a clean tree, got $rc"; cat "$work/clean.txt"; exit 1; }
 echo "installed bricklint: findings -> exit 1, clean -> exit 0"
+
+echo "== bundle plugin: the wheel's Python package with databricks-bundles (build phases as the CLI runs them)"
+bash "$root/.ci/plugin-test.sh" "$wheel"

@@ -40,6 +40,10 @@ pub struct InitArgs {
     /// Do not print the pre-commit and GitHub Actions snippets.
     #[arg(long)]
     pub no_snippets: bool,
+    /// Add the `databricks-bundles` mutator `bricklint.bundles:check_job` to the `python:`
+    /// section instead of the `postinit` script: it also checks jobs defined in Python.
+    #[arg(long)]
+    pub python: bool,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -196,6 +200,145 @@ pub fn add_hook(text: &str) -> Result<Outcome, String> {
     verify(out.concat())
 }
 
+/// The mutator `init --python` adds.
+pub const MUTATOR: &str = "bricklint.bundles:check_job";
+
+const PYTHON_COMMENT: &str = "# bricklint checks every job, YAML or Python, on `databricks bundle validate` and `deploy` (`bricklint init --python`).";
+
+#[derive(Deserialize, Default, Debug, PartialEq)]
+struct PythonRoot {
+    #[serde(default)]
+    python: Option<PythonSection>,
+    #[serde(default)]
+    experimental: Option<ExperimentalPython>,
+}
+
+#[derive(Deserialize, Default, Debug, PartialEq)]
+struct ExperimentalPython {
+    #[serde(default)]
+    python: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize, Default, Debug, PartialEq, Clone)]
+struct PythonSection {
+    #[serde(default)]
+    venv_path: Option<String>,
+    #[serde(default)]
+    resources: Option<Vec<String>>,
+    #[serde(default)]
+    mutators: Option<Vec<String>>,
+}
+
+fn python_section(text: &str) -> Result<PythonRoot, String> {
+    if text.trim().is_empty() {
+        return Ok(PythonRoot::default());
+    }
+    let root: Option<PythonRoot> = serde_saphyr::from_str(text).map_err(|e| e.to_string())?;
+    Ok(root.unwrap_or_default())
+}
+
+/// Add [`MUTATOR`] to `python.mutators` (last, so it sees what other mutators did), keeping
+/// `venv_path`, `resources` and the rest of the file as written.
+pub fn add_mutator(text: &str) -> Result<Outcome, String> {
+    let before =
+        python_section(text).map_err(|e| format!("databricks.yml does not parse as YAML: {e}"))?;
+    let section = before.python.clone().unwrap_or_default();
+    if section.mutators.iter().flatten().any(|m| m == MUTATOR) {
+        return Ok(Outcome::Unchanged);
+    }
+    if before.python.is_none() && before.experimental.and_then(|e| e.python).is_some() {
+        return Err("the bundle configures Python under `experimental.python`; move it to the top-level `python:` section (the CLI's current name) or add `- \"bricklint.bundles:check_job\"` to its `mutators:` by hand".into());
+    }
+    let nl = if text.contains("\r\n") { "\r\n" } else { "\n" };
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let bare: Vec<&str> = lines
+        .iter()
+        .map(|l| l.trim_end_matches(['\n', '\r']))
+        .collect();
+    let item = |indent: usize| format!("{}- \"{MUTATOR}\"{nl}", " ".repeat(indent));
+    let mut out: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+    let flow = "written in flow style or with a value on its line; add `- \"bricklint.bundles:check_job\"` to `python.mutators` by hand";
+    match bare.iter().position(|l| is_key(l, "python", 0)) {
+        None => {
+            let mut s = text.to_string();
+            if !s.is_empty() && !s.ends_with('\n') {
+                s.push_str(nl);
+            }
+            if !s.is_empty() && !s.ends_with(&format!("{nl}{nl}")) {
+                s.push_str(nl);
+            }
+            s.push_str(&format!(
+                "{PYTHON_COMMENT}{nl}python:{nl}  mutators:{nl}{}",
+                item(4)
+            ));
+            return verify_mutator(s, &section);
+        }
+        Some(p) if !is_block_key(bare[p], "python", 0) => {
+            return Err(format!("`python` is {flow}"));
+        }
+        Some(p) => {
+            let end = block_end(&bare, p, 0);
+            let step = child_indent(&bare, p + 1, end).unwrap_or(2).max(1);
+            match (p + 1..end).find(|&i| is_key(bare[i], "mutators", step)) {
+                None => {
+                    out.insert(
+                        p + 1,
+                        format!("{}mutators:{nl}{}", " ".repeat(step), item(step * 2)),
+                    );
+                }
+                Some(m) if !is_block_key(bare[m], "mutators", step) => {
+                    return Err(format!("`python.mutators` is {flow}"));
+                }
+                Some(m) => {
+                    let mend = block_end_items(&bare, m, step);
+                    // After the last item (comments and blank lines after it stay below).
+                    let last = (m + 1..mend)
+                        .rev()
+                        .find(|&i| is_content(bare[i]))
+                        .unwrap_or(m);
+                    let ind = child_indent(&bare, m + 1, mend).unwrap_or(step + 2);
+                    out.insert(last + 1, item(ind));
+                }
+            }
+        }
+    }
+    verify_mutator(out.concat(), &section)
+}
+
+/// Like [`block_end`], but list items may sit at the key's own indentation (`key:\n- a`).
+fn block_end_items(lines: &[&str], i: usize, parent: usize) -> usize {
+    let mut j = i + 1;
+    while j < lines.len()
+        && (!is_content(lines[j])
+            || indent_of(lines[j]) > parent
+            || (indent_of(lines[j]) == parent && lines[j].trim_start().starts_with("- ")))
+    {
+        j += 1;
+    }
+    j
+}
+
+fn verify_mutator(new: String, before: &PythonSection) -> Result<Outcome, String> {
+    let broken = |e: String| {
+        format!(
+            "adding the mutator would break databricks.yml ({e}); add it by hand (see the README)"
+        )
+    };
+    let after = python_section(&new)
+        .map_err(broken)?
+        .python
+        .unwrap_or_default();
+    let mut want = before.clone();
+    want.mutators
+        .get_or_insert_with(Vec::new)
+        .push(MUTATOR.to_string());
+    if after == want {
+        Ok(Outcome::Changed(new))
+    } else {
+        Err("could not add the mutator to this layout of databricks.yml; add it by hand (see the README)".into())
+    }
+}
+
 fn verify(new: String) -> Result<Outcome, String> {
     match hooks(&new) {
         Ok(h) if h.get(HOOK).map(String::as_str) == Some(SCRIPT) => Ok(Outcome::Changed(new)),
@@ -268,14 +411,25 @@ pub fn run(args: InitArgs) -> ExitCode {
         Ok(t) => t,
         Err(e) => return err(format!("cannot read {display}: {e}")),
     };
+    let (result, unchanged, added, note) = if args.python {
+        (
+            add_mutator(&text),
+            format!("`python.mutators` already runs `{MUTATOR}`; nothing to do."),
+            format!("added `{MUTATOR}` to `python.mutators`: `databricks bundle validate` and `deploy` now check every job, YAML or Python, with bricklint."),
+            "  Install bricklint and databricks-bundles in the Python environment the CLI uses (`python.venv_path`, or the active one): pip install bricklint databricks-bundles",
+        )
+    } else {
+        (
+            add_hook(&text),
+            format!("`experimental.scripts.{HOOK}` already runs bricklint; nothing to do."),
+            format!("added `experimental.scripts.{HOOK}`: `databricks bundle validate` and `deploy` now run `bricklint check`."),
+            "  Without bricklint on PATH the hook only warns; set BRICKLINT_REQUIRED=1 to make that an error.",
+        )
+    };
     let mut code = ExitCode::SUCCESS;
     let mut out = String::new();
-    match add_hook(&text) {
-        Ok(Outcome::Unchanged) => {
-            out.push_str(&format!(
-                "{display}: `experimental.scripts.{HOOK}` already runs bricklint; nothing to do.\n"
-            ));
-        }
+    match result {
+        Ok(Outcome::Unchanged) => out.push_str(&format!("{display}: {unchanged}\n")),
         Ok(Outcome::Changed(new)) if args.diff => {
             out.push_str(&crate::fix::unified_diff(&path, Some(&text), &new));
             code = ExitCode::from(1);
@@ -284,10 +438,10 @@ pub fn run(args: InitArgs) -> ExitCode {
             if let Err(e) = crate::fix::write_atomic(&path, &new) {
                 return err(format!("cannot write {display}: {e}"));
             }
-            out.push_str(&format!(
-                "{display}: added `experimental.scripts.{HOOK}`: `databricks bundle validate` and `deploy` now run `bricklint check`.\n"
-            ));
-            out.push_str("  Without bricklint on PATH the hook only warns; set BRICKLINT_REQUIRED=1 to make that an error.\n");
+            out.push_str(&format!("{display}: {added}\n"));
+            out.push_str(&crate::fix::unified_diff(&path, Some(&text), &new));
+            out.push_str(note);
+            out.push('\n');
         }
         Err(e) => return err(format!("{display}: {e}")),
     }
@@ -378,5 +532,71 @@ mod tests {
         let new = changed("");
         assert!(new.starts_with("# bricklint"));
         assert_idempotent(&new);
+    }
+
+    fn mutator_added(text: &str) -> String {
+        match add_mutator(text).unwrap() {
+            Outcome::Changed(s) => {
+                assert_eq!(add_mutator(&s).unwrap(), Outcome::Unchanged, "twice: once");
+                s
+            }
+            Outcome::Unchanged => panic!("expected a change"),
+        }
+    }
+
+    #[test]
+    fn python_section_appended_when_missing() {
+        let src = "bundle:\n  name: demo # keep\n";
+        let new = mutator_added(src);
+        assert!(new.starts_with(src), "{new}");
+        assert!(
+            new.ends_with("python:\n  mutators:\n    - \"bricklint.bundles:check_job\"\n"),
+            "{new}"
+        );
+    }
+
+    #[test]
+    fn mutators_added_to_a_python_section_keeping_venv_and_resources() {
+        let src = "python:\n    # the venv\n    venv_path: .venv\n    resources:\n      - \"resources:load_resources\"\ntargets:\n  dev: {}\n";
+        let new = mutator_added(src);
+        assert_eq!(
+            new,
+            "python:\n    mutators:\n        - \"bricklint.bundles:check_job\"\n    # the venv\n    venv_path: .venv\n    resources:\n      - \"resources:load_resources\"\ntargets:\n  dev: {}\n"
+        );
+    }
+
+    #[test]
+    fn appended_last_to_existing_mutators() {
+        // Items at the key's indentation and deeper; a comment after the list stays below.
+        for (src, want) in [
+            (
+                "python:\n  venv_path: .venv\n  mutators:\n  - \"m:a\"\n  - \"m:b\" # b\n\n  # tail\nbundle:\n  name: x\n",
+                "python:\n  venv_path: .venv\n  mutators:\n  - \"m:a\"\n  - \"m:b\" # b\n  - \"bricklint.bundles:check_job\"\n\n  # tail\nbundle:\n  name: x\n",
+            ),
+            (
+                "python:\n  mutators:\n    - m:a\n  resources:\n    - r:f\n",
+                "python:\n  mutators:\n    - m:a\n    - \"bricklint.bundles:check_job\"\n  resources:\n    - r:f\n",
+            ),
+        ] {
+            assert_eq!(mutator_added(src), want);
+        }
+    }
+
+    #[test]
+    fn python_flow_style_and_experimental_python_are_refused() {
+        assert!(add_mutator("python: {venv_path: .venv}\n").is_err());
+        assert!(add_mutator("python:\n  mutators: [\"m:a\"]\n").is_err());
+        let e = add_mutator("experimental:\n  python:\n    venv_path: .venv\n").unwrap_err();
+        assert!(e.contains("experimental.python"), "{e}");
+        assert_eq!(
+            add_mutator("python:\n  mutators: [\"bricklint.bundles:check_job\"]\n").unwrap(),
+            Outcome::Unchanged
+        );
+    }
+
+    #[test]
+    fn crlf_python_section() {
+        let new = mutator_added("python:\r\n  venv_path: .venv\r\n");
+        assert!(!new.replace("\r\n", "").contains('\n'), "{new:?}");
     }
 }
