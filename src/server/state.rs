@@ -226,9 +226,9 @@ impl Server {
                 scopes.extend(self.open.keys().map(|p| scope_of(p)));
                 continue;
             }
-            if crate::source::classify(&p, b"").is_some()
-                || p.extension().is_some_and(|e| e == "py")
-            {
+            let ext = p.extension().and_then(|e| e.to_str()).unwrap_or("");
+            let checked = ["py", "sql", "scala", "r", "ipynb", "yml", "yaml"];
+            if checked.contains(&ext.to_ascii_lowercase().as_str()) {
                 scopes.insert(scope_of(&p));
             }
         }
@@ -332,7 +332,19 @@ impl Server {
                     .push(f);
             }
         }
-        let now: HashSet<String> = by_uri.keys().cloned().collect();
+        // Open documents of the scope without findings are published too (empty): the editor
+        // learns that the change was checked.
+        for p in self.open.keys().filter(|p| p.starts_with(scope)) {
+            let uri = path_to_uri(p);
+            by_uri
+                .entry(uri.as_str().to_string())
+                .or_insert_with(|| (uri, Vec::new()));
+        }
+        let now: HashSet<String> = by_uri
+            .iter()
+            .filter(|(_, (_, f))| !f.is_empty())
+            .map(|(k, _)| k.clone())
+            .collect();
         self.clear_scope(scope, &now);
         for (_, (uri, found)) in by_uri {
             let diags = found.iter().map(|f| f.diag.clone()).collect();
