@@ -2,7 +2,7 @@ use std::path::Path;
 
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::project::DocContext;
-use crate::python::{fanout, paths};
+use crate::python::paths;
 use crate::rules::{Rule, RuleMeta};
 use crate::source::Lang;
 
@@ -84,7 +84,7 @@ impl Rule for NotebookTargetNotFound {
                 .help("fix the path (relative to this notebook) or add the missing notebook"),
             );
         }
-        let Some((_, facts)) = fanout::doc_facts(ctx.project, ctx.doc) else {
+        let Some((_, facts)) = crate::project::fanout::doc_facts(ctx.project, ctx.doc) else {
             return;
         };
         for r in &facts.runs {

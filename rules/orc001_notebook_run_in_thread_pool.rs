@@ -1,6 +1,6 @@
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::project::DocContext;
-use crate::python::fanout::{self, DispatchKind, FanOutKind, WorkerKind};
+use crate::python::fanout::{DispatchKind, FanOutKind, WorkerKind};
 use crate::rules::{Rule, RuleMeta};
 
 pub static META: RuleMeta = RuleMeta {
@@ -85,7 +85,7 @@ impl Rule for NotebookRunInThreadPool {
     }
 
     fn check_document(&self, ctx: &DocContext<'_>, out: &mut Vec<Diagnostic>) {
-        for f in fanout::parallel_fan_outs(ctx.project, ctx.doc) {
+        for f in crate::project::fanout::parallel_fan_outs(ctx.project, ctx.doc) {
             let what = match (f.kind, &f.pool) {
                 (FanOutKind::Dispatch(DispatchKind::RunInExecutor), Some(p)) => {
                     format!("`{}` through `run_in_executor`", p.kind.name())

@@ -1,6 +1,6 @@
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::project::DocContext;
-use crate::python::fanout::{self, FanOutKind};
+use crate::python::fanout::FanOutKind;
 use crate::rules::{Rule, RuleMeta};
 
 pub static META: RuleMeta = RuleMeta {
@@ -44,7 +44,7 @@ impl Rule for NotebookRunInLoop {
     }
 
     fn check_document(&self, ctx: &DocContext<'_>, out: &mut Vec<Diagnostic>) {
-        for f in fanout::fan_outs(ctx.project, ctx.doc) {
+        for f in crate::project::fanout::fan_outs(ctx.project, ctx.doc) {
             let FanOutKind::Loop(_) = f.kind else {
                 continue;
             };

@@ -1,6 +1,5 @@
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::project::DocContext;
-use crate::python::fanout;
 use crate::rules::{Rule, RuleMeta};
 
 pub static META: RuleMeta = RuleMeta {
@@ -42,7 +41,7 @@ impl Rule for NotebookRunSequence {
     }
 
     fn check_document(&self, ctx: &DocContext<'_>, out: &mut Vec<Diagnostic>) {
-        let Some((_, facts)) = fanout::doc_facts(ctx.project, ctx.doc) else {
+        let Some((_, facts)) = crate::project::fanout::doc_facts(ctx.project, ctx.doc) else {
             return;
         };
         for (fi, func) in facts.functions.iter().enumerate() {

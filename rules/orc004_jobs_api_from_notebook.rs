@@ -1,6 +1,5 @@
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::project::DocContext;
-use crate::python::fanout;
 use crate::rules::{Rule, RuleMeta};
 
 pub static META: RuleMeta = RuleMeta {
@@ -52,7 +51,7 @@ impl Rule for JobsApiFromNotebook {
         if !ctx.doc.is_notebook() {
             return;
         }
-        let Some((_, facts)) = fanout::doc_facts(ctx.project, ctx.doc) else {
+        let Some((_, facts)) = crate::project::fanout::doc_facts(ctx.project, ctx.doc) else {
             return;
         };
         for c in &facts.jobs_api {

@@ -1,6 +1,6 @@
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::project::DocContext;
-use crate::python::fanout::{self, DispatchKind, FanOutKind};
+use crate::python::fanout::{DispatchKind, FanOutKind};
 use crate::rules::{Rule, RuleMeta};
 
 pub static META: RuleMeta = RuleMeta {
@@ -49,7 +49,7 @@ impl Rule for ThreadPoolOversized {
         let configured = i64::from(ctx.project.config.orchestration.max_pool_size);
         let limit = configured.min(100);
         let mut seen = Vec::new();
-        for f in fanout::parallel_fan_outs(ctx.project, ctx.doc) {
+        for f in crate::project::fanout::parallel_fan_outs(ctx.project, ctx.doc) {
             let path = ctx.doc.path.clone();
             let over = |n: i64| {
                 if n > 100 {

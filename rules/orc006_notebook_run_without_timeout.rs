@@ -1,6 +1,5 @@
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::project::DocContext;
-use crate::python::fanout;
 use crate::rules::{Rule, RuleMeta};
 
 pub static META: RuleMeta = RuleMeta {
@@ -39,7 +38,7 @@ impl Rule for NotebookRunWithoutTimeout {
     }
 
     fn check_document(&self, ctx: &DocContext<'_>, out: &mut Vec<Diagnostic>) {
-        let Some((_, facts)) = fanout::doc_facts(ctx.project, ctx.doc) else {
+        let Some((_, facts)) = crate::project::fanout::doc_facts(ctx.project, ctx.doc) else {
             return;
         };
         for r in &facts.runs {

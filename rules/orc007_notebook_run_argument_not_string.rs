@@ -1,6 +1,5 @@
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::project::DocContext;
-use crate::python::fanout;
 use crate::python::value::Value;
 use crate::rules::{Rule, RuleMeta};
 
@@ -52,7 +51,7 @@ impl Rule for NotebookRunArgumentNotString {
     }
 
     fn check_document(&self, ctx: &DocContext<'_>, out: &mut Vec<Diagnostic>) {
-        let Some((_, facts)) = fanout::doc_facts(ctx.project, ctx.doc) else {
+        let Some((_, facts)) = crate::project::fanout::doc_facts(ctx.project, ctx.doc) else {
             return;
         };
         let help = "notebook arguments must be ASCII strings: convert with `str(...)` or `json.dumps(...)` and parse in the child notebook";

@@ -3,7 +3,7 @@ use std::collections::HashSet;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::project::DocContext;
 use crate::python::facts::SwallowKind;
-use crate::python::fanout::{self, DispatchKind, FanOutKind};
+use crate::python::fanout::{DispatchKind, FanOutKind};
 use crate::python::model::CallRef;
 use crate::rules::{Rule, RuleMeta};
 
@@ -53,12 +53,12 @@ impl Rule for FanOutFailureSwallowed {
     }
 
     fn check_document(&self, ctx: &DocContext<'_>, out: &mut Vec<Diagnostic>) {
-        let Some((di, facts)) = fanout::doc_facts(ctx.project, ctx.doc) else {
+        let Some((di, facts)) = crate::project::fanout::doc_facts(ctx.project, ctx.doc) else {
             return;
         };
         let idx = &ctx.project.index.python;
         let path = ctx.doc.path.clone();
-        let fans = fanout::parallel_fan_outs(ctx.project, ctx.doc);
+        let fans = crate::project::fanout::parallel_fan_outs(ctx.project, ctx.doc);
         // Functions of this file that run inside a fan-out worker.
         let mut workers: HashSet<usize> = HashSet::new();
         let mut stack: Vec<usize> = Vec::new();

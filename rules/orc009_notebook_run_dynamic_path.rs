@@ -1,6 +1,5 @@
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::project::DocContext;
-use crate::python::fanout;
 use crate::python::model::CallRef;
 use crate::rules::{Rule, RuleMeta};
 
@@ -42,10 +41,10 @@ impl Rule for NotebookRunDynamicPath {
     }
 
     fn check_document(&self, ctx: &DocContext<'_>, out: &mut Vec<Diagnostic>) {
-        let Some((_, facts)) = fanout::doc_facts(ctx.project, ctx.doc) else {
+        let Some((_, facts)) = crate::project::fanout::doc_facts(ctx.project, ctx.doc) else {
             return;
         };
-        let fans = fanout::fan_outs(ctx.project, ctx.doc);
+        let fans = crate::project::fanout::fan_outs(ctx.project, ctx.doc);
         for r in &facts.runs {
             let Some(p) = &r.path else { continue };
             if p.value.as_ref().is_some_and(|v| v.as_str().is_some()) {

@@ -60,7 +60,7 @@ impl Rule for DuplicateOrchestration {
                 let Some(doc) = ctx.project.document(&path) else {
                     continue;
                 };
-                let fan_outs = crate::python::fanout::parallel_fan_outs(ctx.project, doc);
+                let fan_outs = crate::project::fanout::parallel_fan_outs(ctx.project, doc);
                 let Some(first) = fan_outs.first() else {
                     continue;
                 };

@@ -4,7 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use bricklint::engine::{check, load_project, CheckOptions, ReportScope};
-use bricklint::python::fanout::{fan_outs, DispatchKind, FanOutKind, PoolKind, WorkerKind};
+use bricklint::project::fanout::fan_outs;
+use bricklint::python::fanout::{DispatchKind, FanOutKind, PoolKind, WorkerKind};
 use bricklint::python::value::Value;
 
 fn fixture(p: &str) -> PathBuf {

@@ -256,7 +256,7 @@ fn detected_fan_outs(project: &crate::engine::Project, doc: &Document) -> Vec<pl
     if !doc.text.contains("notebook") {
         return Vec::new();
     }
-    crate::python::fanout::fan_outs(project, doc)
+    crate::project::fanout::fan_outs(project, doc)
         .into_iter()
         .filter(|f| !f.retry && *f.path == *doc.path)
         .map(|f| {

@@ -9,10 +9,12 @@
 //! - [`facts`]: per-notebook payload facts (task values set and read, `notebook.exit` values,
 //!   widgets read and defined), evaluated lazily per document by the Python value interpreter
 //!   (`crate::python::value`).
+//! - [`fanout`]: the fan-outs of a document followed across files (ORC rules, `migrate`).
 //! - [`xref`]: cross-file links between bundle tasks and those facts (XF001–XF003, FE004).
 
 pub mod context;
 pub mod facts;
+pub mod fanout;
 pub mod index;
 pub mod options;
 pub mod xref;

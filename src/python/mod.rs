@@ -16,5 +16,5 @@ pub mod paths;
 pub mod scala;
 pub mod value;
 
-pub use fanout::{fan_outs, FanOut, FanOutKind, ReachedRun};
+pub use fanout::{FanOut, FanOutKind, ReachedRun};
 pub use model::{CallRef, DbutilsCall, Model};
