@@ -210,7 +210,7 @@ fn build(
     let yaml_dir = file.parent().unwrap_or(Path::new("")).to_path_buf();
     let fe_retries = inp.plan.fanouts.iter().any(|f| match &f.kind {
         FanOutKind::ForEach(fe) => fe.max_retries.is_some(),
-        FanOutKind::Tasks(ts) => ts.iter().any(|t| t.max_retries.is_some()),
+        k => k.object_tasks().iter().any(|t| t.max_retries.is_some()),
     });
     let inherited = inherited_lines(&dm, text, convert && !fe_retries);
     let compute = match inp.compute {
@@ -359,8 +359,7 @@ fn verify(
         Some(FanOutKind::ForEach(_)) if convert && inp.plan.fanouts.len() == 1 => {
             vec![key.to_string()]
         }
-        Some(FanOutKind::ForEach(fe)) => vec![fe.task_key.clone()],
-        Some(FanOutKind::Tasks(ts)) => ts.iter().map(|t| t.task_key.clone()).collect(),
+        Some(k) => k.last_keys(),
         None => return Ok(()),
     };
     for target in targets {

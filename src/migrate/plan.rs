@@ -153,7 +153,60 @@ pub struct ObjectTask {
 #[derive(Debug, Clone, PartialEq)]
 pub enum FanOutKind {
     ForEach(ForEachPlan),
+    /// One task per object, all after the same upstream tasks (the runs were concurrent).
     Tasks(Vec<ObjectTask>),
+    /// One task per notebook run one after the other on the driver (a straight-line sequence
+    /// of `dbutils.notebook.run`, ORC003, or a sequential loop over different notebooks,
+    /// ORC002): each task depends on the previous one, in the original order.
+    Chain(Vec<ObjectTask>),
+}
+
+impl FanOutKind {
+    /// The per-object tasks (`Tasks` and `Chain`).
+    pub fn object_tasks(&self) -> &[ObjectTask] {
+        match self {
+            FanOutKind::ForEach(_) => &[],
+            FanOutKind::Tasks(ts) | FanOutKind::Chain(ts) => ts,
+        }
+    }
+
+    /// Every task key this fan-out adds, in order.
+    pub fn task_keys(&self) -> Vec<String> {
+        match self {
+            FanOutKind::ForEach(fe) => vec![fe.task_key.clone()],
+            FanOutKind::Tasks(ts) | FanOutKind::Chain(ts) => {
+                ts.iter().map(|t| t.task_key.clone()).collect()
+            }
+        }
+    }
+
+    /// The keys of the tasks that finish the fan-out: what a task that waited for the whole
+    /// fan-out must depend on (the For Each task, every concurrent task, or the last task of
+    /// a chain).
+    pub fn last_keys(&self) -> Vec<String> {
+        match self {
+            FanOutKind::Chain(ts) => ts.last().map(|t| t.task_key.clone()).into_iter().collect(),
+            k => k.task_keys(),
+        }
+    }
+
+    /// The `depends_on` of each task (by position in [`Self::task_keys`]) when the fan-out
+    /// starts after `upstream`.
+    pub fn dependencies(&self, upstream: &[String]) -> Vec<Vec<String>> {
+        let keys = self.task_keys();
+        match self {
+            FanOutKind::Chain(_) => (0..keys.len())
+                .map(|i| {
+                    if i == 0 {
+                        upstream.to_vec()
+                    } else {
+                        vec![keys[i - 1].clone()]
+                    }
+                })
+                .collect(),
+            _ => keys.iter().map(|_| upstream.to_vec()).collect(),
+        }
+    }
 }
 
 /// One fan-out of an orchestrator notebook and its replacement.
@@ -257,5 +310,29 @@ mod tests {
         );
         assert!("job-cluster=a b".parse::<Compute>().is_err());
         assert!("gpu".parse::<Compute>().is_err());
+    }
+
+    fn task(k: &str) -> ObjectTask {
+        ObjectTask {
+            task_key: k.into(),
+            notebook: format!("/r/{k}.py").into(),
+            parameters: vec![],
+            timeout_seconds: None,
+            max_retries: None,
+        }
+    }
+
+    #[test]
+    fn chains_depend_in_order_and_end_with_their_last_task() {
+        let up = vec!["producer".to_string()];
+        let chain = FanOutKind::Chain(vec![task("a"), task("b"), task("c")]);
+        assert_eq!(
+            chain.dependencies(&up),
+            vec![up.clone(), vec!["a".to_string()], vec!["b".to_string()]]
+        );
+        assert_eq!(chain.last_keys(), ["c"]);
+        let par = FanOutKind::Tasks(vec![task("a"), task("b")]);
+        assert_eq!(par.dependencies(&up), vec![up.clone(), up.clone()]);
+        assert_eq!(par.last_keys(), ["a", "b"]);
     }
 }

@@ -1615,11 +1615,19 @@ fn plan_site(
                 max_retries,
             });
         }
+        // A sequential loop ran them one after the other: chained tasks keep that order.
+        let kind = if site.loop_for.is_some() {
+            notes.retain(|n| !n.contains("concurrency 1"));
+            notes.push("the loop ran the notebooks one after another: each task depends on the previous one".into());
+            FanOutKind::Chain(tasks)
+        } else {
+            FanOutKind::Tasks(tasks)
+        };
         return Ok(SitePlan {
             fanout: FanOutPlan {
                 line,
                 dispatch,
-                kind: FanOutKind::Tasks(tasks),
+                kind,
                 remove: Vec::new(),
                 replace: TextRange::default(),
                 notes,
@@ -1888,7 +1896,7 @@ fn rewrite_plan(
     let rel = |s: &SitePlan| -> String {
         match &s.fanout.kind {
             FanOutKind::ForEach(fe) => format!("task `{}`", fe.task_key),
-            FanOutKind::Tasks(ts) => format!(
+            FanOutKind::Tasks(ts) | FanOutKind::Chain(ts) => format!(
                 "tasks {}",
                 ts.iter()
                     .map(|t| format!("`{}`", t.task_key))

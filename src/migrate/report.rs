@@ -62,20 +62,26 @@ pub fn render_plan(result: &MigrateResult) -> String {
                         fe.max_retries.unwrap_or(0)
                     );
                 }
-                plan::FanOutKind::Tasks(ts) => {
+                plan::FanOutKind::Tasks(ts) | plan::FanOutKind::Chain(ts) => {
+                    let chain = matches!(f.kind, plan::FanOutKind::Chain(_));
                     let _ = writeln!(
                         out,
-                        "{nb}:{}: {} -> {} tasks in {what} `{}` ({})",
+                        "{nb}:{}: {} -> {} tasks{} in {what} `{}` ({})",
                         f.line,
                         f.dispatch,
                         ts.len(),
+                        if chain { ", one after the other," } else { "" },
                         o.plan.job_key,
                         display_path(&o.plan.output_file(result.to))
                     );
-                    for t in ts {
+                    for (i, t) in ts.iter().enumerate() {
+                        let after = match i.checked_sub(1).filter(|_| chain) {
+                            Some(p) => format!(" (after `{}`)", ts[p].task_key),
+                            None => String::new(),
+                        };
                         let _ = writeln!(
                             out,
-                            "  task `{}`: {}",
+                            "  task `{}`: {}{after}",
                             t.task_key,
                             display_path(&t.notebook)
                         );

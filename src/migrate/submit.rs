@@ -154,16 +154,16 @@ pub fn submit_request(
                 tasks.push(Value::Object(t));
                 previous = vec![fe.task_key.clone()];
             }
-            FanOutKind::Tasks(ts) => {
-                for ot in ts {
+            FanOutKind::Tasks(ts) | FanOutKind::Chain(ts) => {
+                for (ot, deps) in ts.iter().zip(f.kind.dependencies(&previous)) {
                     let mut t = Map::new();
                     t.insert("task_key".into(), Value::String(ot.task_key.clone()));
-                    depends_on(&mut t, &previous);
+                    depends_on(&mut t, &deps);
                     notebook_task(&mut t, ws(&ot.notebook)?, &ot.parameters, compute);
                     retries(&mut t, ot.timeout_seconds, ot.max_retries);
                     tasks.push(Value::Object(t));
                 }
-                previous = ts.iter().map(|o| o.task_key.clone()).collect();
+                previous = f.kind.last_keys();
             }
         }
     }

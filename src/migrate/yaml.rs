@@ -198,8 +198,9 @@ pub fn for_each_entry(
 }
 
 /// The task list items (`- task_key: ...`, at column 0) that replace the fan-outs of a plan,
-/// one wave after the other; the first wave depends on `first_deps`. Returns the text and
-/// the keys of the last wave (what tasks that waited for the fan-out must now wait for).
+/// one wave after the other (the tasks of a chain one after the other); the first wave
+/// depends on `first_deps`. Returns the text and the keys of the tasks that end the last
+/// wave (what tasks that waited for the fan-out must now wait for).
 pub fn fan_out_tasks(
     plan: &NotebookPlan,
     first_deps: &[String],
@@ -217,11 +218,11 @@ pub fn fan_out_tasks(
                 out.push_str(&indent_lines(&entry, 2));
                 previous = vec![fe.task_key.clone()];
             }
-            FanOutKind::Tasks(tasks) => {
-                for ot in tasks {
-                    object_task(&mut out, ot, &previous, yaml_dir, compute);
+            FanOutKind::Tasks(tasks) | FanOutKind::Chain(tasks) => {
+                for (ot, deps) in tasks.iter().zip(f.kind.dependencies(&previous)) {
+                    object_task(&mut out, ot, &deps, yaml_dir, compute);
                 }
-                previous = tasks.iter().map(|o| o.task_key.clone()).collect();
+                previous = f.kind.last_keys();
             }
         }
     }
