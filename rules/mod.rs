@@ -52,6 +52,12 @@ pub mod tv004_task_value_key_invalid;
 pub mod tv005_task_value_get_without_debug_value;
 pub mod tv006_task_value_contract_violation;
 pub mod tv007_notebook_exit_too_large;
+pub mod var001_variable_without_value;
+pub mod var002_variable_reference_cycle;
+pub mod var003_variable_expansion_limit;
+pub mod var004_reference_field_unknown;
+pub mod var005_target_variable_undeclared;
+pub mod var006_variable_overrides_invalid;
 pub mod xf001_task_value_reference_unresolved;
 pub mod xf002_notebook_parameter_mismatch;
 pub mod xf003_duplicate_orchestration;
@@ -111,6 +117,12 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &job007_repeated_notebook_tasks::RepeatedNotebookTasks,
         &job008_undefined_variable::UndefinedVariable,
         &job009_dynamic_reference_invalid::DynamicReferenceInvalid,
+        &var001_variable_without_value::VariableWithoutValue,
+        &var002_variable_reference_cycle::VariableReferenceCycle,
+        &var003_variable_expansion_limit::VariableExpansionLimit,
+        &var004_reference_field_unknown::ReferenceFieldUnknown,
+        &var005_target_variable_undeclared::TargetVariableUndeclared,
+        &var006_variable_overrides_invalid::VariableOverridesInvalid,
         &xf001_task_value_reference_unresolved::TaskValueReferenceUnresolved,
         &xf002_notebook_parameter_mismatch::NotebookParameterMismatch,
         &xf003_duplicate_orchestration::DuplicateOrchestration,

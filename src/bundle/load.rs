@@ -11,7 +11,7 @@ use ruff_text_size::{TextRange, TextSize};
 use super::error::{LoadError, LoadErrorKind};
 use super::include::resolve_includes;
 use super::merge::{collect_duplicates, duplicate_resources, merge, merge_keyed_lists};
-use super::vars::{read_overrides_file, resolve_variables, substitute, Overrides, SubstCtx};
+use super::vars::apply_variables;
 use super::{model, yaml, Bundle, BundleFile, Entry, LoadOptions, Node, Value};
 use crate::config::Config;
 use crate::diagnostic::Severity;
@@ -196,6 +196,7 @@ pub fn load_bundle(
         variables: BTreeMap::new(),
         jobs: Vec::new(),
         duplicates: Vec::new(),
+        var_issues: Vec::new(),
         sync_root: root.clone(),
         file_cache: Default::default(),
     };
@@ -213,29 +214,7 @@ pub fn load_bundle(
     let target_vars = apply_target(&mut bundle, &mut merged, target_node);
     merge_keyed_lists(&mut merged);
 
-    // Variables.
-    let overrides_file = bundle
-        .target
-        .as_deref()
-        .and_then(|t| read_overrides_file(&root, t));
-    bundle.variables = resolve_variables(
-        &merged,
-        &target_vars,
-        &Overrides {
-            flags: &opts.vars,
-            env: &opts.env_vars,
-            file: overrides_file.as_ref(),
-        },
-    );
-    let ctx = SubstCtx {
-        vars: &bundle.variables,
-        target: bundle.target.as_deref(),
-        name: merged
-            .get_path(&["bundle", "name"])
-            .and_then(Node::as_str)
-            .map(str::to_string),
-    };
-    substitute(&mut merged, &ctx);
+    apply_variables(&mut bundle, &mut merged, &target_vars, opts);
 
     bundle.sync_root = sync_root(&root, &merged);
     bundle.jobs = model::build_jobs(&merged);

@@ -59,7 +59,9 @@ pub use graph::TaskGraph;
 pub use load::{load_all, load_bundle, usage_error};
 pub use merge::merge;
 pub use model::{ForEachTask, Job, JobCluster, JobParameter, NotebookTask, Task};
-pub use vars::parse_var_flags;
+pub use vars::{
+    parse_var_flags, VarIssue, VarIssueKind, MAX_REFERENCE_DEPTH, MAX_SUBSTITUTED_BYTES,
+};
 pub use walk::{walk_refs, walk_strings};
 pub use yaml::{Entry, Loc, Node, Value};
 
@@ -201,6 +203,8 @@ pub struct Bundle {
     pub jobs: Vec<Job>,
     /// Duplicate keys found before the CLI-style merges.
     pub duplicates: Vec<DuplicateKey>,
+    /// Variable problems found while resolving (cycles, budgets, the overrides file).
+    pub var_issues: Vec<VarIssue>,
     /// The sync root: the bundle root, widened by `sync.paths` to their common ancestor.
     pub sync_root: PathBuf,
     /// Files known to exist or not (notebook paths are resolved by several rules).

@@ -504,6 +504,13 @@ pub fn parse_interpolations(s: &str) -> Vec<Interpolation> {
             break;
         };
         let end = start + 2 + j + 1;
+        // A nested reference `${var.a_${var.b}}`: the CLI's pattern matches the inner
+        // `${var.b}` only (libs/dyn/dynvar/ref.go); the outer `${var.a_` is text until the inner
+        // one is substituted.
+        let start = match s[start + 2..end].rfind("${") {
+            Some(k) => start + 2 + k,
+            None => start,
+        };
         let path = &s[start + 2..end - 1];
         let mut segments = Vec::new();
         let mut err = None;
@@ -662,5 +669,11 @@ mod tests {
         assert!(parse_interpolations("${var.größe}")[0]
             .syntax_error
             .is_none());
+        // Nested: only the inner reference, as the CLI's pattern (libs/dyn/dynvar/ref.go).
+        let s = "${var.foo_${var.tail}}";
+        let v = parse_interpolations(s);
+        assert_eq!(v.len(), 1);
+        assert_eq!(&s[v[0].range.clone()], "${var.tail}");
+        assert!(v[0].syntax_error.is_none());
     }
 }
