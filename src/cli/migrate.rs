@@ -33,19 +33,12 @@ pub struct MigrateArgs {
     /// Replace files an earlier `bricklint migrate` generated (never a file it did not write).
     #[arg(long)]
     pub force: bool,
-    /// Bundle target whose jobs are read (all targets' overrides are checked).
-    #[arg(long)]
-    pub target: Option<String>,
-    /// Set a bundle variable (`name=value`; several as `a=1,b=2` or repeated), as in the
-    /// Databricks CLI.
-    #[arg(long = "var", value_name = "NAME=VALUE")]
-    pub vars: Vec<String>,
     /// Create a minimal databricks.yml where no bundle exists.
     #[arg(long)]
     pub init_bundle: bool,
-    /// Configuration file.
-    #[arg(long)]
-    pub config: Option<PathBuf>,
+    /// `--config`, `--target`, `--var`: as for `check` and `plan`.
+    #[command(flatten)]
+    pub bundle: super::args::BundleArgs,
 }
 
 /// Where a killed run may have left a journal or temporary files: every given directory (or
@@ -78,16 +71,16 @@ fn parse_compute(s: &str) -> Result<Compute, String> {
 }
 
 pub fn run_migrate(args: MigrateArgs) -> ExitCode {
-    let config = match super::load_config(args.config.as_ref()) {
+    let config = match super::load_config(args.bundle.config.as_ref()) {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let vars = match crate::bundle::parse_var_flags(&args.vars) {
+    let vars = match args.bundle.var_values() {
         Ok(v) => v,
         Err(e) => return super::fail(e),
     };
     let opts = MigrateOptions {
-        target: args.target.clone(),
+        target: args.bundle.target.clone(),
         vars,
         paths: args.paths.clone(),
         to: args.to,

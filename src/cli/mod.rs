@@ -1,6 +1,7 @@
 //! Command-line interface (clap derive). Every command returns an exit code:
 //! 0 clean, 1 findings or pending changes, 2 tool or usage error.
 
+pub mod args;
 pub mod init;
 pub mod payload;
 
@@ -102,16 +103,9 @@ pub struct CheckArgs {
     /// Apply exclusions to files given explicitly too (for pre-commit).
     #[arg(long)]
     pub force_exclude: bool,
-    /// Configuration file (default: bricklint.toml, .bricklint.toml or pyproject.toml upward).
-    #[arg(long)]
-    pub config: Option<PathBuf>,
-    /// Bundle target whose overrides apply.
-    #[arg(long, short = 't')]
-    pub target: Option<String>,
-    /// Bundle variable value, `name=value` (repeatable; `a=1,b=2` sets several). Wins over
-    /// `BUNDLE_VAR_<name>`, target values and defaults, as in the Databricks CLI.
-    #[arg(long = "var", value_name = "NAME=VALUE")]
-    pub vars: Vec<String>,
+    /// `--config`, `--target`, `--var`: as for `plan` and `migrate`.
+    #[command(flatten)]
+    pub bundle: args::BundleArgs,
     /// With explicit files: report only their findings (files, default) or the whole bundle's.
     #[arg(long, value_enum, default_value_t = ReportScope::Files)]
     pub report_scope: ReportScope,
@@ -202,7 +196,7 @@ pub fn print_then(text: &str, code: ExitCode) -> ExitCode {
 }
 
 pub fn run_check(args: CheckArgs) -> ExitCode {
-    let config = match load_config(args.config.as_ref()) {
+    let config = match load_config(args.bundle.config.as_ref()) {
         Ok(c) => c,
         Err(code) => return code,
     };
@@ -221,7 +215,7 @@ pub fn run_check(args: CheckArgs) -> ExitCode {
             return fail(e);
         }
     }
-    let vars = match crate::bundle::parse_var_flags(&args.vars) {
+    let vars = match args.bundle.var_values() {
         Ok(v) => v,
         Err(e) => return fail(e),
     };
@@ -240,7 +234,7 @@ pub fn run_check(args: CheckArgs) -> ExitCode {
         select: args.select.clone(),
         extend_select: args.extend_select.clone(),
         ignore: args.ignore.clone(),
-        target: args.target.clone(),
+        target: args.bundle.target.clone(),
         report_scope: args.report_scope,
         no_ignores: args.no_ignores,
         force_exclude: args.force_exclude,

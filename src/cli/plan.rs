@@ -18,9 +18,6 @@ pub struct PlanArgs {
     /// Job to plan: its resource key or its `name:` (default: every job of the bundle).
     #[arg(long)]
     pub job: Option<String>,
-    /// Bundle target whose overrides and variables apply (default: the `default: true` target).
-    #[arg(long, short = 't')]
-    pub target: Option<String>,
     /// JSON file with the For Each inputs (e.g. a payload captured from a real run): an array
     /// for the job's only For Each, or an object of For Each task keys to arrays and of
     /// `tasks.<task>.values.<key>` to the values of upstream task values.
@@ -62,9 +59,9 @@ pub struct PlanArgs {
     /// command to submit it is printed).
     #[arg(short, long)]
     pub output_file: Option<PathBuf>,
-    /// Configuration file (default: found upward from the current directory).
-    #[arg(long)]
-    pub config: Option<PathBuf>,
+    /// `--config`, `--target`, `--var`: as for `check` and `migrate`.
+    #[command(flatten)]
+    pub bundle: super::args::BundleArgs,
 }
 
 fn parse_compute(s: &str) -> Result<Compute, String> {
@@ -130,7 +127,7 @@ fn selection(args: &PlanArgs) -> Result<Selection, String> {
 
 pub fn run(args: PlanArgs) -> ExitCode {
     // The configuration first: its `[limits]` apply to `--inputs` and `--durations`.
-    let config = match super::load_config(args.config.as_ref()) {
+    let config = match super::load_config(args.bundle.config.as_ref()) {
         Ok(c) => c,
         Err(code) => return code,
     };
@@ -142,7 +139,11 @@ pub fn run(args: PlanArgs) -> ExitCode {
         .bundle_dir
         .clone()
         .unwrap_or_else(|| PathBuf::from("."));
-    let loaded = match plan::from_bundle::load(&dir, config, args.target.as_deref()) {
+    let vars = match args.bundle.var_values() {
+        Ok(v) => v,
+        Err(e) => return err(e),
+    };
+    let loaded = match plan::from_bundle::load(&dir, config, args.bundle.target.as_deref(), vars) {
         Ok(l) => l,
         Err(e) => return err(e),
     };

@@ -207,12 +207,18 @@ fn root_file(dir: &Path) -> Result<PathBuf, String> {
 }
 
 /// Load the bundle in `dir` for `target`.
-pub fn load(dir: &Path, config: Config, target: Option<&str>) -> Result<Loaded, String> {
+pub fn load(
+    dir: &Path,
+    config: Config,
+    target: Option<&str>,
+    vars: Vec<(String, String)>,
+) -> Result<Loaded, String> {
     let root = crate::discover::absolutize(&root_file(dir)?);
     let opts = CheckOptions {
         paths: vec![root.parent().map(Path::to_path_buf).unwrap_or_default()],
         config,
         target: target.map(str::to_string),
+        vars,
         ..Default::default()
     };
     let (project, diags, _) = engine::load_project(&opts).map_err(|e| e.to_string())?;

@@ -259,3 +259,45 @@ fn nested_references_resolve_as_in_the_cli() {
     let r = check(bundle(y).path(), &[], &[]);
     assert_eq!(r.code, Some(0), "{}", r.out);
 }
+
+/// `plan`, `check` and `migrate` share `--config`, `--target` / `-t` and `--var`
+/// (src/cli/args.rs): `plan --var` resolves the variable `check --var` resolves (the CLI's
+/// `--var` flag, cmd/bundle/utils/utils.go, parsed as a CSV string slice).
+#[test]
+fn plan_takes_the_bundle_arguments_of_check() {
+    let y = "bundle:\n  name: p\nvariables:\n  items:\n    default: '[\"a\"]'\nresources:\n  jobs:\n    fan:\n      name: fan\n      tasks:\n        - task_key: each\n          for_each_task:\n            inputs: ${var.items}\n            task:\n              task_key: one\n              notebook_task:\n                notebook_path: ./src/load.py\n                base_parameters:\n                  x: \"{{input}}\"\n";
+    let dir = bundle(y);
+    let plan = |args: &[&str]| {
+        let out = Command::cargo_bin("bricklint")
+            .unwrap()
+            .current_dir(dir.path())
+            .args(["plan", ".", "--format", "json"])
+            .args(args)
+            .timeout(Duration::from_secs(120))
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        (out.status.code(), text)
+    };
+    let inputs = |text: &str| {
+        let v: serde_json::Value = serde_json::from_str(text).unwrap_or_default();
+        v["jobs"][0]["tasks"][0]["for_each"]["inputs"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    };
+    let (code, text) = plan(&[]);
+    assert_eq!(code, Some(0), "{text}");
+    assert_eq!(inputs(&text), "[\"a\"]");
+    let (code, text) = plan(&["--var", "\"items=[1,2,3]\""]);
+    assert_eq!(code, Some(0), "{text}");
+    assert_eq!(inputs(&text), "[1,2,3]");
+    // An undeclared variable is a usage error, as in `check`.
+    let (code, _) = plan(&["--var", "nope=1"]);
+    assert_eq!(code, Some(2));
+    // `-t` is `--target` for every command.
+    let (code, _) = plan(&["-t", "missing"]);
+    assert_eq!(code, Some(2));
+    let r = check(dir.path(), &["-t", "missing"], &[]);
+    assert_eq!(r.code, Some(2), "{}", r.out);
+}
