@@ -13,7 +13,9 @@ For pools, executors and threads that fan out `dbutils.notebook.run` (see ORC001
 number of workers: a static size above the limit, a size that is not bounded statically
 (`len(tables)`, a widget value, `n_jobs=-1`), a pool created without a size (its size then
 depends on the driver's CPU count), or one `threading.Thread` per item of an unbounded list.
-`min(len(x), 8)` counts as bounded by 8.
+`min(len(x), 8)` counts as bounded by 8, and a pool sized by a parameter is bounded by the
+largest value the calls of the file give it (`run_all(notebooks, 2)`). A size taken from the
+driver's CPU count (`os.cpu_count()`) is not a bound.
 
 The limit is the smaller of 100 (the largest For Each concurrency) and
 `[orchestration] max-pool-size` in the configuration (default 100).
@@ -66,12 +68,25 @@ impl Rule for ThreadPoolOversized {
                 let (range, msg) = match (&pool.size, pool.size_bound) {
                     (Some(s), Some(n)) if n > limit => (s.range, over(n)),
                     (Some(_), Some(_)) => continue,
-                    (Some(s), None) => (
+                    (Some(s), None) if pool.size_cpu_count => (
                         s.range,
                         format!(
-                            "pool size `{}` is not bounded: it grows with the input",
+                            "pool size `{}` is the driver's CPU count: a bigger driver runs more child notebooks at once, whatever the cluster can hold",
                             s.text
                         ),
+                    ),
+                    (Some(s), None) => (
+                        s.range,
+                        match pool.size_unbounded.first() {
+                            Some(u) => format!(
+                                "pool size `{}` is not bounded: a call gives it `{}`, which grows with the input",
+                                s.text, u.text
+                            ),
+                            None => format!(
+                                "pool size `{}` is not bounded: it grows with the input",
+                                s.text
+                            ),
+                        },
                     ),
                     (None, _) => (
                         pool.ctor,

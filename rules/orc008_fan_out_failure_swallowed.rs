@@ -22,6 +22,11 @@ Finds notebook fan-out whose failures cannot reach the caller:
 - in the workers of a fan-out (and the helpers they call in the same file), an `except` around
   `dbutils.notebook.run` (or around `.result()`) that only passes, logs, or turns the error into
   a string or return value;
+- Scala: `Future { dbutils.notebook.run(...) }.recover { case e => "ERROR..." }` (or
+  `recoverWith`) whose handler does not throw;
+- a retry loop that gives up without raising (its handlers only log, and nothing raises after
+  the loop: the worker returns `None`); a retry loop that raises once its attempts are spent
+  is not reported;
 - the retry of Databricks' `NotebookData` sample, which calls itself again from the `except`
   without `return`, so the retried run's result is lost.
 
@@ -53,12 +58,21 @@ impl Rule for FanOutFailureSwallowed {
     }
 
     fn check_document(&self, ctx: &DocContext<'_>, out: &mut Vec<Diagnostic>) {
+        let path = ctx.doc.path.clone();
+        let fans = crate::project::fanout::parallel_fan_outs(ctx.project, ctx.doc);
+        for f in &fans {
+            if let Some(r) = f.recovered {
+                out.push(
+                    Diagnostic::new(&META, path.clone(), r, "this `recover` turns the failure of a fanned-out notebook run into a value: the caller sees success")
+                        .help("let the failure propagate (`throw` after logging, or no `recover`), or move the fan-out to a For Each task")
+                        .related(path.clone(), f.range, "the notebook runs of this Future"),
+                );
+            }
+        }
         let Some((di, facts)) = crate::project::fanout::doc_facts(ctx.project, ctx.doc) else {
             return;
         };
         let idx = &ctx.project.index.python;
-        let path = ctx.doc.path.clone();
-        let fans = crate::project::fanout::parallel_fan_outs(ctx.project, ctx.doc);
         // Functions of this file that run inside a fan-out worker.
         let mut workers: HashSet<usize> = HashSet::new();
         let mut stack: Vec<usize> = Vec::new();

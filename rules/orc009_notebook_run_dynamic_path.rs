@@ -10,8 +10,9 @@ pub static META: RuleMeta = RuleMeta {
     summary: "a `dbutils.notebook.run` path that cannot be resolved statically",
     doc: r#"## What it does
 Reports `dbutils.notebook.run` calls whose notebook path is not known from the source: not a
-literal, an f-string of literals, a name bound once to one, a loop variable over a literal list,
-nor a worker parameter fed from a literal list by the fan-out that calls it. Typical dynamic
+literal, an f-string of literals, a name bound once to one, a loop variable over a literal list
+(also joined to a literal prefix: `base + name`), a parameter every call of the file gives a
+literal, nor a worker parameter fed from a literal list by the fan-out that calls it. Typical dynamic
 paths: `notebook.path` of a `NotebookData` object, `step["path"]`, a widget value, a path
 computed from a config file or a directory listing.
 
@@ -51,6 +52,9 @@ impl Rule for NotebookRunDynamicPath {
                 continue;
             }
             if r.path_domain.as_ref().is_some_and(|d| d.value.is_some()) {
+                continue;
+            }
+            if !r.path_values.is_empty() {
                 continue;
             }
             if let Some(pi) = p.param {

@@ -70,6 +70,7 @@ pub fn fan_outs(project: &Project, doc: &Document) -> Vec<FanOut> {
             retry: false,
             func: d.func,
             helper: None,
+            recovered: None,
         });
     }
     // Workers handed to generic helpers that dispatch their parameter.
@@ -106,6 +107,7 @@ pub fn fan_outs(project: &Project, doc: &Document) -> Vec<FanOut> {
                         retry: false,
                         func: fi,
                         helper: Some((hp.path.clone(), hd.range)),
+                        recovered: None,
                     });
                 }
             }
@@ -146,6 +148,7 @@ pub fn fan_outs(project: &Project, doc: &Document) -> Vec<FanOut> {
             retry: l.retry,
             func: l.func,
             helper: None,
+            recovered: None,
         });
     }
     out

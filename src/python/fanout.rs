@@ -124,6 +124,9 @@ pub struct FanOut {
     /// ex.map(fn, items)`): the file and range of the helper's dispatch. `range` is then the
     /// call of the helper, and `pool` is set only when the helper is in the same file.
     pub helper: Option<(Arc<PathBuf>, TextRange)>,
+    /// Scala: `Future { ... }.recover { case e => "ERROR" }` (or `recoverWith`) whose handler
+    /// does not throw, so the failure becomes a value: the range of `.recover { ... }`.
+    pub recovered: Option<TextRange>,
 }
 
 /// A Scala fan-out of the lexical scan as a [`FanOut`] (runs in the same file).
@@ -155,5 +158,12 @@ pub fn from_scala(doc: &Document, f: super::scala::ScalaFanOut) -> FanOut {
         retry: false,
         func: 0,
         helper: None,
+        recovered: f.recovered,
     }
+}
+
+/// Every `dbutils.notebook.run` of the Scala cells of a document (a lexical scan), with the
+/// literal timeouts case-class constructions give them (ORC006).
+pub fn scala_runs(doc: &Document) -> Vec<RunCall> {
+    super::scala::runs(doc)
 }

@@ -158,23 +158,7 @@ fn runs_in(v: &Virtual, s: usize, e: usize) -> Vec<(usize, usize)> {
 fn run_call(v: &Virtual, (s, e): (usize, usize)) -> RunCall {
     let open = s + v.masked[s..e].iter().position(|&c| c == b'(').unwrap_or(0);
     // Split the arguments at top-level commas.
-    let mut args = Vec::new();
-    let mut depth = 0i32;
-    let mut start = open + 1;
-    for k in open + 1..e.saturating_sub(1) {
-        match v.masked[k] {
-            b'(' | b'{' | b'[' => depth += 1,
-            b')' | b'}' | b']' => depth -= 1,
-            b',' if depth == 0 => {
-                args.push((start, k));
-                start = k + 1;
-            }
-            _ => {}
-        }
-    }
-    if e > start + 1 {
-        args.push((start, e - 1));
-    }
+    let args = split_args(&v.masked, open, e);
     let desc = |(a, b): (usize, usize)| {
         let raw = &v.text[a..b];
         let lead = raw.len() - raw.trim_start().len();
@@ -200,6 +184,8 @@ fn run_call(v: &Virtual, (s, e): (usize, usize)) -> RunCall {
         arguments: args.get(2).copied().map(desc),
         argument_items: Vec::new(),
         path_domain: None,
+        path_values: Vec::new(),
+        timeout_origins: Vec::new(),
         has_splat: false,
         func: 0,
         in_loop: false,
@@ -226,6 +212,9 @@ pub struct ScalaFanOut {
     pub method: String,
     /// The `dbutils.notebook.run` calls the block reaches (directly or through a `def`).
     pub runs: Vec<RunCall>,
+    /// `Future { ... }.recover { case e => "ERROR" }` (also `recoverWith`) whose handler does
+    /// not throw: the range of `.recover { ... }`.
+    pub recovered: Option<TextRange>,
 }
 
 /// Scan the Scala cells of a document for notebook fan-out.
@@ -312,6 +301,7 @@ pub fn scan(doc: &Document) -> Vec<ScalaFanOut> {
             kind,
             method: method.to_string(),
             runs: runs.into_iter().map(|r| run_call(&v, r)).collect(),
+            recovered: swallowing_recover(m, e).map(|(a, b)| v.range(a, b)),
         });
     };
     for k in find_all(m, b"Future") {
@@ -354,6 +344,163 @@ pub fn scan(doc: &Document) -> Vec<ScalaFanOut> {
         }
     }
     out.sort_by_key(|f| f.range.start());
+    out
+}
+
+/// `.recover { ... }` / `.recoverWith { ... }` right after a block ending at `after` whose
+/// handler never throws (it turns the failure into a value): its range.
+fn swallowing_recover(m: &[u8], after: usize) -> Option<(usize, usize)> {
+    let dot = skip_ws(m, after);
+    if m.get(dot) != Some(&b'.') {
+        return None;
+    }
+    let ns = skip_ws(m, dot + 1);
+    let mut ne = ns;
+    while ne < m.len() && is_ident(m[ne]) {
+        ne += 1;
+    }
+    if !matches!(&m[ns..ne], b"recover" | b"recoverWith") {
+        return None;
+    }
+    let b = skip_ws(m, ne);
+    if !matches!(m.get(b), Some(b'{' | b'(')) {
+        return None;
+    }
+    let e = matching(m, b)?;
+    let throws = find_all(&m[b..e], b"throw").into_iter().any(|k| {
+        let st = b + k;
+        !is_ident(m[st - 1]) && m.get(st + 5).is_none_or(|&c| !is_ident(c))
+    }) || !find_all(&m[b..e], b"Future.failed").is_empty();
+    (!throws).then_some((dot, e))
+}
+
+/// Every `dbutils.notebook.run` call of the Scala cells of a document (document ranges). A
+/// timeout read from a field of a case class (`c.timeout` with `case class Child(path: String,
+/// timeout: Int)`) gets, as its timeout origins, the literal arguments of every construction
+/// `Child("./a", 0)` / `Child(path = "./a", timeout = 0)` of the cells.
+pub fn runs(doc: &Document) -> Vec<RunCall> {
+    let Some(v) = build(doc) else {
+        return Vec::new();
+    };
+    let classes = case_classes(&v);
+    runs_in(&v, 0, v.masked.len())
+        .into_iter()
+        .map(|r| {
+            let mut call = run_call(&v, r);
+            if let Some(t) = &call.timeout {
+                if let Some((_, field)) = t.text.split_once('.') {
+                    for (name, fields) in &classes {
+                        if let Some(i) = fields.iter().position(|f| f == field) {
+                            call.timeout_origins
+                                .extend(constructions(&v, name, field, i));
+                        }
+                    }
+                }
+            }
+            call
+        })
+        .collect()
+}
+
+/// `case class Name(a: A, b: B = 1)`: name -> field names in order.
+fn case_classes(v: &Virtual) -> Vec<(String, Vec<String>)> {
+    let m = &v.masked;
+    let mut out = Vec::new();
+    for k in find_all(m, b"case class ") {
+        if k > 0 && is_ident(m[k - 1]) {
+            continue;
+        }
+        let ns = skip_ws(m, k + "case class ".len());
+        let mut ne = ns;
+        while ne < m.len() && is_ident(m[ne]) {
+            ne += 1;
+        }
+        let p = skip_ws(m, ne);
+        if ne == ns || m.get(p) != Some(&b'(') {
+            continue;
+        }
+        let Some(e) = matching(m, p) else { continue };
+        let fields = split_args(m, p, e)
+            .into_iter()
+            .filter_map(|(a, b)| {
+                let t = v.text[a..b].trim();
+                let t = t.strip_prefix("val ").unwrap_or(t).trim();
+                let name = t.split(':').next()?.trim();
+                (!name.is_empty() && name.bytes().all(is_ident)).then(|| name.to_string())
+            })
+            .collect();
+        out.push((v.text[ns..ne].to_string(), fields));
+    }
+    out
+}
+
+/// The top-level arguments of a bracketed list `m[open..end]` (end after the closing bracket).
+fn split_args(m: &[u8], open: usize, end: usize) -> Vec<(usize, usize)> {
+    let mut args = Vec::new();
+    let mut depth = 0i32;
+    let mut start = open + 1;
+    let inner = m.get(open + 1..end.saturating_sub(1)).unwrap_or_default();
+    for (j, &c) in inner.iter().enumerate() {
+        let k = open + 1 + j;
+        match c {
+            b'(' | b'{' | b'[' => depth += 1,
+            b')' | b'}' | b']' => depth -= 1,
+            b',' if depth == 0 => {
+                args.push((start, k));
+                start = k + 1;
+            }
+            _ => {}
+        }
+    }
+    if end > start + 1 {
+        args.push((start, end - 1));
+    }
+    args
+}
+
+/// Integer literals given to field `field` (position `i`) by the constructions of case class
+/// `name` (`Name(...)`, `new Name(...)`).
+fn constructions(v: &Virtual, name: &str, field: &str, i: usize) -> Vec<ExprDesc> {
+    let m = &v.masked;
+    let mut out = Vec::new();
+    for k in find_all(m, name.as_bytes()) {
+        if k > 0 && (is_ident(m[k - 1]) || m[k - 1] == b'.') {
+            continue;
+        }
+        let before = v.text[..k].trim_end();
+        if before.ends_with("class") {
+            continue;
+        }
+        let p = k + name.len();
+        if m.get(p) != Some(&b'(') {
+            continue;
+        }
+        let Some(e) = matching(m, p) else { continue };
+        let args = split_args(m, p, e);
+        let named = args.iter().find_map(|&(a, b)| {
+            let t = &v.text[a..b];
+            let (lhs, rhs) = t.split_once('=')?;
+            (lhs.trim() == field && !rhs.starts_with('=') && !rhs.starts_with('>'))
+                .then(|| (a + lhs.len() + 1, b))
+        });
+        let positional = args
+            .get(i)
+            .copied()
+            .filter(|&(a, b)| !v.text[a..b].contains('='));
+        let Some((a, b)) = named.or(positional) else {
+            continue;
+        };
+        let raw = &v.text[a..b];
+        let t = raw.trim();
+        let Ok(n) = t.parse::<i64>() else { continue };
+        let lead = raw.len() - raw.trim_start().len();
+        out.push(ExprDesc {
+            range: v.range(a + lead, a + lead + t.len()),
+            text: t.to_string(),
+            value: Some(Value::Int(n.into())),
+            param: None,
+        });
+    }
     out
 }
 

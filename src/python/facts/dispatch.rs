@@ -17,13 +17,13 @@ impl<'a> Extractor<'_, 'a> {
         args: &[&'a Expr],
         kwargs: &[&'a ast::Keyword],
     ) -> usize {
-        let mut path = args.first().map(|e| self.desc(e, scope));
-        let mut timeout = args.get(1).map(|e| self.desc(e, scope));
+        let mut path_e: Option<&'a Expr> = args.first().copied();
+        let mut timeout_e: Option<&'a Expr> = args.get(1).copied();
         let mut arguments_e: Option<&Expr> = args.get(2).copied();
         for k in kwargs {
             match k.arg.as_ref().map(|a| a.as_str()) {
-                Some("path") => path = Some(self.desc(&k.value, scope)),
-                Some("timeout_seconds") => timeout = Some(self.desc(&k.value, scope)),
+                Some("path") => path_e = Some(&k.value),
+                Some("timeout_seconds") => timeout_e = Some(&k.value),
                 Some("arguments") => arguments_e = Some(&k.value),
                 Some(_) => {}
                 None => {
@@ -32,10 +32,8 @@ impl<'a> Extractor<'_, 'a> {
                         for it in &d.items {
                             let Some(key) = &it.key else { continue };
                             match eval::eval_str(key, &self.m.env(scope)).as_deref() {
-                                Some("path") => path = Some(self.desc(&it.value, scope)),
-                                Some("timeout_seconds") => {
-                                    timeout = Some(self.desc(&it.value, scope))
-                                }
+                                Some("path") => path_e = Some(&it.value),
+                                Some("timeout_seconds") => timeout_e = Some(&it.value),
                                 Some("arguments") => arguments_e = Some(&it.value),
                                 _ => {}
                             }
@@ -49,13 +47,19 @@ impl<'a> Extractor<'_, 'a> {
             range: r,
             callee: r,
             by_reference: true,
-            path,
-            timeout,
+            path: path_e.map(|e| self.desc(e, scope)),
+            timeout: timeout_e.map(|e| self.desc(e, scope)),
             arguments: arguments_e.map(|e| self.desc(e, scope)),
             argument_items: arguments_e
                 .map(|e| self.dict_items(e, scope))
                 .unwrap_or_default(),
             path_domain: None,
+            path_values: path_e
+                .map(|e| self.path_values(e, scope))
+                .unwrap_or_default(),
+            timeout_origins: timeout_e
+                .map(|e| self.data_origins(e, scope))
+                .unwrap_or_default(),
             has_splat: args.iter().any(|a| a.is_starred_expr())
                 || kwargs
                     .iter()
@@ -120,11 +124,51 @@ impl<'a> Extractor<'_, 'a> {
 
     fn pool_facts(&self, pool: &Pool<'a>) -> PoolFacts {
         let size = pool.size();
+        let bound = size.and_then(|s| eval::upper_bound(s, &self.m.env(pool.scope)));
+        // Through data: the largest bound of everything the size is given as.
+        let origins = match (size, bound) {
+            (Some(s), None) => self.m.origins(s, pool.scope).unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        let bounds: Vec<Option<i64>> = origins
+            .iter()
+            .map(|(o, s)| match size {
+                Some(e) if std::ptr::eq(*o, e) => None,
+                _ => eval::upper_bound(o, &self.m.env(*s)),
+            })
+            .collect();
+        let through_data = if !bounds.is_empty() && bounds.iter().all(Option::is_some) {
+            bounds.iter().flatten().max().copied()
+        } else {
+            None
+        };
+        let size_bound = bound.or(through_data);
+        let size_unbounded = if size_bound.is_none() {
+            origins
+                .iter()
+                .zip(&bounds)
+                .filter(|((o, _), b)| b.is_none() && !size.is_some_and(|e| std::ptr::eq(*o, e)))
+                .map(|((o, s), _)| self.desc(o, *s))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let is_cpu_count = |e: &Expr, s: ScopeId| {
+            matches!(e, Expr::Call(c) if matches!(
+                self.m.qualname(&c.func, s).as_deref(),
+                Some("os.cpu_count" | "multiprocessing.cpu_count" | "psutil.cpu_count")
+            ))
+        };
+        let size_cpu_count = size_bound.is_none()
+            && (size.is_some_and(|e| is_cpu_count(e, pool.scope))
+                || origins.iter().any(|(o, s)| is_cpu_count(o, *s)));
         PoolFacts {
             kind: pool.kind,
             ctor: self.m.py.to_doc(pool.ctor.range()),
             size: size.map(|s| self.desc(s, pool.scope)),
-            size_bound: size.and_then(|s| eval::upper_bound(s, &self.m.env(pool.scope))),
+            size_bound,
+            size_unbounded,
+            size_cpu_count,
         }
     }
 

@@ -41,6 +41,14 @@ pub struct RunCall {
     pub argument_items: Vec<(Option<String>, ExprDesc)>,
     /// When the path is a loop variable: the iterable it takes its values from.
     pub path_domain: Option<ExprDesc>,
+    /// When the path is not one known string: every string it may be through data (a loop
+    /// variable over a literal list joined to a literal prefix, a parameter every call of the
+    /// file gives a literal); empty when one of them is not known.
+    pub path_values: Vec<String>,
+    /// When the timeout is not known itself: the known values that reach it through data
+    /// (`Child("./a", 0)` read as `child.timeout`, `nb[1]` of a literal list, `step["timeout"]`
+    /// of a dict literal, a parameter fed by the calls of the file), where they are written.
+    pub timeout_origins: Vec<ExprDesc>,
     /// The call unpacks `*args` / `**kwargs`: missing arguments may be in there.
     pub has_splat: bool,
     /// The enclosing function.
@@ -115,8 +123,14 @@ pub struct PoolFacts {
     pub ctor: TextRange,
     /// The size argument, if given.
     pub size: Option<ExprDesc>,
-    /// An upper bound of the size (`min(len(x), 8)` is 8).
+    /// An upper bound of the size (`min(len(x), 8)` is 8; a parameter every call of the file
+    /// gives a small literal is bounded by the largest).
     pub size_bound: Option<i64>,
+    /// What the size is given as, through data, when it has no bound: `len(tables)` passed to
+    /// the parameter that sizes the pool.
+    pub size_unbounded: Vec<ExprDesc>,
+    /// The size is the driver's CPU count (`os.cpu_count()`, `multiprocessing.cpu_count()`).
+    pub size_cpu_count: bool,
 }
 
 /// A dispatch of work to a pool, executor or thread.
@@ -274,6 +288,7 @@ impl FileFacts {
             loop_stack: Vec::new(),
             try_stack: Vec::new(),
             loop_facts: None,
+            retry_raises: false,
         };
         for func in &m.functions {
             x.f.functions.push(FuncFacts {
@@ -292,6 +307,22 @@ impl FileFacts {
         for (i, func) in m.functions.iter().enumerate() {
             if func.top_level && !matches!(func.node, FuncNode::Lambda(_)) && i != MODULE_FUNC {
                 x.f.exports.insert(func.qualname.clone(), i);
+                // A factory: the (first) local function it returns, for workers built by
+                // `make_worker(...)` in the files that import or `%run` this one.
+                let returned = func.returns.iter().find_map(|r| {
+                    m.callables(r, func.scope)
+                        .into_iter()
+                        .find_map(|c| match c {
+                            CallRef::Func(g) => Some(g),
+                            _ => None,
+                        })
+                });
+                if let Some(g) = returned {
+                    x.f.exports.insert(
+                        format!("{}{}", func.qualname, crate::python::model::RETURNED),
+                        g,
+                    );
+                }
             }
         }
         // Module-level re-exports.
@@ -331,6 +362,8 @@ pub(super) struct Extractor<'m, 'a> {
     try_stack: Vec<Vec<usize>>,
     /// The outermost open loop's facts.
     loop_facts: Option<LoopFacts>,
+    /// Inside a retry loop that raises once its attempts are spent.
+    retry_raises: bool,
 }
 
 const POOL_MAP: &[&str] = &[
@@ -366,9 +399,63 @@ impl<'a> Extractor<'_, 'a> {
         }
     }
 
+    /// The known values that reach `e` through data (see [`RunCall::timeout_origins`]); empty
+    /// when `e` is known itself or nothing is followed.
+    pub(super) fn data_origins(&self, e: &'a Expr, scope: ScopeId) -> Vec<ExprDesc> {
+        if self.m.eval(e, scope).is_some() {
+            return Vec::new();
+        }
+        let Some(origins) = self.m.origins(e, scope) else {
+            return Vec::new();
+        };
+        origins
+            .into_iter()
+            .filter(|(o, _)| !std::ptr::eq(*o, e))
+            .filter_map(|(o, s)| {
+                let d = self.desc(o, s);
+                d.value.is_some().then_some(d)
+            })
+            .collect()
+    }
+
+    /// Every string a path may be through data (see [`RunCall::path_values`]).
+    pub(super) fn path_values(&self, e: &'a Expr, scope: ScopeId) -> Vec<String> {
+        if self.m.eval(e, scope).is_some() {
+            return Vec::new();
+        }
+        self.m
+            .values(e, scope)
+            .and_then(|vs| {
+                vs.into_iter()
+                    .map(|v| match v {
+                        Value::Str(s) => Some(s),
+                        _ => None,
+                    })
+                    .collect::<Option<Vec<String>>>()
+            })
+            .unwrap_or_default()
+    }
+
     pub(super) fn body(&mut self, body: &'a [Stmt]) {
-        for s in body {
-            self.stmt(s);
+        for (i, s) in body.iter().enumerate() {
+            // A retry loop that raises once its attempts are spent (`for ... else: raise`, or
+            // a raise right after the loop): failures its handlers pass over are retried, not
+            // lost.
+            let orelse = match s {
+                Stmt::For(f) if is_retry_body(&f.body) => Some(&f.orelse),
+                Stmt::While(w) if is_retry_body(&w.body) => Some(&w.orelse),
+                _ => None,
+            };
+            match orelse {
+                Some(orelse) => {
+                    let raises = orelse.iter().any(swallow::contains_raise)
+                        || body.get(i + 1).is_some_and(swallow::contains_raise);
+                    let old = std::mem::replace(&mut self.retry_raises, raises);
+                    self.stmt(s);
+                    self.retry_raises = old;
+                }
+                None => self.stmt(s),
+            }
         }
     }
 }

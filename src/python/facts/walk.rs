@@ -83,7 +83,10 @@ impl<'a> Extractor<'_, 'a> {
                 let mut ids = Vec::new();
                 for h in &t.handlers {
                     let ast::ExceptHandler::ExceptHandler(h) = h;
-                    if let Some(kind) = self.swallow_kind(h) {
+                    let kind = self
+                        .swallow_kind(h)
+                        .filter(|k| !(self.retry_raises && *k == SwallowKind::Pass));
+                    if let Some(kind) = kind {
                         let header_end = h
                             .type_
                             .as_ref()
@@ -340,6 +343,10 @@ impl<'a> Extractor<'_, 'a> {
                         .map(|e| self.dict_items(e, scope))
                         .unwrap_or_default(),
                     path_domain: path.and_then(|p| self.domain(p, scope)),
+                    path_values: path.map(|p| self.path_values(p, scope)).unwrap_or_default(),
+                    timeout_origins: timeout
+                        .map(|t| self.data_origins(t, scope))
+                        .unwrap_or_default(),
                     has_splat: args.args.iter().any(|a| a.is_starred_expr())
                         || args.keywords.iter().any(|k| k.arg.is_none()),
                     func: self.func,

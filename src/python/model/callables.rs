@@ -169,11 +169,21 @@ impl<'a> Model<'a> {
                 let mut facs = Vec::new();
                 self.callables_d(&c.func, scope, d + 1, &mut facs);
                 for f in facs {
-                    if let CallRef::Func(f) = f {
-                        let func = &self.functions[f];
-                        for r in &func.returns {
-                            self.callables_d(r, func.scope, d + 1, out);
+                    match f {
+                        CallRef::Func(f) => {
+                            let func = &self.functions[f];
+                            for r in &func.returns {
+                                self.callables_d(r, func.scope, d + 1, out);
+                            }
                         }
+                        // A factory of another module or of a `%run`-included notebook: the
+                        // closure it returns, exported by that file as `name.<returns>`.
+                        CallRef::External { module, name } => out.push(CallRef::External {
+                            module,
+                            name: format!("{name}{RETURNED}"),
+                        }),
+                        CallRef::Free(name) => out.push(CallRef::Free(format!("{name}{RETURNED}"))),
+                        CallRef::NotebookRun => {}
                     }
                 }
             }
@@ -262,6 +272,9 @@ impl<'a> Model<'a> {
         self.py.to_doc(r)
     }
 }
+
+/// Suffix of the exported name of the closure a factory returns (`make_worker.<returns>`).
+pub const RETURNED: &str = ".<returns>";
 
 fn external(q: &str) -> Option<CallRef> {
     let (module, name) = q.rsplit_once('.')?;

@@ -267,6 +267,8 @@ pub struct Model<'a> {
     pub imports: Vec<(String, u32, TextRange)>,
     /// Scopes sorted by start (outer first on ties), for [`Model::scope_at`].
     scope_order: Vec<ScopeId>,
+    /// Call sites by function, built on first use ([`Model::origins`]).
+    flow: flow::FlowCache,
 }
 
 const MAX_DEPTH: u32 = 12;
@@ -303,6 +305,7 @@ impl<'a> Model<'a> {
             imports_asyncio: false,
             imports: Vec::new(),
             scope_order: Vec::new(),
+            flow: Default::default(),
         };
         let mut b = Builder {
             m: &mut m,
@@ -494,7 +497,10 @@ impl<'x, 'a: 'x> Env<'x> for ModelEnv<'_, 'a> {
 mod builder;
 mod callables;
 mod dbutils;
+mod flow;
 #[cfg(test)]
 mod tests;
 
 use builder::Builder;
+pub use callables::RETURNED;
+pub use flow::Origin;

@@ -16,6 +16,17 @@ pub fn eval<'a>(expr: &'a Expr, env: &dyn Env<'a>) -> Option<Value> {
     v.is_known().then_some(v)
 }
 
+/// Evaluate `expr` with some names bound to values first (a loop variable to one of its
+/// items): those names are not looked up in `env`.
+pub fn eval_bound<'a>(expr: &'a Expr, env: &dyn Env<'a>, vars: &[(&str, Value)]) -> Option<Value> {
+    let mut it = Interp::literal(env);
+    for (name, v) in vars {
+        it.set_var(name, v.clone());
+    }
+    let v = it.eval(expr);
+    v.is_known().then_some(v)
+}
+
 /// Evaluate an integer (booleans count as 0/1).
 pub fn eval_int<'a>(expr: &'a Expr, env: &dyn Env<'a>) -> Option<i64> {
     eval(expr, env)?.as_int()

@@ -41,7 +41,7 @@ pub mod syntax;
 
 pub use interp::{evaluate, evaluate_with, values_at};
 pub use json::{join, py_dumps, py_float_repr, SizeBound};
-pub use literal::{eval, eval_int, eval_str, upper_bound};
+pub use literal::{eval, eval_bound, eval_int, eval_str, upper_bound};
 pub use record::{Arg, CallKind, Recorded};
 pub use repr::{py_format, py_str};
 pub use syntax::{fstring_parts, Env, FStringPart, NoEnv};
