@@ -58,6 +58,7 @@ pub mod var003_variable_expansion_limit;
 pub mod var004_reference_field_unknown;
 pub mod var005_target_variable_undeclared;
 pub mod var006_variable_overrides_invalid;
+pub mod var007_variable_in_name_or_key;
 pub mod xf001_task_value_reference_unresolved;
 pub mod xf002_notebook_parameter_mismatch;
 pub mod xf003_duplicate_orchestration;
@@ -123,6 +124,7 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &var004_reference_field_unknown::ReferenceFieldUnknown,
         &var005_target_variable_undeclared::TargetVariableUndeclared,
         &var006_variable_overrides_invalid::VariableOverridesInvalid,
+        &var007_variable_in_name_or_key::VariableInNameOrKey,
         &xf001_task_value_reference_unresolved::TaskValueReferenceUnresolved,
         &xf002_notebook_parameter_mismatch::NotebookParameterMismatch,
         &xf003_duplicate_orchestration::DuplicateOrchestration,

@@ -301,3 +301,13 @@ fn plan_takes_the_bundle_arguments_of_check() {
     let r = check(dir.path(), &["-t", "missing"], &[]);
     assert_eq!(r.code, Some(2), "{}", r.out);
 }
+
+/// `${...}` in `bundle.name` and in a resource key: `bundle validate` refuses both; keys are
+/// never substituted (libs/dyn/dynvar/resolve.go walks values only).
+#[test]
+fn references_in_the_bundle_name_and_resource_keys() {
+    let y = "bundle:\n  name: etl-${var.env}\nvariables:\n  env:\n    default: dev\nresources:\n  jobs:\n    ${var.env}_load:\n      name: load-${var.env}\n      tasks:\n        - task_key: load\n          notebook_task:\n            notebook_path: ./src/load.py\n";
+    let r = check(bundle(y).path(), &[], &[]);
+    let lines: Vec<u64> = r.of("VAR007").into_iter().map(|h| h.0).collect();
+    assert_eq!(lines, [2, 8], "{}", r.out);
+}
