@@ -14,6 +14,10 @@ project to a temporary directory, runs `bricklint migrate --write`, then checks 
   merged configuration (target overrides merged into the tasks by `task_key`, as the CLI does)
   validates too, the bundle keeps exactly the jobs it had, and every comment line of every YAML
   file is still there;
+* for a fixture whose job edit is refused, `--write` changes nothing and every YAML document
+  `--emit-yaml` prints (task list items, or the `for_each_task` entry that replaces one task's
+  notebook) validates against the schema's `jobs.Task` and loads with
+  `databricks.bundles.jobs.Task.from_dict`;
 * with `--to submit`, every task of every `<notebook>.submit.json` request (and every For Each
   nested task) validates against the schema's `jobs.Task` and loads with
   `databricks.bundles.jobs.Task.from_dict`, and its notebook paths are absolute workspace paths.
@@ -40,6 +44,10 @@ from databricks.bundles.jobs import Job, Task
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIXTURES = os.path.join(ROOT, "fixtures", "migrate")
 REFUSED = {"refused_dynamic_path", "refused_thread"}
+# Fixtures whose job edit is refused (several jobs run the orchestrator, a target override the
+# edit cannot keep): `--write` changes nothing and exits 1; `--emit-yaml` prints the YAML to
+# paste, which must be valid task YAML.
+REFUSED_JOB = {"refused_several_jobs", "refused_target_override"}
 
 # The schema's patterns use \p{L} / \p{N}, which Python's `re` rejects.
 jsonschema._keywords.re = regex
@@ -110,7 +118,9 @@ def comment_lines(root):
     out = {}
     for path in glob.glob(os.path.join(root, "**", "*.yml"), recursive=True):
         with open(path) as f:
-            out[os.path.relpath(path, root)] = [l.strip() for l in f if l.strip().startswith("#")]
+            out[os.path.relpath(path, root)] = [
+                l.strip() for l in f if l.strip().startswith("#")
+            ]
     return out
 
 
@@ -160,7 +170,11 @@ def python_cells(path):
     for cell in cells:
         body = [l for l in cell if l.strip()]
         if body and all(l.startswith(magic) for l in body):
-            stripped = [l[len(magic) + 1 :] if l.startswith(magic + " ") else "" for l in cell if l.startswith(magic)]
+            stripped = [
+                l[len(magic) + 1 :] if l.startswith(magic + " ") else ""
+                for l in cell
+                if l.startswith(magic)
+            ]
             head = next((l for l in stripped if l.strip()), "")
             if head.strip().startswith("%python"):
                 i = stripped.index(head)
@@ -173,11 +187,19 @@ def check_project(binary, schema, name, extra_args, remove_bundle=False):
     errors = []
     with tempfile.TemporaryDirectory() as tmp:
         proj = os.path.join(tmp, name)
-        shutil.copytree(os.path.join(FIXTURES, name), proj, ignore=shutil.ignore_patterns("snapshots"))
+        shutil.copytree(
+            os.path.join(FIXTURES, name),
+            proj,
+            ignore=shutil.ignore_patterns("snapshots"),
+        )
         if remove_bundle:
             os.remove(os.path.join(proj, "databricks.yml"))
             os.mkdir(os.path.join(proj, ".git"))
-        had_jobs = sorted(((load_bundle(proj).get("resources") or {}).get("jobs") or {})) if not remove_bundle else []
+        had_jobs = (
+            sorted((load_bundle(proj).get("resources") or {}).get("jobs") or {})
+            if not remove_bundle
+            else []
+        )
         comments_before = comment_lines(proj)
         before = {}
         for dirpath, _, files in os.walk(proj):
@@ -190,6 +212,7 @@ def check_project(binary, schema, name, extra_args, remove_bundle=False):
             cwd=proj,
             capture_output=True,
             text=True,
+            check=False,
         )
         expected = 0
         if run.returncode != expected:
@@ -198,7 +221,9 @@ def check_project(binary, schema, name, extra_args, remove_bundle=False):
             return []
         bundle = load_bundle(proj)
         validator = jsonschema.Draft202012Validator(schema)
-        for err in sorted(validator.iter_errors(bundle), key=lambda e: list(e.absolute_path)):
+        for err in sorted(
+            validator.iter_errors(bundle), key=lambda e: list(e.absolute_path)
+        ):
             route = ".".join(str(p) for p in err.absolute_path)
             errors.append(f"schema: {route}: {err.message[:300]}")
         jobs = (bundle.get("resources") or {}).get("jobs") or {}
@@ -209,16 +234,22 @@ def check_project(binary, schema, name, extra_args, remove_bundle=False):
             # every target still valid, every comment kept.
             if sorted(jobs) != had_jobs:
                 errors.append(f"jobs {had_jobs} became {sorted(jobs)}")
-            for target in (bundle.get("targets") or {}):
+            for target in bundle.get("targets") or {}:
                 conf = for_target(bundle, target)
                 for err in validator.iter_errors(conf):
                     route = ".".join(str(p) for p in err.absolute_path)
-                    errors.append(f"target {target}: schema: {route}: {err.message[:300]}")
-                for key, job in ((conf.get("resources") or {}).get("jobs") or {}).items():
+                    errors.append(
+                        f"target {target}: schema: {route}: {err.message[:300]}"
+                    )
+                for key, job in (
+                    (conf.get("resources") or {}).get("jobs") or {}
+                ).items():
                     try:
                         Job.from_dict(job)
                     except Exception as e:  # noqa: BLE001 - report any model error
-                        errors.append(f"target {target}: Job.from_dict({key}): {type(e).__name__}: {e}")
+                        errors.append(
+                            f"target {target}: Job.from_dict({key}): {type(e).__name__}: {e}"
+                        )
             after_comments = comment_lines(proj)
             for path, lines in comments_before.items():
                 missing = [l for l in lines if l not in after_comments.get(path, [])]
@@ -228,24 +259,113 @@ def check_project(binary, schema, name, extra_args, remove_bundle=False):
             try:
                 Job.from_dict(job)
             except Exception as e:  # noqa: BLE001 - report any model error
-                errors.append(f"databricks-bundles Job.from_dict({key}): {type(e).__name__}: {e}")
+                errors.append(
+                    f"databricks-bundles Job.from_dict({key}): {type(e).__name__}: {e}"
+                )
         changed = 0
         for dirpath, _, files in os.walk(proj):
             for fn in files:
                 p = os.path.join(dirpath, fn)
                 with open(p, "rb") as f:
                     data = f.read()
-                if before.get(p) == data or not fn.endswith((".py", ".sql", ".scala", ".r", ".ipynb")):
+                if before.get(p) == data or not fn.endswith(
+                    (".py", ".sql", ".scala", ".r", ".ipynb")
+                ):
                     continue
                 changed += 1
                 for i, src in enumerate(python_cells(p)):
                     try:
                         ast.parse(src)
                     except SyntaxError as e:
-                        errors.append(f"{os.path.relpath(p, proj)}: Python cell {i + 1} does not parse: {e}")
+                        errors.append(
+                            f"{os.path.relpath(p, proj)}: Python cell {i + 1} does not parse: {e}"
+                        )
         if changed == 0:
             errors.append("no notebook was rewritten")
     return errors
+
+
+def check_refused_job_project(binary, schema, name):
+    """A refused job edit: nothing written; the YAML printed by --emit-yaml is valid task YAML."""
+    errors = []
+    task_schema = {
+        "$defs": schema["$defs"],
+        "$ref": "#/$defs/github.com/databricks/databricks-sdk-go/service/jobs.Task",
+    }
+    validator = jsonschema.Draft202012Validator(task_schema)
+    with tempfile.TemporaryDirectory() as tmp:
+        proj = os.path.join(tmp, name)
+        shutil.copytree(
+            os.path.join(FIXTURES, name),
+            proj,
+            ignore=shutil.ignore_patterns("snapshots"),
+        )
+        before = snapshot_tree(proj)
+        run = subprocess.run(
+            [binary, "migrate", "--write", "."],
+            cwd=proj,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if run.returncode != 1:
+            return [f"--write: exit {run.returncode}\n{run.stdout}\n{run.stderr}"]
+        if snapshot_tree(proj) != before:
+            errors.append("--write changed files of a refused job edit")
+        run = subprocess.run(
+            [binary, "migrate", "--emit-yaml", "."],
+            cwd=proj,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if run.returncode != 0:
+            return errors + [
+                f"--emit-yaml: exit {run.returncode}\n{run.stdout}\n{run.stderr}"
+            ]
+        docs = list(yaml.safe_load_all(run.stdout))
+        if not docs:
+            errors.append("--emit-yaml printed no YAML")
+        for doc in docs:
+            if isinstance(doc, list):
+                tasks = doc
+            elif isinstance(doc, dict) and "for_each_task" in doc:
+                tasks = [{"task_key": "orchestrator", **doc}]
+            else:
+                errors.append(
+                    f"--emit-yaml: neither a task list nor a task entry: {doc!r:.200}"
+                )
+                continue
+            for task in tasks:
+                key = task.get("task_key")
+                for err in validator.iter_errors(task):
+                    errors.append(f"task {key}: schema: {err.message[:300]}")
+                try:
+                    Task.from_dict(task)
+                except Exception as e:  # noqa: BLE001 - report any model error
+                    errors.append(
+                        f"databricks-bundles Task.from_dict({key}): {type(e).__name__}: {e}"
+                    )
+    return errors
+
+
+def yml_files(root):
+    """Every .yml file under root with its bytes."""
+    out = {}
+    for p in glob.glob(os.path.join(root, "**", "*.yml"), recursive=True):
+        with open(p, "rb") as f:
+            out[p] = f.read()
+    return out
+
+
+def snapshot_tree(root):
+    out = {}
+    for dirpath, _, files in os.walk(root):
+        for fn in files:
+            p = os.path.join(dirpath, fn)
+            with open(p, "rb") as f:
+                out[p] = f.read()
+    return out
 
 
 SUBMIT_ROOT = "/Workspace/Users/ci@example.com/project"
@@ -261,22 +381,36 @@ def check_submit_project(binary, schema, name):
     validator = jsonschema.Draft202012Validator(task_schema)
     with tempfile.TemporaryDirectory() as tmp:
         proj = os.path.join(tmp, name)
-        shutil.copytree(os.path.join(FIXTURES, name), proj, ignore=shutil.ignore_patterns("snapshots"))
+        shutil.copytree(
+            os.path.join(FIXTURES, name),
+            proj,
+            ignore=shutil.ignore_patterns("snapshots"),
+        )
         os.remove(os.path.join(proj, "databricks.yml"))
         os.mkdir(os.path.join(proj, ".git"))
-        yaml_before = {p: open(p, "rb").read() for p in glob.glob(os.path.join(proj, "**", "*.yml"), recursive=True)}
+        yaml_before = yml_files(proj)
         run = subprocess.run(
-            [binary, "migrate", "--write", "--to", "submit", "--workspace-root", SUBMIT_ROOT, "."],
+            [
+                binary,
+                "migrate",
+                "--write",
+                "--to",
+                "submit",
+                "--workspace-root",
+                SUBMIT_ROOT,
+                ".",
+            ],
             cwd=proj,
             capture_output=True,
             text=True,
+            check=False,
         )
         if run.returncode != 0:
             return [f"exit {run.returncode}\n{run.stdout}\n{run.stderr}"]
         requests = glob.glob(os.path.join(proj, "**", "*.submit.json"), recursive=True)
         if not requests:
             return ["no request written"]
-        yaml_after = {p: open(p, "rb").read() for p in glob.glob(os.path.join(proj, "**", "*.yml"), recursive=True)}
+        yaml_after = yml_files(proj)
         if yaml_after != yaml_before:
             errors.append("bundle resources written with --to submit")
         for path in requests:
@@ -296,10 +430,16 @@ def check_submit_project(binary, schema, name):
                 try:
                     Task.from_dict(task)
                 except Exception as e:  # noqa: BLE001 - report any model error
-                    errors.append(f"{rel}: databricks-bundles Task.from_dict({key}): {type(e).__name__}: {e}")
+                    errors.append(
+                        f"{rel}: databricks-bundles Task.from_dict({key}): {type(e).__name__}: {e}"
+                    )
                 nb = (task.get("notebook_task") or {}).get("notebook_path")
-                if nb is not None and not (nb.startswith(SUBMIT_ROOT + "/") and "." not in nb.rsplit("/", 1)[1]):
-                    errors.append(f"{rel}: task {key}: notebook_path {nb!r} is not a workspace path")
+                if nb is not None and not (
+                    nb.startswith(SUBMIT_ROOT + "/") and "." not in nb.rsplit("/", 1)[1]
+                ):
+                    errors.append(
+                        f"{rel}: task {key}: notebook_path {nb!r} is not a workspace path"
+                    )
     return errors
 
 
@@ -308,15 +448,33 @@ def main():
         print(__doc__)
         return 2
     binary = os.path.abspath(sys.argv[1])
-    schema_path = sys.argv[2] if len(sys.argv) > 2 else os.path.join(ROOT, "..", "shared", "reference", "databricks", "bundle_schema.json")
+    schema_path = (
+        sys.argv[2]
+        if len(sys.argv) > 2
+        else os.path.join(
+            ROOT, "..", "shared", "reference", "databricks", "bundle_schema.json"
+        )
+    )
     with open(schema_path) as f:
         schema = json.load(f)
-    names = [n for n in sorted(os.listdir(FIXTURES)) if os.path.isdir(os.path.join(FIXTURES, n)) and n != "snapshots"]
-    cases = [(n, [], False) for n in names]
+    names = [
+        n
+        for n in sorted(os.listdir(FIXTURES))
+        if os.path.isdir(os.path.join(FIXTURES, n)) and n != "snapshots"
+    ]
+    cases = [(n, [], False) for n in names if n not in REFUSED_JOB]
     cases += [
-        ("named_function", ["--init-bundle", "--compute", "existing-cluster=${var.cluster_id}"], True),
+        (
+            "named_function",
+            ["--init-bundle", "--compute", "existing-cluster=${var.cluster_id}"],
+            True,
+        ),
         ("lambda", ["--init-bundle", "--compute", "job-cluster=main"], True),
-        ("executor_submit", ["--compute", "existing-cluster=0123-456789-abcdefgh"], False),
+        (
+            "executor_submit",
+            ["--compute", "existing-cluster=0123-456789-abcdefgh"],
+            False,
+        ),
         ("named_function", ["--to", "tasks"], False),
     ]
     submit_cases = [n for n in names if n not in REFUSED]
@@ -341,7 +499,18 @@ def main():
                 print(f"  {e}")
         else:
             print(f"ok   {label}")
-    total = len(cases) + len(submit_cases)
+    refused_job = [n for n in names if n in REFUSED_JOB]
+    for name in refused_job:
+        errs = check_refused_job_project(binary, schema, name)
+        label = f"{name} (job edit refused: --write, --emit-yaml)"
+        if errs:
+            failed += 1
+            print(f"FAIL {label}")
+            for e in errs:
+                print(f"  {e}")
+        else:
+            print(f"ok   {label}")
+    total = len(cases) + len(submit_cases) + len(refused_job)
     print(f"{total - failed}/{total} migrated projects conform")
     return 1 if failed else 0
 

@@ -175,3 +175,64 @@ fn a_sequential_loop_over_different_notebooks_becomes_a_chain_of_tasks() {
     assert!(out.contains("Nothing to migrate"), "{out}");
     assert_eq!(snap, tree(p.path()), "a second run changes nothing");
 }
+
+/// The YAML documents `--emit-yaml` printed, parsed.
+fn yaml_docs(text: &str) -> Vec<serde_json::Value> {
+    text.split("\n---\n")
+        .map(|d| serde_saphyr::from_str::<serde_json::Value>(d).expect("--emit-yaml prints YAML"))
+        .collect()
+}
+
+#[test]
+fn refused_job_edits_print_the_yaml_to_paste_and_write_nothing() {
+    for (name, reason, key) in [
+        (
+            "refused_several_jobs",
+            "2 tasks run this notebook: job `backfill` (task `run_all`), job `daily` (task `orchestrate`)",
+            "run_ingest",
+        ),
+        (
+            "refused_target_override",
+            "target `prod` overrides `existing_cluster_id` of task `orchestrate` in job `ingest` (databricks.yml:16)",
+            "orchestrate",
+        ),
+    ] {
+        let p = project(name);
+        let before = tree(p.path());
+        let (code, out) = run(p.path(), &["migrate", "--diff", "."]);
+        snapshot(&format!("{name}_diff"), &out);
+        assert_eq!(code, 1, "{name}: a refused edit is pending work\n{out}");
+        assert!(out.contains(reason), "{name}: {out}");
+        assert!(out.contains("to do it by hand:"), "{name}: {out}");
+        assert!(!out.contains("+++"), "{name}: nothing to apply\n{out}");
+        let (code, out) = run(p.path(), &["migrate", "--write", "."]);
+        assert_eq!(code, 1, "{name}: {out}");
+        assert_eq!(before, tree(p.path()), "{name}: nothing written");
+
+        let (code, out) = run(p.path(), &["migrate", "--emit-yaml", "."]);
+        assert_eq!(code, 0, "{name}: {out}");
+        assert!(out.starts_with("# notebooks/orchestrate.py: not applied: "), "{out}");
+        let docs = yaml_docs(&out);
+        assert_eq!(docs.len(), 1, "{name}: {out}");
+        // The pasted YAML is a task list or a task's `for_each_task` entry whose nested task
+        // runs the child notebook for every input.
+        let (task_key, fe) = match &docs[0] {
+            serde_json::Value::Array(items) => (
+                items[0]["task_key"].as_str().unwrap().to_string(),
+                items[0]["for_each_task"].clone(),
+            ),
+            m => (key.to_string(), m["for_each_task"].clone()),
+        };
+        assert_eq!(task_key, key, "{name}");
+        assert_eq!(fe["inputs"], r#"["customers","orders","payments"]"#);
+        assert_eq!(
+            fe["task"]["notebook_task"]["notebook_path"],
+            "../notebooks/ingest.py"
+        );
+        assert_eq!(before, tree(p.path()), "{name}: --emit-yaml writes nothing");
+    }
+    // Nothing refused: nothing on stdout, exit 1.
+    let p = project("chain_loop_job");
+    let (code, out) = run(p.path(), &["migrate", "--emit-yaml", "."]);
+    assert_eq!((code, out.as_str()), (1, ""));
+}

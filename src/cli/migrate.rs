@@ -25,6 +25,11 @@ pub struct MigrateArgs {
     /// Print the unified diff of the changes (the default without --write).
     #[arg(long)]
     pub diff: bool,
+    /// Print only the job YAML of the sites whose job edit was refused (several jobs run the
+    /// notebook, a target override the edit cannot keep, ...): one YAML document each, with
+    /// the reason and the steps as comments. Writes nothing.
+    #[arg(long, conflicts_with_all = ["write", "diff"])]
+    pub emit_yaml: bool,
     /// Compute of the generated notebook tasks: serverless, existing-cluster=<id or ${var.x}>,
     /// job-cluster=<key>. Default: the compute of the job task that runs the orchestrator
     /// today, else serverless.
@@ -122,6 +127,15 @@ pub fn run_migrate(args: MigrateArgs) -> ExitCode {
             return super::fail(e);
         }
     };
+    if args.emit_yaml {
+        let yaml = migrate::render_manual_yaml(&result);
+        if yaml.is_empty() {
+            // Nothing on stdout (it may be a file the user pastes from).
+            eprintln!("No refused job edit to print: nothing to do by hand.");
+            return ExitCode::from(1);
+        }
+        return super::print_then(&yaml, ExitCode::SUCCESS);
+    }
     // Output goes through one sink: a failed write is exit 2 naming the destination, and
     // nothing is written to the project when the plan could not be shown.
     text.push_str(&migrate::render_plan(&result));

@@ -23,7 +23,7 @@ use super::plan::{Compute, FanOutKind, NotebookPlan};
 use super::runners::{RawTask, Runner};
 use super::yaml::{self, TaskCompute};
 use super::yaml_edit::{self as ye, BlockMap, BlockSeq, Edit};
-use super::FileChange;
+use super::{FileChange, Manual};
 use crate::bundle::model::{NotebookRef, COMPUTE_KEYS};
 use crate::bundle::{Bundle, LoadOptions, Node};
 
@@ -54,7 +54,7 @@ pub struct JobEdit {
 pub struct Refused {
     pub reason: String,
     /// The YAML to apply by hand, with the steps.
-    pub manual: String,
+    pub manual: Manual,
 }
 
 /// Everything the edit needs.
@@ -451,7 +451,7 @@ fn reload(
 }
 
 /// The YAML to apply by hand when the edit is refused, with the steps.
-pub fn manual_yaml(inp: &Input<'_>, key: &str) -> String {
+pub fn manual_yaml(inp: &Input<'_>, key: &str) -> Manual {
     let job = &inp.runner.job.key;
     let dir = inp
         .runner
@@ -466,30 +466,28 @@ pub fn manual_yaml(inp: &Input<'_>, key: &str) -> String {
         Some(c) => TaskCompute::Given(c),
         None => TaskCompute::Given(&Compute::Serverless),
     };
-    let mut out = String::new();
-    let (items, last) = if converts(inp.plan) {
-        out.push_str(&format!(
-            "In job `{job}`, replace the `notebook_task` of task `{key}` (and its compute) with:\n"
-        ));
-        let FanOutKind::ForEach(fe) = &inp.plan.fanouts[0].kind else {
-            return out;
+    if let (true, Some(FanOutKind::ForEach(fe))) = (
+        converts(inp.plan),
+        inp.plan.fanouts.first().map(|f| &f.kind),
+    ) {
+        return Manual {
+            steps: format!(
+                "In job `{job}`, replace the `notebook_task` of task `{key}` (and its compute, libraries and retries) with:"
+            ),
+            yaml: yaml::for_each_entry(fe, key, &dir, compute),
+            then: "and put the compute and retries the task had on the nested `task`.".into(),
         };
-        let entry = yaml::for_each_entry(fe, key, &dir, compute);
-        out.push_str(&yaml::indent_lines(&entry, 4));
-        return out;
-    } else {
-        yaml::fan_out_tasks(inp.plan, &[key.to_string()], &dir, compute)
-    };
-    out.push_str(&format!(
-        "In job `{job}`, add these tasks after task `{key}`:\n"
-    ));
-    out.push_str(&yaml::indent_lines(&items, 4));
-    out.push_str(&format!(
-        "and make every task that depends on `{key}` depend on {} instead.\n",
-        last.iter()
-            .map(|k| format!("`{k}`"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    ));
-    out
+    }
+    let (items, last) = yaml::fan_out_tasks(inp.plan, &[key.to_string()], &dir, compute);
+    Manual {
+        steps: format!("In job `{job}`, add these tasks after task `{key}`:"),
+        yaml: items,
+        then: format!(
+            "and make every task that depends on `{key}` depend on {} instead.",
+            last.iter()
+                .map(|k| format!("`{k}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
 }

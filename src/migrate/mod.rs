@@ -31,7 +31,7 @@ use crate::config::Config;
 use crate::source::{display_path, Document};
 use job_choice::JobChoice;
 pub use plan::{Compute, NotebookPlan, TargetShape};
-pub use report::{render_diff, render_plan};
+pub use report::{render_diff, render_manual_yaml, render_plan};
 
 /// Options of `bricklint migrate`.
 #[derive(Debug, Clone, Default)]
@@ -83,7 +83,30 @@ pub struct NotebookOutcome {
     /// How the job is changed (printed with the plan).
     pub notes: Vec<String>,
     /// When the job cannot be changed automatically: the YAML and the steps to do it by hand.
-    pub manual: Option<String>,
+    pub manual: Option<Manual>,
+}
+
+/// A job change to make by hand (the edit was refused but its YAML could be computed).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Manual {
+    /// What to do with the YAML (ends with `:`).
+    pub steps: String,
+    /// The YAML to paste, at column 0 (task list items, or the entry that replaces one).
+    pub yaml: String,
+    /// What to do afterwards (may be empty).
+    pub then: String,
+}
+
+impl Manual {
+    /// The steps, the YAML (indented by 4) and what to do afterwards, as printed with the plan.
+    pub fn text(&self) -> String {
+        let mut out = format!("{}\n{}", self.steps, yaml::indent_lines(&self.yaml, 4));
+        if !self.then.is_empty() {
+            out.push_str(&self.then);
+            out.push('\n');
+        }
+        out
+    }
 }
 
 impl NotebookOutcome {
@@ -472,11 +495,14 @@ fn plan_one(
                 &dir,
                 yaml::TaskCompute::Given(&opts.compute_or_default()),
             );
-            out.manual = Some(format!(
-                "In the job that should run the fan-out, add these tasks after the task that runs this notebook (named `{}` here), and make every task that depends on it depend on the last of them:\n{}",
-                out.plan.producer_key,
-                yaml::indent_lines(&items, 4)
-            ));
+            out.manual = Some(Manual {
+                steps: format!(
+                    "In the one job that should run the fan-out, add these tasks after the task that runs this notebook (named `{}` here):",
+                    out.plan.producer_key
+                ),
+                yaml: items,
+                then: "make every task that depends on it depend on the last of them, and stop the other tasks from running this notebook.".into(),
+            });
         }
     }
     Some(out)

@@ -23,6 +23,17 @@ pub fn render_plan(result: &MigrateResult) -> String {
                 r.line, r.reason
             );
         }
+        // Where the new tasks go; a refused job edit has no file of its own (the YAML to
+        // paste follows).
+        let where_ = if o.manual.is_some() {
+            "(the job edit is not applied: see below)".to_string()
+        } else {
+            format!(
+                "in {what} `{}` ({})",
+                o.plan.job_key,
+                display_path(&o.plan.output_file(result.to))
+            )
+        };
         for f in &o.plan.fanouts {
             match &f.kind {
                 plan::FanOutKind::ForEach(fe) => {
@@ -45,12 +56,8 @@ pub fn render_plan(result: &MigrateResult) -> String {
                     };
                     let _ = writeln!(
                         out,
-                        "{nb}:{}: {} -> For Each task `{}` in {what} `{}` ({})",
-                        f.line,
-                        f.dispatch,
-                        fe.task_key,
-                        o.plan.job_key,
-                        display_path(&o.plan.output_file(result.to))
+                        "{nb}:{}: {} -> For Each task `{}` {where_}",
+                        f.line, f.dispatch, fe.task_key,
                     );
                     let _ = writeln!(out, "  child notebook: {}", display_path(&fe.child));
                     let _ = writeln!(out, "  inputs: {inputs}");
@@ -66,13 +73,11 @@ pub fn render_plan(result: &MigrateResult) -> String {
                     let chain = matches!(f.kind, plan::FanOutKind::Chain(_));
                     let _ = writeln!(
                         out,
-                        "{nb}:{}: {} -> {} tasks{} in {what} `{}` ({})",
+                        "{nb}:{}: {} -> {} tasks{} {where_}",
                         f.line,
                         f.dispatch,
                         ts.len(),
                         if chain { ", one after the other," } else { "" },
-                        o.plan.job_key,
-                        display_path(&o.plan.output_file(result.to))
                     );
                     for (i, t) in ts.iter().enumerate() {
                         let after = match i.checked_sub(1).filter(|_| chain) {
@@ -103,7 +108,7 @@ pub fn render_plan(result: &MigrateResult) -> String {
         }
         if let Some(m) = &o.manual {
             let _ = writeln!(out, "  to do it by hand:");
-            for l in m.lines() {
+            for l in m.text().lines() {
                 let _ = writeln!(out, "    {l}");
             }
         }
@@ -112,6 +117,33 @@ pub fn render_plan(result: &MigrateResult) -> String {
         let _ = writeln!(out, "warning: skipped {e}");
     }
     out
+}
+
+/// `--emit-yaml`: only the YAML of the job changes that were refused (one YAML document per
+/// refused job edit, its reason and steps as comments), for a file or a pipe. Empty when no
+/// refused site has a computable job YAML.
+pub fn render_manual_yaml(result: &MigrateResult) -> String {
+    let mut docs = Vec::new();
+    for o in &result.outcomes {
+        let Some(m) = &o.manual else { continue };
+        let mut doc = String::new();
+        let nb = display_path(&o.plan.notebook);
+        for b in &o.blocked {
+            let _ = writeln!(doc, "# {nb}: not applied: {}", one_line(b));
+        }
+        let _ = writeln!(doc, "# {}", one_line(&m.steps));
+        doc.push_str(&m.yaml);
+        if !m.then.is_empty() {
+            let _ = writeln!(doc, "# {}", one_line(&m.then));
+        }
+        docs.push(doc);
+    }
+    docs.join("---\n")
+}
+
+/// Text on one line (for a YAML comment).
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Unified diff of every pending change.
