@@ -119,6 +119,12 @@ pub fn exclude_set(patterns: &[String]) -> Result<GlobSet, String> {
     })
 }
 
+fn is_bundle_root_name(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| BUNDLE_ROOT_NAMES.contains(&n))
+}
+
 /// Is `path` excluded by the set (any component, or the whole relative path)?
 pub fn is_excluded(set: &GlobSet, path: &Path, root: &Path) -> bool {
     let rel = path.strip_prefix(root).unwrap_or(path);
@@ -162,8 +168,13 @@ pub fn walk(root: &Path, excludes: &GlobSet) -> Vec<PathBuf> {
             let mut flush = Flush(&found, Vec::new());
             Box::new(move |entry| {
                 if let Ok(entry) = entry {
-                    if entry.file_type().is_some_and(|t| t.is_file()) && is_candidate(entry.path())
+                    let t = entry.file_type();
+                    if t.is_some_and(|t| t.is_file()) && is_candidate(entry.path())
+                        || t.is_some_and(|t| !t.is_file() && !t.is_symlink())
+                            && is_bundle_root_name(entry.path())
                     {
+                        // A `databricks.yml` that is a directory or a FIFO too: loading it says
+                        // what it is (BL003) instead of skipping the bundle silently.
                         flush.1.push(entry.into_path());
                     }
                 }

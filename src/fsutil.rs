@@ -292,7 +292,7 @@ fn kind_of(t: &fs::FileType) -> &'static str {
 
 /// Open `path` for reading without blocking on a FIFO (a FIFO with no writer would block
 /// `open` forever): non-blocking open, then the type is checked on the open file.
-fn open_regular(path: &Path) -> io::Result<(File, fs::Metadata)> {
+pub fn open_regular(path: &Path) -> io::Result<(File, fs::Metadata)> {
     let mut o = OpenOptions::new();
     o.read(true);
     #[cfg(target_os = "linux")]

@@ -52,6 +52,20 @@ pub fn builtin() -> &'static Validator {
 
 type Cache = Mutex<HashMap<PathBuf, Result<Arc<Validator>, String>>>;
 
+/// `file:line:col: the bundle schema is not JSON (what serde_json found)`.
+fn not_json(path: &Path, e: &serde_json::Error) -> String {
+    let what = e.to_string();
+    let what = what
+        .rsplit_once(" at line ")
+        .map_or(what.as_str(), |(m, _)| m);
+    format!(
+        "{}:{}:{}: the bundle schema is not JSON ({what})",
+        path.display(),
+        e.line(),
+        e.column()
+    )
+}
+
 /// Load and compile a schema file (cached per path for the process).
 pub fn load_schema(path: &Path) -> Result<Arc<Validator>, String> {
     static CACHE: OnceLock<Cache> = OnceLock::new();
@@ -61,10 +75,7 @@ pub fn load_schema(path: &Path) -> Result<Arc<Validator>, String> {
     }
     let r = crate::fsutil::read_input_string(path)
         .map_err(|e| format!("cannot read bundle schema {}: {e}", path.display()))
-        .and_then(|t| {
-            serde_json::from_str::<serde_json::Value>(&t)
-                .map_err(|e| format!("bundle schema {} is not JSON: {e}", path.display()))
-        })
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).map_err(|e| not_json(path, &e)))
         .and_then(|v| {
             compile(&v)
                 .map_err(|e| format!("bundle schema {} does not compile: {e}", path.display()))

@@ -1004,6 +1004,11 @@ fn parse_full(file: &Arc<PathBuf>, text: &str, limits: &Limits) -> Result<Parsed
                     .unwrap_or(rest);
                 message = format!("duplicate key `{key}`: a YAML mapping may not repeat a key");
             }
+            // An alias inside its own anchor (`a: &x [*x]`): serde-saphyr names the Rust types
+            // that could hold such a value.
+            if message.contains("recursive references") {
+                message = "an alias refers to the node its anchor is on (`&x [*x]`): a YAML value cannot contain itself".into();
+            }
             let limit = message.starts_with("budget breached")
                 || message.contains("recursion limit")
                 || message.contains("replay");
@@ -1022,7 +1027,10 @@ fn parse_full(file: &Arc<PathBuf>, text: &str, limits: &Limits) -> Result<Parsed
                         limits.max_yaml_aliases
                     )
                 } else {
-                    format!("YAML exceeds an input limit ({message}); not analysed")
+                    format!(
+                        "YAML exceeds an input limit ({}); not analysed",
+                        budget_name(&message)
+                    )
                 };
             }
             Err(FullError::Parse(ParseError {
@@ -1031,6 +1039,30 @@ fn parse_full(file: &Arc<PathBuf>, text: &str, limits: &Limits) -> Result<Parsed
                 limit,
             }))
         }
+    }
+}
+
+/// The budget of a serde-saphyr "budget breached: MergeKeys { merge_keys: 10001 }" message in
+/// words ("too many merge keys"), without the library's Debug text.
+fn budget_name(message: &str) -> String {
+    let name = message
+        .strip_prefix("budget breached")
+        .unwrap_or(message)
+        .trim_start_matches([':', ' '])
+        .split([' ', '{', '('])
+        .next()
+        .unwrap_or("");
+    let mut words = String::new();
+    for c in name.chars().filter(|c| c.is_ascii_alphanumeric()) {
+        if c.is_ascii_uppercase() && !words.is_empty() {
+            words.push(' ');
+        }
+        words.push(c.to_ascii_lowercase());
+    }
+    if words.is_empty() {
+        "too much input".into()
+    } else {
+        format!("too many {words}")
     }
 }
 

@@ -33,11 +33,9 @@ pub fn load_file(
 ) -> (Option<Document>, Vec<Diagnostic>) {
     let apath = Arc::new(path.to_path_buf());
     // One path lookup: open, then the size from the open file.
-    let read = |path: &Path| -> std::io::Result<(std::fs::File, std::fs::Metadata)> {
-        let f = std::fs::File::open(path)?;
-        let m = f.metadata()?;
-        Ok((f, m))
-    };
+    // Regular files only: a directory or a FIFO named like a bundle root is listed by the walk
+    // to be reported here (opened without blocking).
+    let read = crate::fsutil::open_regular;
     let (mut file, meta) = match read(path) {
         Ok(m) => m,
         Err(e) => {

@@ -31,8 +31,8 @@ pub enum Level {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Problem {
     pub severity: Level,
-    /// Stable machine-readable kind: `invalid-json`, `too-large`, `not-an-array`,
-    /// `inline-too-long`, `schema`.
+    /// Stable machine-readable kind: `invalid-json`, `lone-surrogate`, `number-out-of-range`,
+    /// `too-deep`, `too-large`, `not-an-array`, `inline-too-long`, `schema`.
     pub kind: &'static str,
     pub message: String,
     /// JSON pointer of the failing value (schema problems).
@@ -199,6 +199,11 @@ fn invalid_json_problem(text: &str, e: &serde_json::Error) -> Problem {
         )
     } else if e.is_eof() {
         format!("invalid JSON: unexpected end of input at line {line}, column {column}")
+    } else if let Some(special) = unsupported_json(text, offset.unwrap_or(text.len()), e) {
+        let mut p = Problem::new(Level::Error, special.kind, special.message);
+        p.line = Some(line);
+        p.column = Some(column);
+        return p;
     } else {
         let msg = e.to_string();
         let msg = msg
@@ -211,6 +216,88 @@ fn invalid_json_problem(text: &str, e: &serde_json::Error) -> Problem {
     p.line = Some(line);
     p.column = Some(column);
     p
+}
+
+/// JSON that is valid by its grammar but that bricklint cannot measure, or whose strings are not
+/// Unicode text: each with its own kind and a message saying what it is.
+struct Unsupported {
+    kind: &'static str,
+    message: String,
+}
+
+/// The deepest nesting serde_json reads (its recursion limit).
+const MAX_JSON_DEPTH: usize = 128;
+
+/// Classify a serde_json error at byte `offset` of `text` (the offending character) as one of the
+/// [`Unsupported`] cases, or `None` for plain syntax errors.
+fn unsupported_json(text: &str, offset: usize, e: &serde_json::Error) -> Option<Unsupported> {
+    let before = &text[..offset.min(text.len())];
+    let after = &text[offset.min(text.len())..];
+    if let Some(escape) = lone_surrogate(text, offset) {
+        return Some(Unsupported {
+            kind: "lone-surrogate",
+            message: format!(
+                "the string escape `{escape}` is half of a UTF-16 surrogate pair without its other half: the string is not Unicode text (a lone surrogate comes from bytes decoded wrongly or a string cut between the two halves)"
+            ),
+        });
+    }
+    let msg = e.to_string();
+    if msg.starts_with("number out of range") {
+        let number: String = before
+            .chars()
+            .rev()
+            .take_while(|c| c.is_ascii_digit() || matches!(c, '-' | '+' | '.' | 'e' | 'E'))
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .chain(
+                after
+                    .chars()
+                    .take_while(|c| c.is_ascii_digit() || matches!(c, '-' | '+' | '.' | 'e' | 'E')),
+            )
+            .take(40)
+            .collect();
+        return Some(Unsupported {
+            kind: "number-out-of-range",
+            message: format!(
+                "the number `{number}` is beyond the range of a 64-bit float (about 1.8e308): Python's json.loads reads it as inf, which json.dumps writes back as `Infinity`, not JSON"
+            ),
+        });
+    }
+    if msg.starts_with("recursion limit exceeded") {
+        return Some(Unsupported {
+            kind: "too-deep",
+            message: format!(
+                "arrays and objects nested deeper than {MAX_JSON_DEPTH} levels: bricklint does not check a payload this deep (its size is not measured)"
+            ),
+        });
+    }
+    None
+}
+
+/// The `\uXXXX` escape of a lone UTF-16 surrogate at or just before byte `offset` of `text`
+/// (serde_json points at the escape's last digit or just after it), if any.
+fn lone_surrogate(text: &str, offset: usize) -> Option<String> {
+    let boundary = |mut i: usize| {
+        while !text.is_char_boundary(i) {
+            i -= 1;
+        }
+        i
+    };
+    let from = boundary(offset.saturating_sub(12));
+    let to = boundary((offset + 6).min(text.len()));
+    let window = &text[from..to];
+    // The last one first: `"\\ud83d\\ude00\\ud800"` names the lone one, not the pair.
+    window
+        .rmatch_indices("\\u")
+        .filter(|(i, _)| from + i <= offset)
+        .find_map(|(i, _)| {
+            let hex = window.get(i + 2..i + 6)?;
+            let code = u16::from_str_radix(hex, 16).ok()?;
+            (0xD800..=0xDFFF)
+                .contains(&code)
+                .then(|| format!("\\u{hex}"))
+        })
 }
 
 fn line_col_to_offset(text: &str, line: usize, column: usize) -> Option<usize> {
@@ -497,6 +584,45 @@ mod tests {
             "{:?}",
             r.problems
         );
+    }
+
+    #[test]
+    fn valid_but_unsupported_json_has_its_own_kind() {
+        let cases = [
+            (
+                "{\"a\": \"\\ud800\"}",
+                "lone-surrogate",
+                "`\\ud800` is half of a UTF-16 surrogate pair",
+            ),
+            ("[\"x\\udc00y\"]", "lone-surrogate", "`\\udc00`"),
+            ("[\"\\ud83d\\ude00\\ud801\"]", "lone-surrogate", "`\\ud801`"),
+            ("[\"\\ud800\\u0041\"]", "lone-surrogate", "`\\ud800`"),
+            (
+                "{\"a\": 1e400}",
+                "number-out-of-range",
+                "`1e400` is beyond the range",
+            ),
+            ("[-2.5E+999]", "number-out-of-range", "`-2.5E+999`"),
+        ];
+        for (text, kind, message) in cases {
+            let r = check_text(text, &PayloadOptions::default());
+            let p = &r.problems[0];
+            assert_eq!(p.kind, kind, "{text}: {p:?}");
+            assert!(p.message.contains(message), "{text}: {}", p.message);
+            assert_eq!(p.line, Some(1));
+        }
+        let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+        let r = check_text(&deep, &PayloadOptions::default());
+        assert_eq!(r.problems[0].kind, "too-deep");
+        assert!(r.problems[0].message.contains("deeper than 128 levels"));
+        // A surrogate pair is one character; other escapes stay plain syntax errors.
+        assert!(
+            check_text("[\"\\ud83d\\ude00\"]", &PayloadOptions::default())
+                .problems
+                .is_empty()
+        );
+        let r = check_text("[\"\\uZZZZ\"]", &PayloadOptions::default());
+        assert_eq!(r.problems[0].kind, "invalid-json");
     }
 
     #[test]

@@ -199,6 +199,16 @@ fn root_file(dir: &Path) -> Result<PathBuf, String> {
         if p.is_file() {
             return Ok(p);
         }
+        // A directory or a FIFO by that name: say what it is (reading it tells, without
+        // waiting on a FIFO).
+        if std::fs::symlink_metadata(&p).is_ok() {
+            if let Err(e) = crate::fsutil::read_input(&p) {
+                return Err(format!(
+                    "{}: {e}: the bundle root file must be a file",
+                    crate::source::display_path(&p)
+                ));
+            }
+        }
     }
     Err(format!(
         "{}: no databricks.yml here (give the bundle directory)",
@@ -233,7 +243,16 @@ pub fn load(
         .iter()
         .find(|b| b.root_file.as_path() == root.as_path())
     else {
-        return Err(format!("{}: not loaded as a bundle", root.display()));
+        // Why: what the loader said about the file (binary, not UTF-8, too large), else its name.
+        let why = diags
+            .iter()
+            .find(|d| d.path.as_path() == root.as_path())
+            .map(|d| format!(": {}", d.message))
+            .unwrap_or_else(|| " (a bundle root file is databricks.yml or databricks.yaml)".into());
+        return Err(format!(
+            "{}: not loaded as a bundle{why}",
+            crate::source::display_path(&root)
+        ));
     };
     if target.is_some() && bundle.config.is_some() && bundle.target.as_deref() != target {
         return Err(format!(

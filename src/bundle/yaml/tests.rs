@@ -268,3 +268,26 @@ fn a_repeated_merge_key_is_an_error_at_the_second() {
     // One merge key with a list is fine.
     assert!(parse(&file, "x: &a {p: 1}\nz:\n  <<: [*a]\n", &Limits::default()).is_ok());
 }
+
+#[test]
+fn library_texts_do_not_reach_the_message() {
+    // An alias inside its own anchor: serde-saphyr says "recursive references require weak
+    // recursion types".
+    let e = p("a: &x [*x]\n").unwrap_err();
+    assert!(e.message.contains("cannot contain itself"), "{}", e.message);
+    assert!(!e.message.contains("weak"), "{}", e.message);
+    // 10,001 merge keys: "budget breached: MergeKeys { merge_keys: 10001 }".
+    let mut text = String::from("base: &b {x: 1}\n");
+    for i in 0..10_001 {
+        text.push_str(&format!("m{i}: {{<<: *b}}\n"));
+    }
+    let e = p(&text).unwrap_err();
+    assert!(e.limit, "{}", e.message);
+    for internal in ["MergeKeys", "{", "budget breached"] {
+        assert!(!e.message.contains(internal), "{}", e.message);
+    }
+    assert_eq!(
+        super::budget_name("budget breached: MergeKeys { merge_keys: 10001 }"),
+        "too many merge keys"
+    );
+}
