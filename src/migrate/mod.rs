@@ -16,6 +16,7 @@ mod recheck;
 mod report;
 pub mod rewrite;
 pub mod runners;
+pub mod sites;
 pub mod submit;
 pub mod sym;
 pub mod yaml;
@@ -225,8 +226,8 @@ pub fn plan(opts: &MigrateOptions) -> Result<MigrateResult, String> {
             } else {
                 stem_key(&d.path)
             };
-            let detected = detected_fan_outs(&project, d);
-            plan_one(&project, d, root.as_deref(), &r, &key, opts, &detected)
+            let facts = sites::facts_of(&project, d);
+            plan_one(&project, d, root.as_deref(), &r, &key, opts, &facts)
         })
         .collect();
     progress.finish();
@@ -273,100 +274,6 @@ impl Progress {
     }
 }
 
-/// The fan-outs bricklint's semantic model finds in a document (what ORC001/ORC002 report):
-/// the planner migrates each of them or refuses it with the reason.
-fn detected_fan_outs(project: &crate::engine::Project, doc: &Document) -> Vec<planner::Detected> {
-    if !doc.text.contains("notebook") {
-        return Vec::new();
-    }
-    crate::project::fanout::fan_outs(project, doc)
-        .into_iter()
-        .filter(|f| !f.retry && *f.path == *doc.path)
-        .map(|f| {
-            let what = match f.kind {
-                crate::python::fanout::FanOutKind::Dispatch(_) => {
-                    format!("{} (`{}`)", f.kind.describe(), f.method)
-                }
-                k => k.describe().to_string(),
-            };
-            let external = external_worker(&f, doc);
-            planner::Detected {
-                range: f.range,
-                what,
-                external,
-            }
-        })
-        .collect()
-}
-
-/// What the semantic model knows about a `map` whose worker (and its `notebook.run`) is in
-/// another file: enough to plan a For Each when the path is static and every argument is a
-/// literal or the item itself.
-fn external_worker(
-    f: &crate::python::fanout::FanOut,
-    doc: &Document,
-) -> Option<planner::ExternalWorker> {
-    use crate::python::fanout::{DispatchKind, FanOutKind, WorkerKind};
-    if f.kind != FanOutKind::Dispatch(DispatchKind::PoolMap)
-        || f.worker.as_ref()?.kind != WorkerKind::Function
-        || f.runs.is_empty()
-        || f.runs
-            .iter()
-            .any(|r| *r.path == *doc.path || r.call.by_reference)
-    {
-        return None;
-    }
-    let first = &f.runs[0].call;
-    let key = |c: &crate::python::fanout::RunCall| {
-        (
-            c.path.as_ref().map(|p| p.text.clone()),
-            c.timeout.as_ref().map(|p| p.text.clone()),
-            c.argument_items
-                .iter()
-                .map(|(k, v)| (k.clone(), v.text.clone()))
-                .collect::<Vec<_>>(),
-        )
-    };
-    if f.runs.iter().any(|r| key(&r.call) != key(first)) {
-        return None;
-    }
-    let child = first.path.as_ref()?.value.as_ref()?.as_str()?.to_string();
-    let timeout = match &first.timeout {
-        None => None,
-        Some(t) => match t.value.as_ref()?.to_json()? {
-            serde_json::Value::Number(n) => n.as_i64(),
-            _ => return None,
-        },
-    };
-    if first.arguments.is_some() && first.argument_items.is_empty() {
-        return None;
-    }
-    let mut params = Vec::new();
-    for (k, v) in &first.argument_items {
-        let k = k.clone()?;
-        if v.param == Some(0) {
-            params.push((k, None));
-        } else {
-            let val = v.value.as_ref()?.to_json()?;
-            params.push((k, Some(sym::py_str(&val)?)));
-        }
-    }
-    let items = f.items.as_ref()?;
-    let static_items = items
-        .value
-        .as_ref()
-        .and_then(|v| v.to_json())
-        .and_then(|v| v.as_array().cloned());
-    Some(planner::ExternalWorker {
-        child,
-        timeout,
-        params,
-        items: static_items,
-        items_text: items.text.clone(),
-        pool_size: f.pool.as_ref().and_then(|p| p.size_bound),
-    })
-}
-
 fn stem_key(p: &Path) -> String {
     plan::sanitize_key(p.file_stem().and_then(|s| s.to_str()).unwrap_or("job"))
 }
@@ -378,7 +285,7 @@ fn plan_one(
     root: &Path,
     key: &str,
     opts: &MigrateOptions,
-    detected: &[planner::Detected],
+    facts: &sites::Facts,
 ) -> Option<NotebookOutcome> {
     let submit = opts.to == TargetShape::Submit;
     let bundle = existing_root.and_then(|r| project.bundles.iter().find(|b| b.root == r));
@@ -414,7 +321,7 @@ fn plan_one(
         }
         _ => {}
     }
-    let planned = planner::plan_document(doc, root, key, &popts, detected)?;
+    let planned = planner::plan_document(doc, root, key, &popts, facts)?;
     let mut out = NotebookOutcome {
         plan: planned.plan,
         changes: Vec::new(),

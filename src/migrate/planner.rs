@@ -17,20 +17,13 @@ use serde_json::Value;
 use super::names::{bound_names, loaded_names_stmt};
 use super::plan::*;
 use super::rewrite::whole_lines;
+use super::sites::{ExternalWorker, Facts, Nodes, SiteFact};
 use super::sym::{bind_params, bind_values, is_builtin_global, py_str, ModuleInfo, Sym};
+use crate::python::fanout::{DispatchKind, FanOutKind as Shape, LoopKind};
 use crate::source::Document;
 
 /// Task values are limited to 48 KiB of JSON.
 pub const MAX_TASK_VALUE_BYTES: usize = crate::limits::TASK_VALUE_MAX_BYTES as usize;
-
-const POOL_CTORS: &[&str] = &[
-    "ThreadPool",
-    "Pool",
-    "ThreadPoolExecutor",
-    "ProcessPoolExecutor",
-];
-const MAP_METHODS: &[&str] = &["map", "imap", "imap_unordered", "map_async"];
-const SUBMIT_METHODS: &[&str] = &["submit", "apply_async"];
 
 /// The error of a pool dispatch that reaches no `dbutils.notebook.run` (a pool of Spark
 /// queries or downloads): not a fan-out, so nothing is reported.
@@ -69,15 +62,18 @@ enum LoopSite<'a> {
     Comp(&'a ast::ExprListComp),
 }
 
-/// A found dispatch.
+/// A fan-out of the facts, tied to the syntax the planner rewrites.
 struct Site<'a> {
     /// Index of the top-level statement that holds the dispatch (or the call of the helper
     /// function holding it).
     top: usize,
-    call: &'a ast::ExprCall,
+    /// Line of the fan-out in messages.
+    line: u32,
+    /// The dispatch call (none for sequential loops).
+    call: Option<&'a ast::ExprCall>,
+    kind: DispatchKind,
     method: String,
     pool_ctor: Option<&'a ast::ExprCall>,
-    pool_name: Option<String>,
     /// Enclosing loop or comprehension inside the dispatch's scope: (target, iterable).
     iter: Option<(&'a Expr, &'a Expr)>,
     /// Bindings of the helper function's parameters (dispatch inside a helper).
@@ -85,6 +81,9 @@ struct Site<'a> {
     helper: Option<String>,
     /// A sequential `for` loop at module level whose body runs the notebooks.
     loop_for: Option<LoopSite<'a>>,
+    /// The document range `check` reports the fan-out at.
+    range: TextRange,
+    external: Option<&'a ExternalWorker>,
 }
 
 fn callee_name(e: &Expr) -> Option<&str> {
@@ -95,43 +94,6 @@ fn callee_name(e: &Expr) -> Option<&str> {
     }
 }
 
-fn is_pool_ctor(e: &Expr) -> Option<&ast::ExprCall> {
-    match e {
-        Expr::Call(c) if callee_name(&c.func).is_some_and(|n| POOL_CTORS.contains(&n)) => Some(c),
-        _ => None,
-    }
-}
-
-/// `dbutils.notebook.run` (also `self.dbutils.notebook.run`, `dbutils_alias.notebook.run`).
-pub fn is_notebook_run(func: &Expr) -> bool {
-    let Expr::Attribute(run) = func else {
-        return false;
-    };
-    if run.attr.id.as_str() != "run" {
-        return false;
-    }
-    let Expr::Attribute(nb) = &*run.value else {
-        return false;
-    };
-    if nb.attr.id.as_str() != "notebook" {
-        return false;
-    }
-    match &*nb.value {
-        Expr::Name(n) => n.id.as_str().to_ascii_lowercase().contains("dbutils"),
-        Expr::Attribute(a) => a.attr.id.as_str().to_ascii_lowercase().contains("dbutils"),
-        _ => false,
-    }
-}
-
-/// A dispatch call: (call, method, pool constructor, pool variable, enclosing loop).
-type Found<'a> = (
-    &'a ast::ExprCall,
-    String,
-    Option<&'a ast::ExprCall>,
-    Option<String>,
-    Option<(&'a Expr, &'a Expr)>,
-);
-
 /// The worker side of a dispatch: (base items, worker, positional and keyword arguments of the
 /// worker, the items expression).
 type WorkerCall<'e> = (
@@ -141,112 +103,6 @@ type WorkerCall<'e> = (
     Vec<(String, Sym)>,
     Option<&'e Expr>,
 );
-
-/// Collects dispatches in one scope.
-struct Finder<'a> {
-    pools: HashMap<String, &'a ast::ExprCall>,
-    stack: Vec<(&'a Expr, &'a Expr)>,
-    found: Vec<Found<'a>>,
-    /// Direct `notebook.run` calls in a loop (sequential fan-out) are reported too.
-    loops: Vec<(&'a ast::ExprCall, (&'a Expr, &'a Expr))>,
-}
-
-impl<'a> Visitor<'a> for Finder<'a> {
-    fn visit_stmt(&mut self, stmt: &'a Stmt) {
-        match stmt {
-            Stmt::FunctionDef(_) | Stmt::ClassDef(_) => {}
-            Stmt::Assign(a) => {
-                if let (Some(c), [Expr::Name(n)]) = (is_pool_ctor(&a.value), a.targets.as_slice()) {
-                    self.pools.insert(n.id.to_string(), c);
-                }
-                visitor::walk_stmt(self, stmt);
-            }
-            Stmt::With(w) => {
-                for i in &w.items {
-                    if let (Some(c), Some(Expr::Name(n))) =
-                        (is_pool_ctor(&i.context_expr), i.optional_vars.as_deref())
-                    {
-                        self.pools.insert(n.id.to_string(), c);
-                    }
-                }
-                visitor::walk_stmt(self, stmt);
-            }
-            Stmt::For(f) => {
-                self.visit_expr(&f.iter);
-                self.stack.push((&f.target, &f.iter));
-                for s in &f.body {
-                    self.visit_stmt(s);
-                }
-                self.stack.pop();
-                for s in &f.orelse {
-                    self.visit_stmt(s);
-                }
-            }
-            _ => visitor::walk_stmt(self, stmt),
-        }
-    }
-
-    fn visit_expr(&mut self, expr: &'a Expr) {
-        match expr {
-            Expr::ListComp(ast::ExprListComp {
-                elt, generators, ..
-            })
-            | Expr::SetComp(ast::ExprSetComp {
-                elt, generators, ..
-            })
-            | Expr::Generator(ast::ExprGenerator {
-                elt, generators, ..
-            }) if generators.len() == 1 => {
-                self.visit_expr(&generators[0].iter);
-                self.stack
-                    .push((&generators[0].target, &generators[0].iter));
-                self.visit_expr(elt);
-                self.stack.pop();
-            }
-            Expr::DictComp(d) if d.generators.len() == 1 => {
-                self.visit_expr(&d.generators[0].iter);
-                self.stack
-                    .push((&d.generators[0].target, &d.generators[0].iter));
-                if let Some(k) = &d.key {
-                    self.visit_expr(k);
-                }
-                self.visit_expr(&d.value);
-                self.stack.pop();
-            }
-            Expr::Lambda(_) => {}
-            Expr::Call(c) => {
-                if let Expr::Attribute(a) = &*c.func {
-                    let m = a.attr.id.as_str();
-                    if MAP_METHODS.contains(&m) || SUBMIT_METHODS.contains(&m) {
-                        let (ctor, name) = match &*a.value {
-                            Expr::Name(n) => (
-                                self.pools.get(n.id.as_str()).copied(),
-                                Some(n.id.to_string()),
-                            ),
-                            other => (is_pool_ctor(other), None),
-                        };
-                        if ctor.is_some() {
-                            self.found.push((
-                                c,
-                                m.to_string(),
-                                ctor,
-                                name,
-                                self.stack.last().copied(),
-                            ));
-                        }
-                    }
-                }
-                if is_notebook_run(&c.func) {
-                    if let Some(it) = self.stack.last() {
-                        self.loops.push((c, *it));
-                    }
-                }
-                visitor::walk_expr(self, expr);
-            }
-            _ => visitor::walk_expr(self, expr),
-        }
-    }
-}
 
 /// A reached `dbutils.notebook.run`.
 #[derive(Debug, Clone)]
@@ -259,163 +115,338 @@ struct RunCall {
 
 struct Planner<'a> {
     doc: &'a Document,
+    py: &'a crate::source::PythonSource,
     info: ModuleInfo<'a>,
     body: &'a [Stmt],
     notebook_dir: PathBuf,
+    facts: &'a Facts,
+    nodes: Nodes<'a>,
 }
 
 fn err<T>(s: impl Into<String>) -> Result<T, String> {
     Err(s.into())
 }
 
+/// A fan-out inside a function that the notebook does not call at its top level: refused
+/// unless the rewrite removes the function anyway (a loop inside a worker).
+struct Pending {
+    range: TextRange,
+    refusal: Refusal,
+}
+
 impl<'a> Planner<'a> {
     fn line_of(&self, node: &impl Ranged) -> u32 {
-        let py = self.doc.python().expect("python");
-        let r = py.doc_range(node);
+        self.doc.resolve(self.py.doc_range(node)).file_line
+    }
+
+    fn line_at(&self, r: TextRange) -> u32 {
         self.doc.resolve(r).file_line
     }
 
-    fn find_sites(&self) -> (Vec<Site<'a>>, Vec<Refusal>) {
+    /// `dbutils.notebook.run(...)`, as the facts know it.
+    fn is_run_call(&self, c: &ast::ExprCall) -> bool {
+        self.facts.run_calls.contains(&self.py.doc_range(c))
+    }
+
+    /// `dbutils.notebook.run` itself passed as a worker.
+    fn is_run_ref(&self, e: &Expr) -> bool {
+        self.facts.run_callees.contains(&self.py.doc_range(e))
+    }
+
+    fn is_pool_ctor(&self, c: &ast::ExprCall) -> bool {
+        self.facts.pool_ctors.contains(&self.py.doc_range(c))
+    }
+
+    fn is_dispatch(&self, c: &ast::ExprCall) -> bool {
+        self.facts.dispatches.contains(&self.py.doc_range(c))
+    }
+
+    /// The index of the top-level statement holding a document range.
+    fn top_of(&self, r: TextRange) -> Option<usize> {
+        self.body
+            .iter()
+            .position(|s| self.py.doc_range(s).contains_range(r))
+    }
+
+    /// The top-level function whose name is at `name`.
+    fn function_named_at(&self, name: TextRange) -> Option<&'a ast::StmtFunctionDef> {
+        self.body.iter().find_map(|s| match s {
+            Stmt::FunctionDef(f) if self.py.doc_range(&f.name) == name => Some(f),
+            _ => None,
+        })
+    }
+
+    /// The name of the top-level function holding a document range.
+    fn enclosing_function(&self, r: TextRange) -> Option<&'a ast::StmtFunctionDef> {
+        self.body.iter().find_map(|s| match s {
+            Stmt::FunctionDef(f) if self.py.doc_range(f).contains_range(r) => Some(f),
+            _ => None,
+        })
+    }
+
+    /// Every fan-out of the facts as a site, or the reason it is not one.
+    fn sites(&self) -> (Vec<Site<'a>>, Vec<Refusal>, Vec<Pending>) {
         let mut sites = Vec::new();
         let mut refusals = Vec::new();
-        // Helper functions holding a dispatch over their parameters.
-        let mut helpers: HashMap<String, Vec<Site<'a>>> = HashMap::new();
-        for s in self.body {
-            if let Stmt::FunctionDef(f) = s {
-                let mut fd = Finder {
-                    pools: HashMap::new(),
-                    stack: Vec::new(),
-                    found: Vec::new(),
-                    loops: Vec::new(),
-                };
-                for st in &f.body {
-                    fd.visit_stmt(st);
-                }
-                for (call, method, ctor, name, iter) in fd.found {
-                    helpers
-                        .entry(f.name.id.to_string())
-                        .or_default()
-                        .push(Site {
-                            top: usize::MAX,
-                            call,
-                            method,
-                            pool_ctor: ctor,
-                            pool_name: name,
-                            iter,
-                            env: HashMap::new(),
-                            helper: Some(f.name.id.to_string()),
-                            loop_for: None,
-                        });
-                }
-            }
-        }
-        let mut fd = Finder {
-            pools: HashMap::new(),
-            stack: Vec::new(),
-            found: Vec::new(),
-            loops: Vec::new(),
-        };
-        for (i, s) in self.body.iter().enumerate() {
-            let before = fd.found.len();
-            let before_loops = fd.loops.len();
-            fd.visit_stmt(s);
-            for (call, method, ctor, name, iter) in fd.found.drain(before..) {
-                sites.push(Site {
-                    top: i,
-                    call,
-                    method,
-                    pool_ctor: ctor,
-                    pool_name: name,
-                    iter,
-                    env: HashMap::new(),
-                    helper: None,
-                    loop_for: None,
-                });
-            }
-            if fd.loops.len() > before_loops
-                && !matches!(s, Stmt::FunctionDef(_) | Stmt::ClassDef(_))
-            {
-                let no_site = sites.last().is_none_or(|x: &Site| x.top != i);
-                let module_loop = match s {
-                    Stmt::For(f) if no_site => Some(LoopSite::For(f)),
-                    Stmt::Expr(ast::StmtExpr { value, .. }) if no_site => match &**value {
-                        Expr::ListComp(c) if c.generators.len() == 1 => Some(LoopSite::Comp(c)),
-                        _ => None,
-                    },
-                    Stmt::Assign(ast::StmtAssign { value, .. }) if no_site => match &**value {
-                        Expr::ListComp(c) if c.generators.len() == 1 => Some(LoopSite::Comp(c)),
-                        _ => None,
-                    },
-                    _ => None,
-                };
-                if let Some(l) = module_loop {
-                    let (call, _) = fd.loops[before_loops];
-                    fd.loops.truncate(before_loops);
-                    let iter = match l {
-                        LoopSite::For(f) => (&*f.target, &*f.iter),
-                        LoopSite::Comp(c) => (&c.generators[0].target, &c.generators[0].iter),
-                    };
-                    sites.push(Site {
-                        top: i,
-                        call,
-                        method: "for".into(),
-                        pool_ctor: None,
-                        pool_name: None,
-                        iter: Some(iter),
-                        env: HashMap::new(),
-                        helper: None,
-                        loop_for: Some(l),
-                    });
-                }
-                for (call, _) in fd.loops.drain(before_loops..) {
-                    refusals.push(Refusal {
-                        line: self.line_of(call),
-                        reason: "a sequential loop of `dbutils.notebook.run` inside another statement: only loops at the top level of the notebook are migrated".into(),
-                    });
-                }
-            }
-            // Calls of helper functions that hold a dispatch.
-            if matches!(s, Stmt::FunctionDef(_) | Stmt::ClassDef(_)) {
-                continue;
-            }
-            for call in calls_in(s) {
-                let Some(name) =
-                    callee_name(&call.func).filter(|_| matches!(&*call.func, Expr::Name(_)))
-                else {
-                    continue;
-                };
-                let Some(hs) = helpers.get(name) else {
-                    continue;
-                };
-                let Some(f) = self.info.functions.get(name) else {
-                    continue;
-                };
-                match bind_params(&self.info, &f.parameters, call, &HashMap::new(), 0, 0) {
-                    Ok(env) => {
-                        for h in hs {
-                            sites.push(Site {
-                                top: i,
-                                call: h.call,
-                                method: h.method.clone(),
-                                pool_ctor: h.pool_ctor,
-                                pool_name: h.pool_name.clone(),
-                                iter: h.iter,
-                                env: env.clone(),
-                                helper: h.helper.clone(),
-                                loop_for: None,
-                            });
-                        }
+        let mut pending = Vec::new();
+        for sf in &self.facts.sites {
+            let f = &sf.fan_out;
+            let line = self.line_at(f.range);
+            let refuse = |reason: String| Refusal { line, reason };
+            match f.kind {
+                Shape::Dispatch(
+                    k @ (DispatchKind::PoolMap
+                    | DispatchKind::ExecutorSubmit
+                    | DispatchKind::PoolApply),
+                ) => match self.dispatch_sites(sf, k) {
+                    Ok(mut s) => sites.append(&mut s),
+                    Err(Ok(r)) => refusals.push(r),
+                    Err(Err(p)) => pending.push(p),
+                },
+                Shape::Loop(LoopKind::For | LoopKind::Comprehension) => match self.loop_site(sf) {
+                    Ok(s) => sites.push(s),
+                    Err(Ok(r)) => refusals.push(r),
+                    Err(Err(p)) => pending.push(p),
+                },
+                Shape::Loop(LoopKind::While) => {
+                    let r = refuse("a `while` loop runs notebooks until a condition holds, not once per item of a list (cannot autofix); move it to a job by hand".into());
+                    match self.not_called(sf) {
+                        Some(_) => pending.push(Pending {
+                            range: f.range,
+                            refusal: r,
+                        }),
+                        None => refusals.push(r),
                     }
-                    Err(e) => refusals.push(Refusal {
-                        line: self.line_of(call),
-                        reason: format!(
-                            "the call of `{name}` (which fans out) cannot be followed: {e}"
-                        ),
-                    }),
+                }
+                _ => {
+                    let r = refuse(format!(
+                        "{}: not a shape `bricklint migrate` rewrites (cannot autofix); move it to a job by hand",
+                        sf.what
+                    ));
+                    match self.not_called(sf) {
+                        Some(_) => pending.push(Pending {
+                            range: f.range,
+                            refusal: r,
+                        }),
+                        None => refusals.push(r),
+                    }
                 }
             }
         }
-        (sites, refusals)
+        sites.sort_by_key(|s| (s.top, s.range.start()));
+        (sites, refusals, pending)
+    }
+
+    /// A fan-out in a function this notebook never calls at its top level: the function's
+    /// name.
+    fn not_called(&self, sf: &SiteFact) -> Option<String> {
+        let (name, callers) = sf.holder.as_ref()?;
+        if !callers.is_empty() {
+            return None;
+        }
+        Some(
+            self.function_named_at(*name)
+                .map(|f| f.name.id.to_string())
+                .unwrap_or_else(|| self.py_text(*name)),
+        )
+    }
+
+    fn py_text(&self, r: TextRange) -> String {
+        self.doc
+            .text
+            .get(usize::from(r.start())..usize::from(r.end()))
+            .unwrap_or("?")
+            .to_string()
+    }
+
+    fn pending_in_function(&self, sf: &SiteFact, f: &str) -> Pending {
+        Pending {
+            range: sf.fan_out.range,
+            refusal: Refusal {
+                line: self.line_at(sf.fan_out.range),
+                reason: format!(
+                    "{} inside function `{f}`, which this notebook does not call at its top level (cannot autofix); migrate the notebook that calls it",
+                    sf.what
+                ),
+            },
+        }
+    }
+
+    /// The sites of a pool or executor dispatch: one, or one per module-level call of the
+    /// function holding it.
+    #[allow(clippy::type_complexity)]
+    fn dispatch_sites(
+        &self,
+        sf: &'a SiteFact,
+        kind: DispatchKind,
+    ) -> Result<Vec<Site<'a>>, Result<Refusal, Pending>> {
+        let f = &sf.fan_out;
+        let line = self.line_at(f.range);
+        let refuse = |reason: String| Err(Ok(Refusal { line, reason }));
+        let site = |call: &'a ast::ExprCall, top: usize, env, helper: Option<String>| {
+            let items = f.items.as_ref().map(|i| i.range);
+            Site {
+                top,
+                line: self.line_of(call),
+                call: Some(call),
+                kind,
+                method: f.method.clone(),
+                pool_ctor: f
+                    .pool
+                    .as_ref()
+                    .and_then(|p| self.nodes.calls.get(&p.ctor).copied()),
+                iter: items
+                    .filter(|_| kind != DispatchKind::PoolMap)
+                    .and_then(|r| self.nodes.iters.get(&r).copied()),
+                env,
+                helper,
+                loop_for: None,
+                range: f.range,
+                external: sf.external.as_ref(),
+            }
+        };
+        // A worker handed to a generic helper that dispatches its parameter.
+        if let Some((hpath, hrange)) = &f.helper {
+            if **hpath != *self.doc.path {
+                return refuse(format!(
+                    "{}: the worker is handed to a helper of another file ({}) that dispatches it; `bricklint migrate` rewrites dispatches of this notebook only (cannot autofix)",
+                    sf.what,
+                    crate::source::display_path(hpath)
+                ));
+            }
+            if f.func != crate::python::model::MODULE_FUNC {
+                let name = self
+                    .enclosing_function(f.range)
+                    .map(|d| d.name.id.to_string())
+                    .unwrap_or_else(|| "?".into());
+                return Err(Err(self.pending_in_function(sf, &name)));
+            }
+            let (Some(hcall), Some(dcall), Some(top), Some(def)) = (
+                self.nodes.calls.get(&f.range).copied(),
+                self.nodes.calls.get(hrange).copied(),
+                self.top_of(f.range),
+                self.enclosing_function(*hrange),
+            ) else {
+                return refuse(format!("{}: the helper that dispatches the worker is not a top-level function of this notebook (cannot autofix)", sf.what));
+            };
+            return match bind_params(&self.info, &def.parameters, hcall, &HashMap::new(), 0, 0) {
+                Ok(env) => Ok(vec![site(dcall, top, env, Some(def.name.id.to_string()))]),
+                Err(e) => refuse(format!(
+                    "the call of `{}` (which fans out) cannot be followed: {e}",
+                    def.name.id
+                )),
+            };
+        }
+        let Some(call) = self.nodes.calls.get(&f.range).copied() else {
+            return refuse(format!(
+                "{}: not a shape `bricklint migrate` rewrites (cannot autofix); move it to a job by hand",
+                sf.what
+            ));
+        };
+        let Some((name, callers)) = &sf.holder else {
+            let Some(top) = self.top_of(f.range) else {
+                return refuse(format!("{}: not in a statement of this notebook", sf.what));
+            };
+            return Ok(vec![site(call, top, HashMap::new(), None)]);
+        };
+        // A dispatch inside a function: one site per module-level call of it.
+        let Some(def) = self.function_named_at(*name) else {
+            let name = self.py_text(*name);
+            return refuse(format!(
+                "{} inside `{name}`, which is not a top-level function of this notebook (cannot autofix); move the fan-out to the notebook's top level",
+                sf.what
+            ));
+        };
+        if callers.is_empty() {
+            return Err(Err(self.pending_in_function(sf, def.name.id.as_str())));
+        }
+        let mut out = Vec::new();
+        for c in callers {
+            let (Some(hcall), Some(top)) = (self.nodes.calls.get(c).copied(), self.top_of(*c))
+            else {
+                continue;
+            };
+            match bind_params(&self.info, &def.parameters, hcall, &HashMap::new(), 0, 0) {
+                Ok(env) => out.push(site(call, top, env, Some(def.name.id.to_string()))),
+                Err(e) => {
+                    return Err(Ok(Refusal {
+                        line: self.line_at(*c),
+                        reason: format!(
+                            "the call of `{}` (which fans out) cannot be followed: {e}",
+                            def.name.id
+                        ),
+                    }))
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The site of a sequential loop or comprehension: a top-level `for` statement, or a
+    /// comprehension that is a whole top-level statement (or assigned by one).
+    fn loop_site(&self, sf: &'a SiteFact) -> Result<Site<'a>, Result<Refusal, Pending>> {
+        let f = &sf.fan_out;
+        let line = self.line_at(f.range);
+        if let Some((name, _)) = &sf.holder {
+            let fname = self
+                .function_named_at(*name)
+                .map(|d| d.name.id.to_string())
+                .unwrap_or_else(|| self.py_text(*name));
+            if self.not_called(sf).is_some() {
+                return Err(Err(self.pending_in_function(sf, &fname)));
+            }
+            return Err(Ok(Refusal {
+                line,
+                reason: format!("{} inside function `{fname}`: only loops at the top level of the notebook are migrated (cannot autofix); move the loop out of the function", sf.what),
+            }));
+        }
+        let top = self.top_of(f.range);
+        let l = top.and_then(|i| match &self.body[i] {
+            Stmt::For(s) if self.py.doc_range(s).start() == f.range.start() => {
+                Some(LoopSite::For(s))
+            }
+            Stmt::Expr(ast::StmtExpr { value, .. })
+            | Stmt::Assign(ast::StmtAssign { value, .. }) => match &**value {
+                Expr::ListComp(c) if c.generators.len() == 1 && self.py.doc_range(c) == f.range => {
+                    Some(LoopSite::Comp(c))
+                }
+                _ => None,
+            },
+            _ => None,
+        });
+        let (Some(top), Some(l)) = (top, l) else {
+            return Err(Ok(Refusal {
+                line,
+                reason: "a sequential loop of `dbutils.notebook.run` inside another statement: only loops at the top level of the notebook are migrated".into(),
+            }));
+        };
+        let iter = match l {
+            LoopSite::For(s) => (&*s.target, &*s.iter),
+            LoopSite::Comp(c) => (&c.generators[0].target, &c.generators[0].iter),
+        };
+        // The line of the first `notebook.run` of the loop itself, else of the loop.
+        let stmt = self.py.doc_range(&self.body[top]);
+        let line = f
+            .runs
+            .iter()
+            .filter(|r| *r.path == *self.doc.path && stmt.contains_range(r.call.range))
+            .map(|r| self.line_at(r.call.range))
+            .next()
+            .unwrap_or(line);
+        Ok(Site {
+            top,
+            line,
+            call: None,
+            kind: DispatchKind::PoolMap,
+            method: "for".into(),
+            pool_ctor: None,
+            iter: Some(iter),
+            env: HashMap::new(),
+            helper: None,
+            loop_for: Some(l),
+            range: f.range,
+            external: None,
+        })
     }
 
     /// Follow a worker to the `notebook.run` calls it reaches.
@@ -446,7 +477,7 @@ impl<'a> Planner<'a> {
                 pkw.extend(kw);
                 self.reach_worker(&c.arguments.args[0], pargs, pkw, env)
             }
-            w if is_notebook_run(w) => {
+            w if self.is_run_ref(w) => {
                 let mut a = args.into_iter();
                 let mut kwm: HashMap<String, Sym> = kw.into_iter().collect();
                 let path = a
@@ -597,7 +628,7 @@ impl<'a> Planner<'a> {
         retry: &mut Vec<u32>,
         out: &mut Vec<RunCall>,
     ) -> Result<(), String> {
-        if is_notebook_run(&c.func) {
+        if self.is_run_call(c) {
             let mut kw = Vec::new();
             for k in &c.arguments.keywords {
                 let Some(n) = &k.arg else {
@@ -812,7 +843,7 @@ fn is_wait_like(s: &Stmt) -> bool {
 }
 
 /// A statement whose move before the fan-out cannot change what the job does.
-fn is_inert(s: &Stmt) -> bool {
+fn is_inert(s: &Stmt, pool: &dyn Fn(&ast::ExprCall) -> bool) -> bool {
     match s {
         Stmt::Import(_)
         | Stmt::ImportFrom(_)
@@ -827,37 +858,40 @@ fn is_inert(s: &Stmt) -> bool {
             }
             _ => false,
         },
-        Stmt::Assign(a) => is_pure_value(&a.value),
-        Stmt::AnnAssign(a) => a.value.as_deref().is_none_or(is_pure_value),
+        Stmt::Assign(a) => is_pure_value(&a.value, pool),
+        Stmt::AnnAssign(a) => a.value.as_deref().is_none_or(|v| is_pure_value(v, pool)),
         Stmt::IpyEscapeCommand(_) => false,
         _ => false,
     }
 }
 
-fn is_pure_value(e: &Expr) -> bool {
+/// A value whose computation has no effect (a pool constructor included: the pool is only
+/// used by the fan-out).
+fn is_pure_value(e: &Expr, pool: &dyn Fn(&ast::ExprCall) -> bool) -> bool {
+    let pure = |e: &Expr| is_pure_value(e, pool);
     match e {
         Expr::StringLiteral(_)
         | Expr::NumberLiteral(_)
         | Expr::BooleanLiteral(_)
         | Expr::NoneLiteral(_)
         | Expr::Name(_) => true,
-        Expr::List(l) => l.elts.iter().all(is_pure_value),
-        Expr::Tuple(l) => l.elts.iter().all(is_pure_value),
+        Expr::List(l) => l.elts.iter().all(pure),
+        Expr::Tuple(l) => l.elts.iter().all(pure),
         Expr::Dict(d) => d
             .iter()
-            .all(|i| i.key.as_ref().is_none_or(is_pure_value) && is_pure_value(&i.value)),
+            .all(|i| i.key.as_ref().is_none_or(pure) && pure(&i.value)),
         Expr::FString(_) => true,
-        Expr::BinOp(b) => is_pure_value(&b.left) && is_pure_value(&b.right),
-        Expr::ListComp(l) => is_pure_value(&l.elt) || matches!(&*l.elt, Expr::Call(_)),
+        Expr::BinOp(b) => pure(&b.left) && pure(&b.right),
+        Expr::ListComp(l) => pure(&l.elt) || matches!(&*l.elt, Expr::Call(_)),
         Expr::Call(c) => {
-            is_pool_ctor(e).is_some()
+            pool(c)
                 || matches!(
                     callee_name(&c.func),
                     Some("str" | "int" | "len" | "range" | "list" | "dict")
                 )
         }
-        Expr::Subscript(s) => is_pure_value(&s.value) && is_pure_value(&s.slice),
-        Expr::Attribute(a) => is_pure_value(&a.value),
+        Expr::Subscript(s) => pure(&s.value) && pure(&s.slice),
+        Expr::Attribute(a) => pure(&a.value),
         _ => false,
     }
 }
@@ -879,74 +913,21 @@ struct SitePlan {
     producer: Option<String>,
 }
 
-/// Plan one notebook. Returns `None` when it has no fan-out.
+/// Plan one notebook from its facts ([`Facts`]). Returns `None` when it has no fan-out.
 pub fn plan_document(
     doc: &Document,
     bundle_root: &Path,
     job_key: &str,
     opts: &PlanOptions,
-    detected: &[Detected],
+    facts: &Facts,
 ) -> Option<Planned> {
-    if detected.is_empty() && (!doc.text.contains("notebook") || !doc.has_python()) {
+    if facts.is_empty() {
         return None;
     }
-    let line_of_doc = |r: TextRange| doc.resolve(r).file_line;
-    let unmatched_refusals = |covered: &[TextRange]| -> Vec<Refusal> {
-        detected
-            .iter()
-            .filter(|d| !covered.iter().any(|c| overlaps(*c, d.range)))
-            .map(|d| {
-                let in_def = doc.python().and_then(|py| {
-                    py.module().body.iter().find_map(|st| match st {
-                        Stmt::FunctionDef(f) if py.doc_range(f).contains_range(d.range) => {
-                            Some(f.name.id.to_string())
-                        }
-                        _ => None,
-                    })
-                });
-                let reason = match in_def {
-                    Some(f) => format!(
-                        "{} inside function `{f}`, which this notebook does not call at its top level (cannot autofix); migrate the notebook that calls it",
-                        d.what
-                    ),
-                    None => format!(
-                        "{}: not a shape `bricklint migrate` rewrites (cannot autofix); move it to a job by hand",
-                        d.what
-                    ),
-                };
-                Refusal {
-                    line: line_of_doc(d.range),
-                    reason,
-                }
-            })
-            .collect()
-    };
-    if !doc.has_python() {
-        let r = unmatched_refusals(&[]);
-        if r.is_empty() {
-            return None;
-        }
-        return Some(Planned {
-            plan: NotebookPlan {
-                notebook: (*doc.path).clone(),
-                bundle_root: bundle_root.to_path_buf(),
-                job_file: None,
-                job_key: job_key.to_string(),
-                producer_key: job_key.to_string(),
-                producer_task: true,
-                fanouts: Vec::new(),
-                refusals: r,
-            },
-            edits: Vec::new(),
-            keep_producer: false,
-        });
-    }
-    let py = doc.python()?;
-    let path = (*doc.path).clone();
     let job_key = opts.job_key.as_deref().unwrap_or(job_key);
     let producer_key = opts.producer_key.as_deref().unwrap_or(job_key);
     let mk = |fanouts, refusals| NotebookPlan {
-        notebook: path.clone(),
+        notebook: (*doc.path).clone(),
         bundle_root: bundle_root.to_path_buf(),
         job_file: None,
         job_key: job_key.to_string(),
@@ -955,79 +936,74 @@ pub fn plan_document(
         fanouts,
         refusals,
     };
+    let refused = |rs: Vec<Refusal>| Planned {
+        plan: mk(Vec::new(), rs),
+        edits: Vec::new(),
+        keep_producer: false,
+    };
+    let Some(py) = doc.python() else {
+        // Scala and other languages: every fan-out is refused with its reason.
+        let rs = facts
+            .sites
+            .iter()
+            .map(|sf| Refusal {
+                line: doc.resolve(sf.fan_out.range).file_line,
+                reason: format!(
+                    "{}: not a shape `bricklint migrate` rewrites (cannot autofix); move it to a job by hand",
+                    sf.what
+                ),
+            })
+            .collect();
+        return Some(refused(rs));
+    };
+    if !py.errors().is_empty() {
+        return Some(refused(vec![Refusal {
+            line: 1,
+            reason: "the notebook has Python syntax errors (NB001)".into(),
+        }]));
+    }
     let body: &[Stmt] = &py.module().body;
     let planner = Planner {
         doc,
+        py,
         info: ModuleInfo::new(body, &py.text),
         body,
         notebook_dir: doc.path.parent().map(Path::to_path_buf).unwrap_or_default(),
+        facts,
+        nodes: Nodes::new(py),
     };
-    let (sites, mut refusals) = planner.find_sites();
-    // Fan-outs the semantic model found where no site of the planner is: refused, unless they
-    // lie in code the rewrite removes anyway (a loop inside a worker).
-    let site_ranges: Vec<TextRange> = sites
-        .iter()
-        .map(|s| match s.loop_for {
-            Some(LoopSite::For(f)) => py.doc_range(f),
-            Some(LoopSite::Comp(c)) => py.doc_range(c),
-            None => py.doc_range(s.call),
-        })
-        .collect();
-    let mut pending_unmatched = unmatched_refusals(&site_ranges);
+    let (sites, mut refusals, mut pending) = planner.sites();
     if sites.is_empty() {
-        refusals.append(&mut pending_unmatched);
+        refusals.extend(pending.drain(..).map(|p| p.refusal));
     }
     if sites.is_empty() && refusals.is_empty() {
         return None;
-    }
-    if !py.errors().is_empty() {
-        return Some(Planned {
-            plan: mk(
-                Vec::new(),
-                vec![Refusal {
-                    line: 1,
-                    reason: "the notebook has Python syntax errors (NB001)".into(),
-                }],
-            ),
-            edits: Vec::new(),
-            keep_producer: false,
-        });
     }
     let mut site_plans: Vec<SitePlan> = Vec::new();
     let mut used_keys: HashSet<String> =
         HashSet::from([job_key.to_string(), producer_key.to_string()]);
     used_keys.extend(opts.reserved.iter().cloned());
-    for (site, range) in sites.iter().zip(&site_ranges) {
-        let line = planner.line_of(site.call);
-        match plan_site(&planner, site, opts, &mut used_keys) {
-            Ok(sp) => site_plans.push(sp),
-            Err(reason) => {
-                let ext = detected
-                    .iter()
-                    .find(|d| overlaps(d.range, *range))
-                    .and_then(|d| d.external.as_ref());
-                let fallback = match ext {
-                    Some(ext) if opts.to != TargetShape::Tasks => {
-                        plan_external(&planner, site, ext, &mut used_keys)
-                    }
-                    _ => Err(reason),
-                };
-                match fallback {
-                    Ok(sp) => site_plans.push(sp),
-                    Err(reason)
-                        if reason == NOT_A_FAN_OUT
-                            && !detected.iter().any(|d| overlaps(d.range, *range)) => {}
-                    Err(reason) if reason == NOT_A_FAN_OUT => refusals.push(Refusal {
-                        line,
-                        reason: "the worker reaches `dbutils.notebook.run` through an alias or a path `bricklint migrate` cannot follow (cannot autofix)".into(),
-                    }),
-                    Err(reason) => refusals.push(Refusal { line, reason }),
+    for site in &sites {
+        let planned = match plan_site(&planner, site, opts, &mut used_keys) {
+            Err(reason) => match site.external {
+                Some(ext) if opts.to != TargetShape::Tasks => {
+                    plan_external(&planner, site, ext, &mut used_keys)
                 }
-            }
+                _ => Err(reason),
+            },
+            ok => ok,
+        };
+        match planned {
+            Ok(sp) => site_plans.push(sp),
+            Err(reason) if reason == NOT_A_FAN_OUT => refusals.push(Refusal {
+                line: site.line,
+                reason: "the worker reaches `dbutils.notebook.run` through an alias or a path `bricklint migrate` cannot follow (cannot autofix)".into(),
+            }),
+            Err(reason) => refusals.push(Refusal {
+                line: site.line,
+                reason,
+            }),
         }
-    }
-    if site_plans.is_empty() && refusals.is_empty() {
-        return None;
     }
     // Several dispatches in one top-level statement: not supported.
     let mut tops: Vec<usize> = site_plans.iter().map(|s| s.top).collect();
@@ -1039,23 +1015,7 @@ pub fn plan_document(
         });
     }
     if !refusals.is_empty() {
-        // A partly migrated notebook would run its remaining fan-out before the job's tasks.
-        let mut rs = refusals;
-        for sp in &site_plans {
-            if !rs.iter().any(|r| r.line == sp.fanout.line) {
-                rs.push(Refusal {
-                    line: sp.fanout.line,
-                    reason: "not migrated because another fan-out of this notebook cannot be"
-                        .into(),
-                });
-            }
-        }
-        rs.sort_by_key(|r| r.line);
-        return Some(Planned {
-            plan: mk(Vec::new(), rs),
-            edits: Vec::new(),
-            keep_producer: false,
-        });
+        return Some(refused(with_blocked(refusals, &site_plans)));
     }
     let announce = match opts.to {
         TargetShape::Submit => {
@@ -1075,34 +1035,14 @@ pub fn plan_document(
     };
     let convert_key = opts.convert.then_some(producer_key);
     match rewrite_plan(&planner, &mut site_plans, &announce, convert_key) {
-        Ok((edits, _))
-            if !pending_unmatched.is_empty() && {
-                let removed: Vec<TextRange> = edits.iter().map(|e| e.range).collect();
-                pending_unmatched.retain(|r| {
-                    !detected.iter().any(|d| {
-                        line_of_doc(d.range) == r.line
-                            && removed.iter().any(|e| e.contains_range(d.range))
-                    })
-                });
-                !pending_unmatched.is_empty()
-            } =>
-        {
-            let mut rs = pending_unmatched;
-            for sp in &site_plans {
-                rs.push(Refusal {
-                    line: sp.fanout.line,
-                    reason: "not migrated because another fan-out of this notebook cannot be"
-                        .into(),
-                });
-            }
-            rs.sort_by_key(|r| r.line);
-            Some(Planned {
-                plan: mk(Vec::new(), rs),
-                edits: Vec::new(),
-                keep_producer: false,
-            })
-        }
         Ok((edits, keep)) => {
+            // Fan-outs in functions the notebook never calls block the migration unless the
+            // rewrite removes them (a loop inside the worker of a migrated fan-out).
+            pending.retain(|p| !edits.iter().any(|e| e.range.contains_range(p.range)));
+            if !pending.is_empty() {
+                let rs = pending.into_iter().map(|p| p.refusal).collect();
+                return Some(refused(with_blocked(rs, &site_plans)));
+            }
             let fanouts = site_plans.into_iter().map(|s| s.fanout).collect();
             let mut plan = mk(fanouts, Vec::new());
             plan.producer_task = keep;
@@ -1112,40 +1052,23 @@ pub fn plan_document(
                 keep_producer: keep,
             })
         }
-        Err((line, reason)) => Some(Planned {
-            plan: mk(Vec::new(), vec![Refusal { line, reason }]),
-            edits: Vec::new(),
-            keep_producer: false,
-        }),
+        Err((line, reason)) => Some(refused(vec![Refusal { line, reason }])),
     }
 }
 
-/// A fan-out found by bricklint's semantic model (`python::fanout`, the ORC001/ORC002
-/// detector): the planner must either migrate it or refuse it with a reason.
-#[derive(Debug, Clone)]
-pub struct Detected {
-    /// Document range of the dispatch call or loop header.
-    pub range: TextRange,
-    /// What it is (`ThreadPoolExecutor.submit`, `threading.Thread`, `for loop`).
-    pub what: String,
-    /// For a `map` whose worker lives in another file (`%run ./helpers`, an imported module):
-    /// what the semantic model knows about the `notebook.run` it reaches.
-    pub external: Option<ExternalWorker>,
-}
-
-/// A worker defined in another file, as the semantic model describes its `notebook.run`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ExternalWorker {
-    /// The static notebook path.
-    pub child: String,
-    pub timeout: Option<i64>,
-    /// `arguments` entries: a literal value, or `None` for the worker's item parameter.
-    pub params: Vec<(String, Option<String>)>,
-    /// The static items, when known.
-    pub items: Option<Vec<Value>>,
-    /// The items expression as written at the dispatch.
-    pub items_text: String,
-    pub pool_size: Option<i64>,
+/// The refusals of a notebook, with every fan-out that could be migrated marked as blocked
+/// by them: a partly migrated notebook would run its remaining fan-out before the job's tasks.
+fn with_blocked(mut rs: Vec<Refusal>, site_plans: &[SitePlan]) -> Vec<Refusal> {
+    for sp in site_plans {
+        if !rs.iter().any(|r| r.line == sp.fanout.line) {
+            rs.push(Refusal {
+                line: sp.fanout.line,
+                reason: "not migrated because another fan-out of this notebook cannot be".into(),
+            });
+        }
+    }
+    rs.sort_by_key(|r| r.line);
+    rs
 }
 
 /// Plan a `map` fan-out whose worker is in another file.
@@ -1155,7 +1078,7 @@ fn plan_external(
     ext: &ExternalWorker,
     used: &mut HashSet<String>,
 ) -> Result<SitePlan, String> {
-    if site.helper.is_some() || !MAP_METHODS.contains(&site.method.as_str()) {
+    if site.helper.is_some() || site.kind != DispatchKind::PoolMap || site.method == "starmap" {
         return err("the worker is in another file and the dispatch is not a plain `map`");
     }
     let child = p.resolve_notebook(&ext.child)?;
@@ -1230,7 +1153,7 @@ fn plan_external(
     });
     Ok(SitePlan {
         fanout: FanOutPlan {
-            line: p.line_of(site.call),
+            line: site.line,
             dispatch: format!(
                 "{}.{}",
                 site.pool_ctor
@@ -1246,10 +1169,6 @@ fn plan_external(
         top: site.top,
         producer,
     })
-}
-
-fn overlaps(a: TextRange, b: TextRange) -> bool {
-    a.start() <= b.end() && b.start() <= a.end()
 }
 
 fn unique_key(base: &str, used: &mut HashSet<String>) -> String {
@@ -1278,8 +1197,7 @@ fn plan_site(
     used: &mut HashSet<String>,
 ) -> Result<SitePlan, String> {
     let info = &p.info;
-    let call = site.call;
-    let line = p.line_of(call);
+    let line = site.line;
     let ctor_name = site
         .pool_ctor
         .and_then(|c| callee_name(&c.func))
@@ -1340,83 +1258,89 @@ fn plan_site(
         )?;
         (base, runs, vec![elem], Some(&*f.iter))
     } else {
-        let (base, worker, wargs, wkw, items_expr): WorkerCall<'_> =
-            if MAP_METHODS.contains(&site.method.as_str()) {
-                if call.arguments.args.len() != 2 {
-                    return err(format!(
-                        "`{dispatch}` with {} arguments",
-                        call.arguments.args.len()
-                    ));
+        let (base, worker, wargs, wkw, items_expr): WorkerCall<'_> = if site.kind
+            == DispatchKind::PoolMap
+        {
+            let call = site.call.ok_or("no dispatch call")?;
+            if site.method == "starmap" {
+                return err("`starmap` unpacks each item into the worker's arguments; write the worker for one argument (`map`) first");
+            }
+            if call.arguments.args.len() != 2 {
+                return err(format!(
+                    "`{dispatch}` with {} arguments",
+                    call.arguments.args.len()
+                ));
+            }
+            let items = info.sym(&call.arguments.args[1], &site.env, 0)?;
+            let (base, elem) = info.base_items(items, 0)?;
+            (
+                base,
+                &call.arguments.args[0],
+                vec![elem],
+                Vec::new(),
+                Some(&call.arguments.args[1]),
+            )
+        } else {
+            let call = site.call.ok_or("no dispatch call")?;
+            let Some((target, iter)) = site.iter else {
+                // One submit is one task, not a fan-out; quiet unless it runs a notebook.
+                let reaches = call
+                    .arguments
+                    .args
+                    .first()
+                    .and_then(|w| p.reach_worker(w, Vec::new(), Vec::new(), &site.env).ok())
+                    .is_some_and(|r| !r.is_empty())
+                    || call.arguments.args.first().is_some_and(|w| p.is_run_ref(w));
+                if !reaches {
+                    return err(NOT_A_FAN_OUT);
                 }
-                let items = info.sym(&call.arguments.args[1], &site.env, 0)?;
-                let (base, elem) = info.base_items(items, 0)?;
-                (
-                    base,
-                    &call.arguments.args[0],
-                    vec![elem],
-                    Vec::new(),
-                    Some(&call.arguments.args[1]),
-                )
-            } else {
-                let Some((target, iter)) = site.iter else {
-                    // One submit is one task, not a fan-out; quiet unless it runs a notebook.
-                    let reaches = call
-                        .arguments
-                        .args
-                        .first()
-                        .and_then(|w| p.reach_worker(w, Vec::new(), Vec::new(), &site.env).ok())
-                        .is_some_and(|r| !r.is_empty())
-                        || call.arguments.args.first().is_some_and(is_notebook_run);
-                    if !reaches {
-                        return err(NOT_A_FAN_OUT);
-                    }
-                    return err(format!(
-                        "`{dispatch}` outside a loop or comprehension: a single task, not a fan-out"
-                    ));
-                };
-                let items = info.sym(iter, &site.env, 0)?;
-                let (base, elem) = info.base_items(items, 0)?;
-                let mut env2 = site.env.clone();
-                super::sym::bind_target(target, elem, &mut env2)?;
-                let Some(worker) = call.arguments.args.first() else {
-                    return err(format!("`{dispatch}` without a function"));
-                };
-                let rest: Vec<&Expr> = if site.method == "apply_async" {
-                    match call.arguments.args.get(1) {
-                        Some(Expr::Tuple(t)) => t.elts.iter().collect(),
-                        Some(Expr::List(t)) => t.elts.iter().collect(),
-                        None => Vec::new(),
-                        Some(_) => return err("`apply_async` with non-literal arguments"),
-                    }
-                } else {
-                    call.arguments.args.iter().skip(1).collect()
-                };
-                let mut args = Vec::new();
-                for a in rest {
-                    if matches!(a, Expr::Starred(_)) {
-                        return err("`*args` in the dispatch");
-                    }
-                    args.push(info.sym(a, &env2, 0)?);
-                }
-                let mut kw = Vec::new();
-                for k in &call.arguments.keywords {
-                    match &k.arg {
-                        Some(n) => kw.push((n.id.to_string(), info.sym(&k.value, &env2, 0)?)),
-                        None => match info.sym(&k.value, &env2, 0)? {
-                            Sym::Dict(kv) => {
-                                for (k, v) in kv {
-                                    let Sym::Const(Value::String(k)) = k else {
-                                        return err("`**` with non-literal keys");
-                                    };
-                                    kw.push((k, v));
-                                }
-                            }
-                            _ => return err("`**kwargs` in the dispatch"),
-                        },
-                    }
-                }
-                (base, worker, args, kw, Some(iter))
+                return err(format!(
+                    "`{dispatch}` outside a loop or comprehension: a single task, not a fan-out"
+                ));
             };
+            let items = info.sym(iter, &site.env, 0)?;
+            let (base, elem) = info.base_items(items, 0)?;
+            let mut env2 = site.env.clone();
+            super::sym::bind_target(target, elem, &mut env2)?;
+            let Some(worker) = call.arguments.args.first() else {
+                return err(format!("`{dispatch}` without a function"));
+            };
+            let rest: Vec<&Expr> = if site.method == "apply_async" {
+                match call.arguments.args.get(1) {
+                    Some(Expr::Tuple(t)) => t.elts.iter().collect(),
+                    Some(Expr::List(t)) => t.elts.iter().collect(),
+                    None => Vec::new(),
+                    Some(_) => return err("`apply_async` with non-literal arguments"),
+                }
+            } else {
+                call.arguments.args.iter().skip(1).collect()
+            };
+            let mut args = Vec::new();
+            for a in rest {
+                if matches!(a, Expr::Starred(_)) {
+                    return err("`*args` in the dispatch");
+                }
+                args.push(info.sym(a, &env2, 0)?);
+            }
+            let mut kw = Vec::new();
+            for k in &call.arguments.keywords {
+                match &k.arg {
+                    Some(n) => kw.push((n.id.to_string(), info.sym(&k.value, &env2, 0)?)),
+                    None => match info.sym(&k.value, &env2, 0)? {
+                        Sym::Dict(kv) => {
+                            for (k, v) in kv {
+                                let Sym::Const(Value::String(k)) = k else {
+                                    return err("`**` with non-literal keys");
+                                };
+                                kw.push((k, v));
+                            }
+                        }
+                        _ => return err("`**kwargs` in the dispatch"),
+                    },
+                }
+            }
+            (base, worker, args, kw, Some(iter))
+        };
         let worker_objs: Vec<Sym> = wargs
             .iter()
             .chain(wkw.iter().map(|(_, v)| v))
@@ -1790,7 +1714,8 @@ fn rewrite_plan(
     convert_key: Option<&str>,
 ) -> Result<(Vec<StmtEdit>, bool), (u32, String)> {
     let body = p.body;
-    let py = p.doc.python().expect("python");
+    let py = p.py;
+    let pool = &|c: &ast::ExprCall| p.is_pool_ctor(c);
     let mut removed: HashSet<usize> = sites.iter().map(|s| s.top).collect();
     let replaced: HashSet<usize> = removed.clone();
     // Names the producer code still needs.
@@ -1807,7 +1732,7 @@ fn rewrite_plan(
     for s in sites.iter() {
         if let Stmt::With(w) = &body[s.top] {
             for inner in &w.body {
-                let has_dispatch = calls_in(inner).iter().any(|c| is_dispatchy(c));
+                let has_dispatch = calls_in(inner).iter().any(|c| p.is_dispatch(c));
                 if !has_dispatch && !is_wait_like(inner) {
                     return Err((
                         p.line_of(inner),
@@ -1848,7 +1773,7 @@ fn rewrite_plan(
             let removable_kind = matches!(
                 s,
                 Stmt::FunctionDef(_) | Stmt::ClassDef(_) | Stmt::Import(_) | Stmt::ImportFrom(_)
-            ) || matches!(s, Stmt::Assign(a) if is_pure_value(&a.value));
+            ) || matches!(s, Stmt::Assign(a) if is_pure_value(&a.value, pool));
             if connected && removable_kind && !binds.is_empty() && !binds.iter().any(others_use) {
                 removed.insert(i);
                 changed = true;
@@ -1877,7 +1802,7 @@ fn rewrite_plan(
     }
     // Code left after the first fan-out would now run before the child notebooks.
     for (i, s) in body.iter().enumerate() {
-        if i > first_top && !removed.contains(&i) && !is_inert(s) {
+        if i > first_top && !removed.contains(&i) && !is_inert(s, pool) {
             return Err((p.line_of(s), "code after the fan-out would run before the child notebooks in the job; move it to its own notebook (a later task) first".into()));
         }
     }
@@ -1885,7 +1810,7 @@ fn rewrite_plan(
         || body
             .iter()
             .enumerate()
-            .any(|(i, s)| !removed.contains(&i) && !is_inert(s));
+            .any(|(i, s)| !removed.contains(&i) && !is_inert(s, pool));
     // The orchestrator's own task becomes the first For Each task: it takes its key.
     if let (Some(k), false) = (convert_key, keep_producer) {
         if let Some(FanOutKind::ForEach(fe)) = sites.first_mut().map(|s| &mut s.fanout.kind) {
@@ -1936,112 +1861,79 @@ fn rewrite_plan(
     Ok((edits, keep_producer))
 }
 
-fn is_dispatchy(c: &ast::ExprCall) -> bool {
-    match &*c.func {
-        Expr::Attribute(a) => {
-            let m = a.attr.id.as_str();
-            MAP_METHODS.contains(&m) || SUBMIT_METHODS.contains(&m)
-        }
-        _ => false,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
 
-    /// Plan `src` as `orch.py` in a temp folder holding a `child.py` and `other.py`.
+    /// Plan `src` as `orch.py` in a temp folder holding a `child.py` and `other.py`, from
+    /// the facts `check` computes.
     fn plan_src(src: &str, to: TargetShape) -> Planned {
+        try_plan(src, to).expect("a fan-out")
+    }
+
+    fn try_plan(src: &str, to: TargetShape) -> Option<Planned> {
         let t = tempfile::tempdir().unwrap();
         let dir = t.path().to_path_buf();
         for c in ["child.py", "other.py"] {
             std::fs::write(dir.join(c), "# Databricks notebook source\n").unwrap();
         }
         let path = dir.join("orch.py");
-        let text = format!("# Databricks notebook source\n{src}");
-        let doc = Document::load(
-            Arc::new(path),
-            crate::source::FileKind::SourceNotebook(crate::source::Lang::Python),
-            text,
-        )
+        std::fs::write(&path, format!("# Databricks notebook source\n{src}")).unwrap();
+        let (project, _, _) = crate::engine::load_project(&crate::engine::CheckOptions {
+            paths: vec![dir.clone()],
+            ..Default::default()
+        })
         .unwrap();
-        let p = plan_document(
-            &doc,
-            &dir,
-            "orch",
-            &PlanOptions {
-                to,
-                ..Default::default()
-            },
-            &[],
-        )
-        .expect("a fan-out");
+        let doc = project
+            .documents
+            .iter()
+            .find(|d| *d.path == path)
+            .expect("orch.py is loaded")
+            .clone();
+        let facts = super::super::sites::facts_of(&project, &doc);
+        let opts = PlanOptions {
+            to,
+            ..Default::default()
+        };
+        let p = plan_document(&doc, &dir, "orch", &opts, &facts);
         drop(t);
         p
     }
 
-    fn plan_with(src: &str, detected: impl Fn(&Document) -> Vec<Detected>) -> Planned {
-        let t = tempfile::tempdir().unwrap();
-        let dir = t.path().to_path_buf();
-        std::fs::write(dir.join("child.py"), "# Databricks notebook source\n").unwrap();
-        let text = format!("# Databricks notebook source\n{src}");
-        let doc = Document::load(
-            Arc::new(dir.join("orch.py")),
-            crate::source::FileKind::SourceNotebook(crate::source::Lang::Python),
-            text,
-        )
-        .unwrap();
-        let d = detected(&doc);
-        plan_document(&doc, &dir, "orch", &PlanOptions::default(), &d).expect("a plan")
-    }
-
-    fn range_of(doc: &Document, needle: &str) -> TextRange {
-        let s = doc.text.find(needle).unwrap();
-        TextRange::at(
-            ruff_text_size::TextSize::new(s as u32),
-            ruff_text_size::TextSize::of(needle),
-        )
-    }
-
     #[test]
-    fn detected_fan_outs_the_planner_cannot_rewrite_are_refused() {
+    fn fan_outs_the_planner_cannot_rewrite_are_refused_with_their_line() {
         let src = "import threading\nts = [threading.Thread(target=dbutils.notebook.run, args=('./child', 0)) for _ in range(2)]\n";
-        let p = plan_with(src, |d| {
-            vec![Detected {
-                range: range_of(d, "threading.Thread("),
-                what: "threading.Thread".into(),
-                external: None,
-            }]
-        });
+        let p = plan_src(src, TargetShape::Auto);
         assert!(p.plan.fanouts.is_empty());
-        assert_eq!(p.plan.refusals.len(), 1);
+        assert_eq!(p.plan.refusals.len(), 1, "{:?}", p.plan.refusals);
         assert_eq!(p.plan.refusals[0].line, 3);
-        assert!(p.plan.refusals[0]
-            .reason
-            .starts_with("threading.Thread: not a shape"));
-        // A detected loop inside the worker, which the rewrite removes, does not block.
+        assert!(
+            p.plan.refusals[0]
+                .reason
+                .starts_with("thread (`Thread`): not a shape"),
+            "{:?}",
+            p.plan.refusals
+        );
+        // A loop inside the worker, which the rewrite removes, does not block.
         let src = format!(
             "{POOL}def w(t):\n    for a in range(2):\n        dbutils.notebook.run('./child', 0, {{'t': t}})\nwith ThreadPoolExecutor(2) as ex:\n    ex.map(w, ['x'])\n"
         );
-        let p = plan_with(&src, |d| {
-            vec![
-                Detected {
-                    range: range_of(d, "for a in range(2):"),
-                    what: "for loop".into(),
-                    external: None,
-                },
-                Detected {
-                    range: range_of(d, "ex.map(w, ['x'])"),
-                    what: "ThreadPoolExecutor.map".into(),
-                    external: None,
-                },
-            ]
-        });
+        let p = plan_src(&src, TargetShape::Auto);
         assert!(p.plan.refusals.is_empty(), "{:?}", p.plan.refusals);
         assert_eq!(p.plan.fanouts.len(), 1);
     }
 
+    #[test]
+    fn only_what_check_reports_is_a_candidate() {
+        // A fan-out in a function the notebook never calls: refused with that reason.
+        let r = refusal(&format!(
+            "{POOL}def go(items):\n    with ThreadPoolExecutor(2) as ex:\n        ex.map(lambda x: dbutils.notebook.run('./child', 0, {{'t': x}}), items)\n"
+        ));
+        assert!(
+            r.contains("inside function `go`, which this notebook does not call"),
+            "{r}"
+        );
+    }
     fn refusal(src: &str) -> String {
         let p = plan_src(src, TargetShape::Auto);
         assert!(p.plan.fanouts.is_empty(), "{:?}", p.plan.fanouts);
@@ -2058,14 +1950,8 @@ mod tests {
 
     #[test]
     fn pools_without_notebook_runs_are_not_reported() {
-        let t = tempfile::tempdir().unwrap();
-        let doc = Document::load(
-            Arc::new(t.path().join("orch.py")),
-            crate::source::FileKind::SourceNotebook(crate::source::Lang::Python),
-            format!("# Databricks notebook source\n{POOL}# not a notebook fan-out\nwith ThreadPoolExecutor(4) as ex:\n    ex.map(lambda t: spark.sql(f'OPTIMIZE {{t}}'), ['a'])\nprint('done')\n"),
-        )
-        .unwrap();
-        assert!(plan_document(&doc, t.path(), "orch", &PlanOptions::default(), &[]).is_none());
+        let src = format!("{POOL}# not a notebook fan-out\nwith ThreadPoolExecutor(4) as ex:\n    ex.map(lambda t: spark.sql(f'OPTIMIZE {{t}}'), ['a'])\nprint('done')\n");
+        assert!(try_plan(&src, TargetShape::Auto).is_none());
     }
 
     #[test]
