@@ -84,6 +84,11 @@ const MIGRATABLE: &[&str] = &[
     "helper_elsewhere",
     "existing_job",
     "existing_job_downstream",
+    "filtered_comprehension",
+    "json_arguments",
+    "loop_arguments",
+    "lambda_name",
+    "collect_rows",
 ];
 
 fn snapshot(name: &str, text: &str) {

@@ -1,7 +1,7 @@
 //! `bricklint migrate`: rewrite driver fan-out into For Each or per-object task bundle
 //! resources, and the orchestrator notebook into a task-value producer.
 //!
-//! Flow: load the notebooks (parallel) -> plan each ([`planner`]) -> generate the job YAML
+//! Flow: load the notebooks (parallel) -> plan each ([`shape`]) -> generate the job YAML
 //! ([`yaml`]) and the rewritten notebook ([`rewrite`]) -> re-check the would-be result with
 //! bricklint's own engine in a temporary copy of the bundle -> print the plan and diff, or
 //! write every file atomically.
@@ -11,11 +11,11 @@ pub mod job_edit;
 pub mod journal;
 pub mod names;
 pub mod plan;
-pub mod planner;
 mod recheck;
 mod report;
 pub mod rewrite;
 pub mod runners;
+pub mod shape;
 pub mod sites;
 pub mod submit;
 pub mod sym;
@@ -299,7 +299,7 @@ fn plan_one(
     } else {
         job_choice::choose_job(bundle, &raws, &doc.path, root, key, opts.force)
     };
-    let mut popts = planner::PlanOptions {
+    let mut popts = shape::PlanOptions {
         to: opts.to,
         ..Default::default()
     };
@@ -321,7 +321,7 @@ fn plan_one(
         }
         _ => {}
     }
-    let planned = planner::plan_document(doc, root, key, &popts, facts)?;
+    let planned = shape::plan_document(doc, root, key, &popts, facts)?;
     let mut out = NotebookOutcome {
         plan: planned.plan,
         changes: Vec::new(),
@@ -416,7 +416,7 @@ fn plan_one(
 }
 
 /// The rewritten notebook.
-fn notebook_change(out: &mut NotebookOutcome, doc: &Document, edits: &[planner::StmtEdit]) {
+fn notebook_change(out: &mut NotebookOutcome, doc: &Document, edits: &[shape::StmtEdit]) {
     let edits: Vec<(rewrite::LineEdit, ruff_text_size::TextSize)> = edits
         .iter()
         .map(|e| {

@@ -198,6 +198,8 @@ pub struct Nodes<'a> {
     pub iters: HashMap<TextRange, (&'a ruff_python_ast::Expr, &'a ruff_python_ast::Expr)>,
     /// List comprehensions by document range.
     pub comps: HashMap<TextRange, &'a ruff_python_ast::ExprListComp>,
+    /// The bodies of `for` loops by the document range of their iterable.
+    pub for_bodies: HashMap<TextRange, &'a [ruff_python_ast::Stmt]>,
 }
 
 impl<'a> Nodes<'a> {
@@ -209,6 +211,7 @@ impl<'a> Nodes<'a> {
                 calls: HashMap::new(),
                 iters: HashMap::new(),
                 comps: HashMap::new(),
+                for_bodies: HashMap::new(),
             },
         };
         for s in &py.module().body {
@@ -226,9 +229,9 @@ struct NodeVisitor<'a> {
 impl<'a> ruff_python_ast::visitor::Visitor<'a> for NodeVisitor<'a> {
     fn visit_stmt(&mut self, stmt: &'a ruff_python_ast::Stmt) {
         if let ruff_python_ast::Stmt::For(f) = stmt {
-            self.nodes
-                .iters
-                .insert(self.py.doc_range(&*f.iter), (&f.target, &f.iter));
+            let r = self.py.doc_range(&*f.iter);
+            self.nodes.iters.insert(r, (&f.target, &f.iter));
+            self.nodes.for_bodies.insert(r, &f.body);
         }
         ruff_python_ast::visitor::walk_stmt(self, stmt);
     }

@@ -33,6 +33,19 @@ pub enum Sym {
     Obj(String, Vec<(String, Sym)>),
     /// A list comprehension over `base`, producing `elem` per base item.
     Comp(Box<Sym>, Box<Sym>),
+    /// The items of `base` for which `cond` (a function of the base item) holds: the filter
+    /// of a comprehension (`[c for c in configs if c["enabled"]]`).
+    Filter(Box<Sym>, Box<Sym>),
+    /// `json.dumps(x)`.
+    Json(Box<Sym>),
+    /// A method of a row without arguments (`row.asDict()`).
+    Method(Box<Sym>, String),
+    /// `a == b` (`true`) or `a != b` (`false`).
+    Eq(Box<Sym>, Box<Sym>, bool),
+    /// `not a`.
+    Not(Box<Sym>),
+    /// `a and b and ...` (`true`) or `a or b or ...` (`false`).
+    Bool(Vec<Sym>, bool),
 }
 
 impl Sym {
@@ -47,14 +60,17 @@ impl Sym {
             Sym::Index(a, b) | Sym::Add(a, b) => a.depends_on_item() || b.depends_on_item(),
             Sym::Attr(a, _) | Sym::Str(a) => a.depends_on_item(),
             Sym::Obj(_, attrs) => attrs.iter().any(|(_, v)| v.depends_on_item()),
-            Sym::Comp(base, _) => base.depends_on_item(),
+            Sym::Comp(base, _) | Sym::Filter(base, _) => base.depends_on_item(),
+            Sym::Json(a) | Sym::Method(a, _) | Sym::Not(a) => a.depends_on_item(),
+            Sym::Eq(a, b, _) => a.depends_on_item() || b.depends_on_item(),
+            Sym::Bool(v, _) => v.iter().any(Sym::depends_on_item),
         }
     }
 
     /// True when the value is certainly a string at run time.
     pub fn is_string(&self) -> bool {
         match self {
-            Sym::Const(Value::String(_)) | Sym::Str(_) | Sym::FStr(_) => true,
+            Sym::Const(Value::String(_)) | Sym::Str(_) | Sym::FStr(_) | Sym::Json(_) => true,
             Sym::Add(a, b) => a.is_string() || b.is_string(),
             _ => false,
         }
@@ -113,6 +129,24 @@ impl Sym {
                     format!("({t})")
                 }
             }
+            Sym::Filter(base, cond) => format!(
+                "[{var} for {var} in {} if {}]",
+                base.to_python(var)?,
+                cond.to_python(var)?
+            ),
+            Sym::Json(a) => format!("json.dumps({})", a.to_python(var)?),
+            Sym::Method(a, m) => format!("{}.{m}()", a.to_python(var)?),
+            Sym::Eq(a, b, eq) => format!(
+                "({} {} {})",
+                a.to_python(var)?,
+                if *eq { "==" } else { "!=" },
+                b.to_python(var)?
+            ),
+            Sym::Not(a) => format!("(not {})", a.to_python(var)?),
+            Sym::Bool(v, and) => {
+                let p: Option<Vec<String>> = v.iter().map(|s| s.to_python(var)).collect();
+                format!("({})", p?.join(if *and { " and " } else { " or " }))
+            }
             Sym::Obj(..) | Sym::Comp(..) => return None,
         })
     }
@@ -149,7 +183,37 @@ impl Sym {
                     _ => return None,
                 }
             }
-            Sym::Attr(..) | Sym::Opaque(_) | Sym::Obj(..) | Sym::Comp(..) => return None,
+            Sym::Attr(..) | Sym::Opaque(_) | Sym::Obj(..) | Sym::Comp(..) | Sym::Method(..) => {
+                return None
+            }
+            Sym::Filter(base, cond) => {
+                let Value::Array(items) = base.eval(item, globals)? else {
+                    return None;
+                };
+                let mut out = Vec::new();
+                for it in items {
+                    if truthy(&cond.eval(&it, globals)?) {
+                        out.push(it);
+                    }
+                }
+                Value::Array(out)
+            }
+            Sym::Json(a) => Value::String(py_json_dumps(&a.eval(item, globals)?)?),
+            Sym::Eq(a, b, eq) => {
+                Value::Bool((a.eval(item, globals)? == b.eval(item, globals)?) == *eq)
+            }
+            Sym::Not(a) => Value::Bool(!truthy(&a.eval(item, globals)?)),
+            Sym::Bool(v, and) => {
+                // Python returns the deciding operand; for conditions its truth is what counts.
+                let mut last = Value::Bool(*and);
+                for s in v {
+                    last = s.eval(item, globals)?;
+                    if truthy(&last) != *and {
+                        break;
+                    }
+                }
+                last
+            }
             Sym::Str(a) => Value::String(py_str(&a.eval(item, globals)?)?),
             Sym::Add(a, b) => match (a.eval(item, globals)?, b.eval(item, globals)?) {
                 (Value::String(x), Value::String(y)) => Value::String(x + &y),
@@ -187,6 +251,71 @@ fn is_call_chain(t: &str) -> bool {
         }
     }
     depth == 0
+}
+
+/// Python's truth value of a JSON-like value.
+pub fn truthy(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(m) => !m.is_empty(),
+    }
+}
+
+/// `json.dumps(v)` with Python's defaults (`", "` and `": "` separators, non-ASCII escaped);
+/// `None` for floats, whose text Python and Rust may write differently.
+pub fn py_json_dumps(v: &Value) -> Option<String> {
+    Some(match v {
+        Value::Null => "null".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => {
+            if !(n.is_i64() || n.is_u64()) {
+                return None;
+            }
+            n.to_string()
+        }
+        Value::String(s) => {
+            let mut out = String::from("\"");
+            for c in s.chars() {
+                match c {
+                    '"' => out.push_str("\\\""),
+                    '\\' => out.push_str("\\\\"),
+                    '\n' => out.push_str("\\n"),
+                    '\r' => out.push_str("\\r"),
+                    '\t' => out.push_str("\\t"),
+                    '\u{8}' => out.push_str("\\b"),
+                    '\u{c}' => out.push_str("\\f"),
+                    c if (c as u32) < 0x20 || (c as u32) > 0x7e => {
+                        let mut buf = [0u16; 2];
+                        for u in c.encode_utf16(&mut buf) {
+                            out.push_str(&format!("\\u{u:04x}"));
+                        }
+                    }
+                    c => out.push(c),
+                }
+            }
+            out.push('"');
+            out
+        }
+        Value::Array(a) => {
+            let p: Option<Vec<String>> = a.iter().map(py_json_dumps).collect();
+            format!("[{}]", p?.join(", "))
+        }
+        Value::Object(m) => {
+            let mut p = Vec::new();
+            for (k, v) in m {
+                p.push(format!(
+                    "{}: {}",
+                    py_json_dumps(&Value::String(k.clone()))?,
+                    py_json_dumps(v)?
+                ));
+            }
+            format!("{{{}}}", p.join(", "))
+        }
+    })
 }
 
 /// `str(v)` as Python prints it, for JSON-like values of simple types.
@@ -394,69 +523,28 @@ impl<'a> ModuleInfo<'a> {
                 let r = self.sym(&b.right, env, d)?;
                 Sym::Add(Box::new(l), Box::new(r))
             }
-            Expr::FString(f) => {
-                let mut parts = Vec::new();
-                for part in f.value.iter() {
-                    match part {
-                        ast::FStringPart::Literal(l) => {
-                            parts.push(Sym::Const(Value::String(l.value.to_string())))
-                        }
-                        ast::FStringPart::FString(fs) => {
-                            for el in fs.elements.iter() {
-                                match el {
-                                    ast::InterpolatedStringElement::Literal(l) => {
-                                        parts.push(Sym::Const(Value::String(l.value.to_string())))
-                                    }
-                                    ast::InterpolatedStringElement::Interpolation(i) => {
-                                        if i.format_spec.is_some() || i.debug_text.is_some() {
-                                            return Err("an f-string with a format spec".into());
-                                        }
-                                        parts.push(self.sym(&i.expression, env, d)?);
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-                Sym::FStr(parts)
+            Expr::FString(f) => self.sym_fstring(f, env, d)?,
+            Expr::Call(c) => return self.sym_call(expr, c, env, d),
+            Expr::ListComp(lc) if lc.generators.len() == 1 && !lc.generators[0].is_async => {
+                self.sym_comp(lc, env, d)?
             }
-            Expr::Call(c) => {
-                let fname = match &*c.func {
-                    Expr::Name(n) => Some(n.id.as_str()),
-                    _ => None,
-                };
-                if fname == Some("str")
-                    && c.arguments.args.len() == 1
-                    && c.arguments.keywords.is_empty()
-                {
-                    return Ok(Sym::Str(Box::new(self.sym(
-                        &c.arguments.args[0],
-                        env,
-                        d,
-                    )?)));
-                }
-                if let Some(cls) = fname.and_then(|n| self.classes.get(n)) {
-                    return self.construct(cls, c, env, d);
-                }
-                // Any other call: fine when it does not involve local names.
-                let s = Sym::Opaque(self.text_of(expr));
-                if self.uses_env(expr, env) {
-                    return Err(format!(
-                        "`{}` is computed per item by a call bricklint cannot follow",
-                        self.text_of(expr)
-                    ));
-                }
-                s
+            Expr::Compare(c)
+                if c.ops.len() == 1 && matches!(c.ops[0], ast::CmpOp::Eq | ast::CmpOp::NotEq) =>
+            {
+                let a = self.sym(&c.left, env, d)?;
+                let b = self.sym(&c.comparators[0], env, d)?;
+                Sym::Eq(Box::new(a), Box::new(b), c.ops[0] == ast::CmpOp::Eq)
             }
-            Expr::ListComp(lc) if lc.generators.len() == 1 && lc.generators[0].ifs.is_empty() => {
-                let g = &lc.generators[0];
-                let base = self.sym(&g.iter, env, d)?;
-                let (b, e) = self.base_items(base, d)?;
-                let mut env2 = env.clone();
-                bind_target(&g.target, e, &mut env2)?;
-                let elem = self.sym(&lc.elt, &env2, d)?;
-                Sym::Comp(Box::new(b), Box::new(elem))
+            Expr::UnaryOp(u) if u.op == ast::UnaryOp::Not => {
+                Sym::Not(Box::new(self.sym(&u.operand, env, d)?))
             }
+            Expr::BoolOp(b) => Sym::Bool(
+                b.values
+                    .iter()
+                    .map(|v| self.sym(v, env, d))
+                    .collect::<Result<_, _>>()?,
+                b.op == ast::BoolOp::And,
+            ),
             other => {
                 if self.uses_env(other, env) {
                     return Err(format!("`{}` cannot be followed", self.text_of(other)));
@@ -464,6 +552,127 @@ impl<'a> ModuleInfo<'a> {
                 Sym::Opaque(self.text_of(other))
             }
         })
+    }
+
+    /// The symbolic value of a call: `str(x)`, `json.dumps(x)`, `row.asDict()`, an object of a
+    /// notebook class, or an opaque value when it does not depend on the item.
+    fn sym_call(
+        &self,
+        expr: &Expr,
+        c: &ast::ExprCall,
+        env: &HashMap<String, Sym>,
+        d: usize,
+    ) -> Result<Sym, String> {
+        let fname = match &*c.func {
+            Expr::Name(n) => Some(n.id.as_str()),
+            _ => None,
+        };
+        if fname == Some("str") && c.arguments.args.len() == 1 && c.arguments.keywords.is_empty() {
+            return Ok(Sym::Str(Box::new(self.sym(
+                &c.arguments.args[0],
+                env,
+                d,
+            )?)));
+        }
+        if let Some(cls) = fname.and_then(|n| self.classes.get(n)) {
+            return self.construct(cls, c, env, d);
+        }
+        if let Expr::Attribute(a) = &*c.func {
+            let no_kw = c.arguments.keywords.is_empty();
+            // `json.dumps(x)` of the notebook's `import json`.
+            if a.attr.id.as_str() == "dumps"
+                && matches!(&*a.value, Expr::Name(m) if m.id.as_str() == "json" && !env.contains_key("json"))
+                && c.arguments.args.len() == 1
+                && no_kw
+            {
+                return Ok(Sym::Json(Box::new(self.sym(
+                    &c.arguments.args[0],
+                    env,
+                    d,
+                )?)));
+            }
+            // `row.asDict()` of a row of the items.
+            if a.attr.id.as_str() == "asDict" && c.arguments.args.is_empty() && no_kw {
+                let v = self.sym(&a.value, env, d)?;
+                if v.depends_on_item() {
+                    return Ok(Sym::Method(Box::new(v), "asDict".into()));
+                }
+            }
+        }
+        // Any other call: fine when it does not involve local names.
+        let s = Sym::Opaque(self.text_of(expr));
+        if self.uses_env(expr, env) {
+            return Err(format!(
+                "`{}` is computed per item by a call bricklint cannot follow",
+                self.text_of(expr)
+            ));
+        }
+        Ok(s)
+    }
+
+    /// A list comprehension: its base list (filtered by its conditions) and the element per
+    /// base item.
+    fn sym_comp(
+        &self,
+        lc: &ast::ExprListComp,
+        env: &HashMap<String, Sym>,
+        d: usize,
+    ) -> Result<Sym, String> {
+        let g = &lc.generators[0];
+        let base = self.sym(&g.iter, env, d)?;
+        let (b, e) = self.base_items(base, d)?;
+        let mut env2 = env.clone();
+        bind_target(&g.target, e, &mut env2)?;
+        let elem = self.sym(&lc.elt, &env2, d)?;
+        // The filter becomes part of the base list: `[x for x in base if cond]`.
+        let b = match g.ifs.as_slice() {
+            [] => b,
+            ifs => {
+                let conds = ifs
+                    .iter()
+                    .map(|c| self.sym(c, &env2, d))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let cond = if conds.len() == 1 {
+                    conds.into_iter().next().expect("one condition")
+                } else {
+                    Sym::Bool(conds, true)
+                };
+                Sym::Filter(Box::new(b), Box::new(cond))
+            }
+        };
+        Ok(Sym::Comp(Box::new(b), Box::new(elem)))
+    }
+
+    fn sym_fstring(
+        &self,
+        f: &ast::ExprFString,
+        env: &HashMap<String, Sym>,
+        d: usize,
+    ) -> Result<Sym, String> {
+        let mut parts = Vec::new();
+        for part in f.value.iter() {
+            match part {
+                ast::FStringPart::Literal(l) => {
+                    parts.push(Sym::Const(Value::String(l.value.to_string())))
+                }
+                ast::FStringPart::FString(fs) => {
+                    for el in fs.elements.iter() {
+                        match el {
+                            ast::InterpolatedStringElement::Literal(l) => {
+                                parts.push(Sym::Const(Value::String(l.value.to_string())))
+                            }
+                            ast::InterpolatedStringElement::Interpolation(i) => {
+                                if i.format_spec.is_some() || i.debug_text.is_some() {
+                                    return Err("an f-string with a format spec".into());
+                                }
+                                parts.push(self.sym(&i.expression, env, d)?);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Ok(Sym::FStr(parts))
     }
 
     /// Split an items value into (base list, per-base-item element).
