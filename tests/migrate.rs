@@ -91,6 +91,16 @@ const MIGRATABLE: &[&str] = &[
     "collect_rows",
 ];
 
+/// One fixture per refusal reason: nothing is written, the plan names the line and the reason.
+const REFUSED: &[&str] = &[
+    "refused_dynamic_path",
+    "refused_thread",
+    "refused_results_used",
+    "refused_loop_work",
+    "refused_uncalled_function",
+    "refused_while_loop",
+];
+
 fn snapshot(name: &str, text: &str) {
     let mut s = insta::Settings::clone_current();
     s.set_snapshot_path(fixtures().join("snapshots"));
@@ -100,10 +110,7 @@ fn snapshot(name: &str, text: &str) {
 
 #[test]
 fn diff_snapshots() {
-    for name in MIGRATABLE
-        .iter()
-        .chain(["refused_dynamic_path", "refused_thread"].iter())
-    {
+    for name in MIGRATABLE.iter().chain(REFUSED.iter()) {
         let p = project(name);
         let before = tree(p.path());
         let (code, out) = migrate(p.path(), &["--diff", "."]);

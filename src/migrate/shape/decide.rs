@@ -139,13 +139,26 @@ fn loop_worker<'a>(
             let (base, elem) = info.base_items(items, 0)?;
             let mut env2 = site.env.clone();
             crate::migrate::sym::bind_target(&f.target, elem.clone(), &mut env2)?;
+            // Every statement of the body runs notebooks or only prints: anything else would
+            // be lost with the loop.
             for st in &f.body {
-                let ok = match st {
+                let call = match st {
                     Stmt::Expr(e) => matches!(&*e.value, Expr::Call(_)),
                     Stmt::Assign(a) => matches!(&*a.value, Expr::Call(_)),
                     _ => false,
                 };
-                if !ok {
+                let mut reached = Vec::new();
+                let runs_notebooks = call
+                    && p.reach_stmts(
+                        std::slice::from_ref(st),
+                        &mut env2.clone(),
+                        &mut Vec::new(),
+                        &mut Vec::new(),
+                        &mut reached,
+                    )
+                    .is_ok()
+                    && !reached.is_empty();
+                if !runs_notebooks && !super::cleanup::is_wait_like(st) {
                     return err(format!(
                         "the loop does more than run notebooks (line {}); move that work out first",
                         p.line_of(st)
