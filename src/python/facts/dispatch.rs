@@ -124,10 +124,11 @@ impl<'a> Extractor<'_, 'a> {
 
     fn pool_facts(&self, pool: &Pool<'a>) -> PoolFacts {
         let size = pool.size();
-        let bound = size.and_then(|s| eval::upper_bound(s, &self.m.env(pool.scope)));
+        let sscope = pool.size_scope();
+        let bound = size.and_then(|s| eval::upper_bound(s, &self.m.env(sscope)));
         // Through data: the largest bound of everything the size is given as.
         let origins = match (size, bound) {
-            (Some(s), None) => self.m.origins(s, pool.scope).unwrap_or_default(),
+            (Some(s), None) => self.m.origins(s, sscope).unwrap_or_default(),
             _ => Vec::new(),
         };
         let bounds: Vec<Option<i64>> = origins
@@ -160,12 +161,12 @@ impl<'a> Extractor<'_, 'a> {
             ))
         };
         let size_cpu_count = size_bound.is_none()
-            && (size.is_some_and(|e| is_cpu_count(e, pool.scope))
+            && (size.is_some_and(|e| is_cpu_count(e, sscope))
                 || origins.iter().any(|(o, s)| is_cpu_count(o, *s)));
         PoolFacts {
             kind: pool.kind,
             ctor: self.m.py.to_doc(pool.ctor.range()),
-            size: size.map(|s| self.desc(s, pool.scope)),
+            size: size.map(|s| self.desc(s, sscope)),
             size_bound,
             size_unbounded,
             size_cpu_count,

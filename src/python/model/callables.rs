@@ -20,12 +20,16 @@ impl<'a> Model<'a> {
         }
         match expr {
             Expr::Call(c) => {
+                if let Some(cl) = self.class_of_expr(&c.func, scope) {
+                    return self.pool_subclass(cl, c, scope, 0);
+                }
                 let q = self.qualname(&c.func, scope)?;
                 let kind = PoolKind::from_qualname(&q)?;
                 Some(Pool {
                     kind,
                     ctor: c,
                     scope,
+                    sized_by: None,
                 })
             }
             Expr::Name(n) => {
@@ -49,6 +53,92 @@ impl<'a> Model<'a> {
             }
             _ => None,
         }
+    }
+
+    /// The construction `ctor` of local class `cl` when the class derives (through local
+    /// classes) from a pool or executor: `class ChildPool(ThreadPoolExecutor)`.
+    fn pool_subclass(
+        &self,
+        cl: ClassId,
+        ctor: &'a ast::ExprCall,
+        scope: ScopeId,
+        d: u32,
+    ) -> Option<Pool<'a>> {
+        if d > 8 {
+            return None;
+        }
+        let class = &self.classes[cl];
+        let outer = self.scopes[class.scope].parent.unwrap_or(MODULE_SCOPE);
+        let kind = class
+            .bases
+            .iter()
+            .find_map(|b| match self.class_of_expr(b, class.scope) {
+                Some(bc) => self.pool_subclass(bc, ctor, scope, d + 1).map(|p| p.kind),
+                None => self
+                    .qualname(b, outer)
+                    .and_then(|q| PoolKind::from_qualname(&q)),
+            })?;
+        let sized_by = self
+            .method(cl, "__init__", 0)
+            .map(|init| self.super_init_size(init, kind, ctor, scope));
+        Some(Pool {
+            kind,
+            ctor,
+            scope,
+            sized_by,
+        })
+    }
+
+    /// The size a subclass's `__init__` passes to the pool's (`super().__init__(max_workers=
+    /// width)` or `ThreadPoolExecutor.__init__(self, width)`), mapped to the argument of the
+    /// construction when it is a parameter.
+    fn super_init_size(
+        &self,
+        init: FuncId,
+        kind: PoolKind,
+        ctor: &'a ast::ExprCall,
+        ctor_scope: ScopeId,
+    ) -> Option<(&'a Expr, ScopeId)> {
+        let FuncNode::Def(def) = self.functions[init].node else {
+            return None;
+        };
+        let iscope = self.functions[init].scope;
+        let call = def.body.iter().find_map(|s| {
+            let ast::Stmt::Expr(e) = s else { return None };
+            let Expr::Call(c) = &*e.value else {
+                return None;
+            };
+            let Expr::Attribute(a) = &*c.func else {
+                return None;
+            };
+            if a.attr.as_str() != "__init__" {
+                return None;
+            }
+            match &*a.value {
+                Expr::Call(sc) if matches!(&*sc.func, Expr::Name(n) if n.id.as_str() == "super") => {
+                    Some((c, 0))
+                }
+                Expr::Name(_) | Expr::Attribute(_) => Some((c, 1)),
+                _ => None,
+            }
+        })?;
+        let (c, offset) = call;
+        let size = c
+            .arguments
+            .find_argument_value(kind.size_keyword(), offset)?;
+        if let Expr::Name(n) = size {
+            if let [b] = self.lookup(iscope, n.id.as_str()) {
+                if let BindingKind::Param(f, i) = self.bindings[*b].kind {
+                    if f == init {
+                        return match self.argument(init, ctor, i, 1)? {
+                            (e, true) => Some((e, ctor_scope)),
+                            (e, false) => Some((e, iscope)),
+                        };
+                    }
+                }
+            }
+        }
+        Some((size, iscope))
     }
 
     // ----- callables -----

@@ -393,7 +393,7 @@ impl<'a> Model<'a> {
 
     /// The argument a call gives parameter `i` of `f` (positional from `offset`, by keyword,
     /// else the default): (expression, whether it is in the call).
-    fn argument(
+    pub(super) fn argument(
         &self,
         f: FuncId,
         call: &'a ast::ExprCall,

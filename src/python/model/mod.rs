@@ -236,14 +236,30 @@ pub struct Pool<'a> {
     pub ctor: &'a ast::ExprCall,
     /// Scope of the constructor (to evaluate its size).
     pub scope: ScopeId,
+    /// A local subclass with its own `__init__`: the size it passes to the pool's `__init__`
+    /// (`super().__init__(max_workers=width)`, `width` being the constructor's argument) and
+    /// the scope to evaluate it in; `Some(None)` when it passes none.
+    pub sized_by: Option<Option<(&'a Expr, ScopeId)>>,
 }
 
 impl<'a> Pool<'a> {
     /// The size argument, if given.
     pub fn size(&self) -> Option<&'a Expr> {
-        self.ctor
-            .arguments
-            .find_argument_value(self.kind.size_keyword(), 0)
+        match self.sized_by {
+            Some(s) => s.map(|(e, _)| e),
+            None => self
+                .ctor
+                .arguments
+                .find_argument_value(self.kind.size_keyword(), 0),
+        }
+    }
+
+    /// The scope [`Pool::size`] is evaluated in.
+    pub fn size_scope(&self) -> ScopeId {
+        match self.sized_by {
+            Some(Some((_, s))) => s,
+            _ => self.scope,
+        }
     }
 }
 
