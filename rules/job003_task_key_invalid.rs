@@ -12,7 +12,10 @@ pub static META: RuleMeta = RuleMeta {
 Checks every `task_key` (nested For Each tasks included): it must be 1 to 100 characters of
 letters, digits, `_` and `-`, and unique in its job. Duplicates are found in each layer of the
 configuration (the base files, and each target's overrides), before the CLI merges tasks with
-the same key.
+the same key; only two definitions in one file are reported (a task whose settings are split
+between files, e.g. an include and a target override in another file, is merged on purpose).
+`databricks bundle validate` accepts keys with spaces or other characters and over 100
+characters; the Jobs API rejects them at deploy, so bricklint reports them.
 
 ## Why is this bad?
 The Jobs API rejects invalid keys at deploy time. A duplicate `task_key` is worse: the CLI
@@ -42,7 +45,10 @@ impl Rule for TaskKeyInvalid {
 
     fn check_bundle(&self, ctx: &BundleContext<'_>, out: &mut Vec<Diagnostic>) {
         for dup in &ctx.bundle.duplicates {
-            if dup.field != "task_key" {
+            // Written in two files (an include and a target override in another file), the two
+            // definitions are one task split on purpose: the CLI merges them by `task_key`
+            // (bundle/config/mutator/merge_job_tasks.go).
+            if dup.field != "task_key" || dup.first.file != dup.second.file {
                 continue;
             }
             out.push(
@@ -94,7 +100,7 @@ impl Rule for TaskKeyInvalid {
                     .collect();
                 if key.is_empty() {
                     out.push(
-                        diag(&META, &k.loc, &route, "empty task_key")
+                        diag(&META, &k.loc, &route, "empty task_key (`bundle validate` accepts it, the Jobs API rejects it at deploy)")
                             .help("use 1 to 100 letters, digits, `_` or `-`"),
                     );
                 } else if key.chars().count() > crate::limits::MAX_KEY_CHARS {
@@ -104,7 +110,7 @@ impl Rule for TaskKeyInvalid {
                             &k.loc,
                             &route,
                             format!(
-                                "task_key is {} characters long; the maximum is 100",
+                                "task_key is {} characters long; the maximum is 100 (`bundle validate` accepts it, the Jobs API rejects it at deploy)",
                                 key.chars().count()
                             ),
                         )
@@ -129,7 +135,7 @@ impl Rule for TaskKeyInvalid {
                             &k.loc,
                             &route,
                             format!(
-                                "task_key `{key}` contains {}: only letters, digits, `_` and `-` are allowed",
+                                "task_key `{key}` contains {}: only letters, digits, `_` and `-` are allowed (`bundle validate` accepts it, the Jobs API rejects it at deploy)",
                                 uniq.iter().map(|c| format!("{c:?}")).collect::<Vec<_>>().join(", ")
                             ),
                         )

@@ -41,6 +41,8 @@ pub mod orc006_notebook_run_without_timeout;
 pub mod orc007_notebook_run_argument_not_string;
 pub mod orc008_fan_out_failure_swallowed;
 pub mod orc009_notebook_run_dynamic_path;
+pub mod res001_resource_reference_invalid;
+pub mod res002_resource_file_not_found;
 pub mod sch001_bundle_schema_violation;
 pub mod sch002_invalid_yaml;
 pub mod sch003_yaml_duplicate_key;
@@ -125,6 +127,8 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &var005_target_variable_undeclared::TargetVariableUndeclared,
         &var006_variable_overrides_invalid::VariableOverridesInvalid,
         &var007_variable_in_name_or_key::VariableInNameOrKey,
+        &res001_resource_reference_invalid::ResourceReferenceInvalid,
+        &res002_resource_file_not_found::ResourceFileNotFound,
         &xf001_task_value_reference_unresolved::TaskValueReferenceUnresolved,
         &xf002_notebook_parameter_mismatch::NotebookParameterMismatch,
         &xf003_duplicate_orchestration::DuplicateOrchestration,

@@ -27,6 +27,20 @@ schema and caches it per CLI version.
 
 The official schema wraps every field in `oneOf: [<type>, <${var...} reference>]`; bricklint
 descends into the alternative that matched best, so the message names the real problem.
+A schema given with `--bundle-schema` is checked on the merged configuration of the target
+(includes and target overrides merged, variables substituted), so required fields are judged
+on the result and not on a target-override fragment.
+
+What the CLI accepts is not reported (`libs/dyn/convert/normalize.go`): null is unset (`tasks:`
+with no value is no tasks); a number or boolean where a string is expected is converted
+(`existing_cluster_id: 500`, `spark_conf` values `1` / `true`), with a warning only when the
+conversion changes what is written (`spark_version: 13.10` becomes `"13.1"`); `"5"` where an
+integer is expected is read as 5; a `${...}` reference where an enum or pattern is expected is
+resolved later. A null scalar field is a warning (the CLI ignores the field), and so are the
+read-only fields of a resource (`id`, `url`), which the deployment sets. The fields the Jobs API
+requires of a task type (`python_wheel_task.package_name` and `entry_point`,
+`spark_python_task.python_file`, ...) are checked on the merged configuration, as the CLI's
+`required_fields` validation does.
 
 ## Why is this bad?
 `databricks bundle validate` needs credentials and a network; these mistakes are found only at
@@ -46,12 +60,12 @@ resources:
               notebook_task:
                 notebook_path: ../src/process.py
                 base_parameters:
-                  retries: 3        # must be a string
+                  retries: [3]      # must be a string
 ```
 
 ## Fix
 Follow the message: rename or remove unknown fields, quote values that must be strings
-(`inputs: '["a", "b"]'`, `retries: "3"`), add the missing fields.
+(`inputs: '["a", "b"]'`, `retries: "[3]"`), add the missing fields.
 "#,
     fixable: false,
 };
@@ -102,18 +116,45 @@ impl Rule for BundleSchemaViolation {
             },
             None => schema::builtin(),
         };
+        let to_diag = |v: schema::Violation| {
+            let mut d = diag(&META, &v.loc, v.route, v.message);
+            if v.warning {
+                d.severity = Severity::Warning;
+            }
+            d
+        };
+        // A schema given by the user (the official one) is checked on the merged configuration
+        // of the target, variables substituted, as the CLI checks the configuration it loaded:
+        // required fields are judged on the merged result, not on a target-override fragment.
+        if let (Some(_), Some(merged)) = (&path, &b.config) {
+            out.extend(
+                schema::validate_with(validator, merged, &|p| b.text(p))
+                    .into_iter()
+                    .map(to_diag),
+            );
+            return;
+        }
         use rayon::prelude::*;
         let found: Vec<Vec<Diagnostic>> = b
             .files
             .par_iter()
             .filter_map(|f| f.tree.as_ref().filter(|t| !t.is_null()))
             .map(|tree| {
-                schema::validate(validator, tree)
+                schema::validate_with(validator, tree, &|p| b.text(p))
                     .into_iter()
-                    .map(|v| diag(&META, &v.loc, v.route, v.message))
+                    .map(to_diag)
                     .collect()
             })
             .collect();
         out.extend(found.into_iter().flatten());
+        // The built-in schema checks each file: fields the CLI requires of a task type are
+        // checked on the merged configuration (bundle/config/validate/required_fields.go).
+        if let Some(merged) = &b.config {
+            out.extend(
+                schema::required_task_fields(merged)
+                    .into_iter()
+                    .map(to_diag),
+            );
+        }
     }
 }

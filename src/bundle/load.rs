@@ -10,9 +10,12 @@ use ruff_text_size::{TextRange, TextSize};
 
 use super::error::{LoadError, LoadErrorKind};
 use super::include::resolve_includes;
-use super::merge::{collect_duplicates, duplicate_resources, merge, merge_keyed_lists};
+use super::merge::{
+    collect_duplicates, conflict_error, duplicate_resources, keys_across_types, merge_checked,
+    merge_keyed_lists,
+};
 use super::vars::apply_variables;
-use super::{model, yaml, Bundle, BundleFile, Entry, LoadOptions, Node, Value};
+use super::{model, targets, yaml, Bundle, BundleFile, Entry, LoadOptions, Node, Value};
 use crate::config::Config;
 use crate::diagnostic::Severity;
 use crate::fasthash::HashMap;
@@ -28,42 +31,134 @@ pub fn load_all(
 ) -> (Vec<Bundle>, Vec<LoadError>) {
     let by_path: HashMap<&Path, &Arc<Document>> =
         documents.iter().map(|d| (d.path.as_path(), d)).collect();
+    let loaded = |p: &Path| by_path.get(p).map(|d| Arc::from(d.text.as_str()));
     let (roots, mut extra) = bundle_roots(documents);
-    let results: Vec<(Bundle, Vec<LoadError>)> = {
+    let mut results: Vec<(Vec<Bundle>, Vec<LoadError>)> = {
         use rayon::prelude::*;
         roots
             .par_iter()
-            .map(|d| {
-                let mut diags = Vec::new();
-                let b = load_bundle(
-                    d.path.clone(),
-                    Arc::from(d.text.as_str()),
-                    &|p: &Path| by_path.get(p).map(|d| Arc::from(d.text.as_str())),
-                    config,
-                    opts,
-                    &mut diags,
-                );
-                (b, diags)
-            })
+            .map(|d| load_root(d, &loaded, config, opts))
             .collect()
     };
+    // `--target X` in a run over several bundles: the bundles that do not define `X` are
+    // checked with their own default target (a usage error only when no bundle defines it).
+    if let Some(t) = &opts.target {
+        let defined = results
+            .iter()
+            .any(|(bs, _)| bs.iter().any(|b| b.target_error.is_none()));
+        if defined {
+            let without = LoadOptions {
+                target: None,
+                ..opts.clone()
+            };
+            for (d, r) in roots.iter().zip(results.iter_mut()) {
+                if r.0.iter().all(|b| b.target_error.is_none()) {
+                    continue;
+                }
+                let defined_here = r.0.first().map(|b| b.targets.clone()).unwrap_or_default();
+                *r = load_root(d, &loaded, config, &without);
+                if let Some(b) = r.0.first_mut() {
+                    b.notes.push(format!(
+                        "{}: target `{t}` is not defined in this bundle ({}): it was checked {}",
+                        crate::source::display_path(&b.root_file),
+                        if defined_here.is_empty() {
+                            "it has no targets".to_string()
+                        } else {
+                            format!(
+                                "its targets: {}",
+                                defined_here
+                                    .iter()
+                                    .map(|t| format!("`{t}`"))
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            )
+                        },
+                        match &b.target {
+                            Some(own) if b.every_target.is_none() => {
+                                format!("for its target `{own}`")
+                            }
+                            Some(_) => "for each of its targets".to_string(),
+                            None => "without a target".to_string(),
+                        }
+                    ));
+                }
+            }
+        }
+    }
     let mut bundles = Vec::new();
     let mut diags = Vec::new();
     diags.append(&mut extra);
-    for (b, d) in results {
+    for (bs, d) in results {
         // `bundle.yml` is a common name: one that holds no bundle settings is someone else's.
-        let name = b
+        let Some(first) = bs.first() else { continue };
+        let name = first
             .root_file
             .file_name()
             .and_then(|n| n.to_str())
             .unwrap_or("");
-        if name.starts_with("bundle.") && !looks_like_a_bundle(&b) {
+        if name.starts_with("bundle.") && !looks_like_a_bundle(first) {
             continue;
         }
-        bundles.push(b);
+        bundles.extend(bs);
         diags.extend(d);
     }
     (bundles, diags)
+}
+
+/// Load the bundle of one root file: once, or once per target when it has several targets,
+/// none marked default, and no `--target` is given (see [`super::targets`]).
+fn load_root(
+    d: &Arc<Document>,
+    loaded: &(dyn Fn(&Path) -> Option<Arc<str>> + Sync),
+    config: &Config,
+    opts: &LoadOptions,
+) -> (Vec<Bundle>, Vec<LoadError>) {
+    let mut diags = Vec::new();
+    let text: Arc<str> = Arc::from(d.text.as_str());
+    let b = load_bundle(
+        d.path.clone(),
+        text.clone(),
+        loaded,
+        config,
+        opts,
+        &mut diags,
+    );
+    if opts.target.is_some() || b.target.is_some() || b.targets.len() < 2 || b.config.is_none() {
+        return (vec![b], diags);
+    }
+    // Each target is a full load: a configuration with hundreds of targets is checked without
+    // one (as before), with a note.
+    if b.targets.len() > targets::MAX_EVERY_TARGET {
+        let mut b = b;
+        b.notes.push(format!(
+            "{}: {} targets and none of them default: checked without a target (every target is checked up to {}); give --target",
+            crate::source::display_path(&b.root_file),
+            b.targets.len(),
+            targets::MAX_EVERY_TARGET
+        ));
+        return (vec![b], diags);
+    }
+    let targets = b.targets.clone();
+    let mut variants = Vec::with_capacity(targets.len());
+    let mut per_target = Vec::with_capacity(targets.len());
+    for t in &targets {
+        let o = LoadOptions {
+            target: Some(t.clone()),
+            ..opts.clone()
+        };
+        let mut dg = Vec::new();
+        variants.push(load_bundle(
+            d.path.clone(),
+            text.clone(),
+            loaded,
+            config,
+            &o,
+            &mut dg,
+        ));
+        per_target.push((t.clone(), dg));
+    }
+    targets::mark_variants(&mut variants);
+    (variants, targets::merge_target_errors(per_target, &targets))
 }
 
 /// The root files to load (one a directory: the CLI's `FindInPath`), and an error for each
@@ -199,19 +294,22 @@ pub fn load_bundle(
         var_issues: Vec::new(),
         sync_root: root.clone(),
         file_cache: Default::default(),
+        every_target: None,
+        notes: Vec::new(),
     };
     let Some(mut merged) = parse_root(&mut bundle, root_text, config, diags) else {
         return bundle;
     };
     load_includes(&mut bundle, &mut merged, loaded, config, opts, diags);
 
+    keys_across_types(&merged, diags);
     // Duplicates in the base layer, then the target layer.
     collect_duplicates(&merged, &mut bundle.duplicates);
     let target_node = select_target(&mut bundle, &merged, opts.target.as_deref());
     if let Value::Map(m) = &mut merged.value {
         Arc::make_mut(m).retain(|e| e.key != "targets" && e.key != "environments");
     }
-    let target_vars = apply_target(&mut bundle, &mut merged, target_node);
+    let target_vars = apply_target(&mut bundle, &mut merged, target_node, diags);
     merge_keyed_lists(&mut merged);
 
     apply_variables(&mut bundle, &mut merged, &target_vars, opts);
@@ -324,7 +422,13 @@ fn load_includes(
             }
             if t.as_map().is_some() {
                 duplicate_resources(merged, t, diags);
-                merge(merged, t.clone());
+                let mut conflicts = Vec::new();
+                merge_checked(merged, t.clone(), "", &mut conflicts);
+                diags.extend(
+                    conflicts
+                        .iter()
+                        .map(|c| conflict_error(c, "this value of an included file")),
+                );
             } else if !t.is_null() {
                 diags.push(LoadError::new(
                     LoadErrorKind::Config,
@@ -389,7 +493,12 @@ fn select_target(bundle: &mut Bundle, merged: &Node, target: Option<&str>) -> Op
 }
 
 /// Merge the target's overrides into `merged`; returns its `variables:` entries.
-fn apply_target(bundle: &mut Bundle, merged: &mut Node, target_node: Option<Node>) -> Vec<Entry> {
+fn apply_target(
+    bundle: &mut Bundle,
+    merged: &mut Node,
+    target_node: Option<Node>,
+    diags: &mut Vec<LoadError>,
+) -> Vec<Entry> {
     let mut target_vars: Vec<Entry> = Vec::new();
     let Some(t) = target_node.filter(|t| t.as_map().is_some()) else {
         return target_vars;
@@ -414,7 +523,13 @@ fn apply_target(bundle: &mut Bundle, merged: &mut Node, target_node: Option<Node
                     }])),
                     t.loc.clone(),
                 );
-                merge(merged, over);
+                let mut conflicts = Vec::new();
+                merge_checked(merged, over, "", &mut conflicts);
+                let what = format!(
+                    "this override of target `{}`",
+                    bundle.target.as_deref().unwrap_or("?")
+                );
+                diags.extend(conflicts.iter().map(|c| conflict_error(c, &what)));
             }
         }
     }

@@ -46,15 +46,105 @@ pub(super) fn duplicate_resources(base: &Node, incoming: &Node, diags: &mut Vec<
     }
 }
 
+/// The CLI rejects one key used by two resource types, or by a resource and a script
+/// (`jobs.foo` and `pipelines.foo`: `bundle run foo` must name one thing;
+/// bundle/config/validate/unique_resource_keys.go). Checked on the base configuration (root
+/// and includes), before target overrides, as the CLI does.
+pub(super) fn keys_across_types(tree: &Node, diags: &mut Vec<LoadError>) {
+    let mut seen: HashMap<&str, (String, &super::Loc)> = HashMap::default();
+    let resources = tree
+        .get("resources")
+        .and_then(Node::as_map)
+        .unwrap_or_default();
+    let groups = resources
+        .iter()
+        .filter_map(|kind| Some((format!("resources.{}", kind.key), kind.value.as_map()?)));
+    let scripts = tree
+        .get("scripts")
+        .and_then(Node::as_map)
+        .map(|m| ("scripts".to_string(), m));
+    for (group, entries) in groups.chain(scripts) {
+        for e in entries {
+            match seen.get(e.key.as_str()) {
+                Some((first_group, first)) if *first_group != group => {
+                    diags.push(
+                        LoadError::new(
+                            LoadErrorKind::Config,
+                            e.key_loc.file.clone(),
+                            e.key_loc.range,
+                            format!(
+                                "key `{}` is used by `{first_group}.{}` and `{group}.{}`: the CLI rejects two resources (or a resource and a script) with one key, as `bundle run {}` must name one",
+                                e.key, e.key, e.key, e.key
+                            ),
+                        )
+                        .route(format!("{group}.{}", e.key))
+                        .related(first.file.clone(), first.range, "also used here")
+                        .help("rename one of them"),
+                    );
+                }
+                Some(_) => {}
+                None => {
+                    seen.insert(&e.key, (group.clone(), &e.key_loc));
+                }
+            }
+        }
+    }
+}
+
 /// Deep merge as the CLI merges configuration trees: mappings recursively, lists appended,
 /// scalars replaced; a null override keeps the base.
 pub fn merge(base: &mut Node, over: Node) {
+    merge_checked(base, over, "", &mut Vec::new());
+}
+
+/// Two values the CLI cannot merge (`libs/dyn/merge/merge.go`: a mapping or a list with
+/// something else): the CLI stops with "cannot merge X with Y".
+#[derive(Debug, Clone)]
+pub struct MergeConflict {
+    pub route: String,
+    /// The value merged into, and its kind.
+    pub base: super::Loc,
+    pub base_kind: &'static str,
+    /// The incoming value, and its kind.
+    pub over: super::Loc,
+    pub over_kind: &'static str,
+}
+
+/// The CLI's name of a value's kind (dyn.Kind's String()).
+fn kind_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "nil",
+        Value::Bool(_) => "bool",
+        Value::Int(_) => "int",
+        Value::Float(_) => "float",
+        Value::Str(_) => "string",
+        Value::Seq(_) => "sequence",
+        Value::Map(_) => "map",
+    }
+}
+
+/// [`merge`], recording the values the CLI cannot merge (the incoming value replaces the
+/// base there, so the analysis goes on).
+pub(super) fn merge_checked(
+    base: &mut Node,
+    over: Node,
+    route: &str,
+    conflicts: &mut Vec<MergeConflict>,
+) {
+    let (bk, ok) = (kind_name(&base.value), kind_name(&over.value));
     match (&mut base.value, over.value) {
         (Value::Map(b), Value::Map(o)) => {
             let b = Arc::make_mut(b);
             for e in Arc::unwrap_or_clone(o) {
                 match b.iter_mut().find(|x| x.key == e.key) {
-                    Some(be) => merge(&mut be.value, e.value),
+                    Some(be) => {
+                        let r = if route.is_empty() {
+                            e.key.clone()
+                        } else {
+                            format!("{route}.{}", e.key)
+                        };
+                        merge_checked(&mut be.value, e.value, &r, conflicts)
+                    }
                     None => b.push(e),
                 }
             }
@@ -62,10 +152,43 @@ pub fn merge(base: &mut Node, over: Node) {
         (Value::Seq(b), Value::Seq(o)) => Arc::make_mut(b).extend(Arc::unwrap_or_clone(o)),
         (_, Value::Null) => {}
         (_, v) => {
+            // Scalars of two kinds are left alone (an int replaced by a `${var.x}` string is
+            // common, and replaced after the merge); a mapping or a list against anything else
+            // never merges.
+            let structural = matches!(bk, "map" | "sequence") || matches!(ok, "map" | "sequence");
+            if bk != ok && bk != "nil" && structural {
+                conflicts.push(MergeConflict {
+                    route: route.to_string(),
+                    base: base.loc.clone(),
+                    base_kind: bk,
+                    over: over.loc.clone(),
+                    over_kind: ok,
+                });
+            }
             base.value = v;
             base.loc = over.loc;
         }
     }
+}
+
+/// The load error of a merge conflict.
+pub(super) fn conflict_error(c: &MergeConflict, what: &str) -> LoadError {
+    LoadError::new(
+        LoadErrorKind::Config,
+        c.over.file.clone(),
+        c.over.range,
+        format!(
+            "{what} cannot be merged into `{}`: it is a {}, the value it overrides is a {}; the CLI stops (`cannot merge {} with {}`)",
+            c.route, c.over_kind, c.base_kind, c.base_kind, c.over_kind
+        ),
+    )
+    .route(c.route.clone())
+    .related(c.base.file.clone(), c.base.range, "the value it overrides")
+    .help(if c.base_kind == "string" {
+        "a `${var...}` reference is replaced after the merge: override the variable (`targets.<name>.variables`) instead of the field"
+    } else {
+        "write the same kind of value as the one it overrides"
+    })
 }
 
 /// The keyed lists of a job merged by key: (list, key field).

@@ -44,6 +44,7 @@ pub mod model;
 pub mod refs;
 pub mod resolved;
 pub mod schema;
+pub mod targets;
 mod vars;
 mod walk;
 pub mod yaml;
@@ -209,6 +210,11 @@ pub struct Bundle {
     pub sync_root: PathBuf,
     /// Files known to exist or not (notebook paths are resolved by several rules).
     file_cache: crate::fsutil::DirCache,
+    /// Set when the bundle's root is loaded once per target (several targets, none default, no
+    /// `--target`): every target checked, in order (see [`targets`]).
+    pub every_target: Option<Arc<Vec<String>>>,
+    /// Notes for the summary about the targets checked (see [`targets::notes`]).
+    pub notes: Vec<String>,
 }
 
 impl Bundle {

@@ -28,6 +28,8 @@ pub const BUILTIN_SCHEMA: &str = include_str!("../../schemas/bundle.schema.json"
 #[derive(Debug, Clone)]
 pub struct Violation {
     pub message: String,
+    /// A warning (the CLI accepts the value, with a loss or by ignoring it) rather than an error.
+    pub warning: bool,
     pub loc: Loc,
     /// Dotted route of the instance (`resources.jobs.a.tasks[0].for_each_task`).
     pub route: String,
@@ -266,8 +268,97 @@ fn describe(segs: &[String]) -> String {
     }
 }
 
+/// What the CLI's normalisation (`libs/dyn/convert/normalize.go`) and its enum check
+/// (`bundle/config/validate/enum.go`) make of a value the schema rejects: accepted as it is,
+/// accepted with a warning, or rejected.
+enum Accepted {
+    Silently,
+    WithWarning(String),
+    No,
+}
+
+/// The CLI reads YAML booleans in a string field the way go-yaml does.
+const YAML_BOOL_WORDS: &[&str] = &[
+    "true", "y", "Y", "yes", "Yes", "YES", "on", "On", "ON", "false", "n", "N", "no", "No", "NO",
+    "off", "Off", "OFF",
+];
+
+/// Whether `s` holds a `${...}` reference (the CLI checks enums and patterns only on values
+/// without one, and resolves the reference later).
+fn has_reference(s: &str) -> bool {
+    s.contains("${")
+}
+
+/// How the CLI's normalisation treats a value of the wrong JSON type.
+/// `text`: how the value is written in the file, when known (to tell a lossy number).
+fn normalized(expected: &str, instance: &serde_json::Value, text: Option<&str>) -> Accepted {
+    use serde_json::Value as J;
+    match instance {
+        // null is unset: no value for an object, list or map (normalize returns it as is);
+        // the CLI warns and drops a null scalar.
+        J::Null if expected.contains("object") || expected.contains("array") => Accepted::Silently,
+        J::Null => Accepted::WithWarning(format!(
+            "expected {} value, found null: the CLI ignores this field",
+            article(expected)
+        )),
+        // Booleans and numbers become strings (strconv.FormatBool/FormatInt/FormatFloat).
+        J::Bool(_) | J::Number(_) if expected.contains("string") => {
+            let Some(n) = instance
+                .as_f64()
+                .filter(|_| !instance.is_i64() && !instance.is_u64())
+            else {
+                return Accepted::Silently;
+            };
+            let converted = format!("{n}");
+            match text.map(|t| t.trim().trim_start_matches('+')) {
+                Some(t) if t != converted => Accepted::WithWarning(format!(
+                    "the number `{t}` is read as {converted} and becomes the string \"{converted}\": the CLI converts it, changing what is written; quote it (\"{t}\") to keep it"
+                )),
+                _ => Accepted::Silently,
+            }
+        }
+        J::String(s) if expected.contains("integer") && s.trim().parse::<i64>().is_ok() => {
+            Accepted::Silently
+        }
+        J::String(s) if expected.contains("number") && s.trim().parse::<f64>().is_ok() => {
+            Accepted::Silently
+        }
+        J::String(s) if expected.contains("boolean") && YAML_BOOL_WORDS.contains(&s.as_str()) => {
+            Accepted::Silently
+        }
+        _ => Accepted::No,
+    }
+}
+
+fn article(t: &str) -> String {
+    if t.starts_with(['a', 'e', 'i', 'o']) {
+        format!("an {t}")
+    } else {
+        format!("a {t}")
+    }
+}
+
+/// Read-only fields of a resource: the CLI fills them in after deploy and ignores what the
+/// configuration says (they are in its types, so `bundle validate` does not complain).
+const READ_ONLY_RESOURCE_FIELDS: &[&str] = &["id", "url", "modified_status"];
+
+/// Whether `segs` (a schema error's instance path) names a resource (`resources.<kind>.<key>`).
+fn is_resource(segs: &[String]) -> bool {
+    segs.len() == 3 && segs[0] == "presources"
+}
+
 /// Validate one bundle file's tree.
 pub fn validate(validator: &Validator, tree: &Node) -> Vec<Violation> {
+    validate_with(validator, tree, &|_| None)
+}
+
+/// Validate a tree; `text` returns the text of a file of the tree (to tell when the CLI's
+/// conversion of a number to a string changes what is written).
+pub fn validate_with<'t>(
+    validator: &Validator,
+    tree: &Node,
+    text: &dyn Fn(&Path) -> Option<&'t str>,
+) -> Vec<Violation> {
     let instance = tree.to_json();
     let errors: Vec<ValidationError<'_>> = validator.iter_errors(&instance).collect();
     let mut flat = Vec::new();
@@ -288,19 +379,7 @@ pub fn validate(validator: &Validator, tree: &Node) -> Vec<Violation> {
         let (message, loc) = match e.kind() {
             ValidationErrorKind::AdditionalProperties { unexpected } => {
                 for u in unexpected {
-                    let at = node
-                        .entry(u)
-                        .map(|x| x.key_loc.clone())
-                        .unwrap_or_else(|| node.loc.clone());
-                    out.push(Violation {
-                        message: format!("unknown field `{u}` in {what}"),
-                        loc: at,
-                        route: if route.is_empty() {
-                            u.clone()
-                        } else {
-                            format!("{route}.{u}")
-                        },
-                    });
+                    out.push(unknown_field(node, &segs, u, &what, &route));
                 }
                 continue;
             }
@@ -317,41 +396,26 @@ pub fn validate(validator: &Validator, tree: &Node) -> Vec<Violation> {
                             .map(|e| e.key_loc.clone())
                     })
                     .unwrap_or_else(|| node.loc.clone());
-                (format!("missing required field `{p}` in {what}"), at)
-            }
-            ValidationErrorKind::Type { kind } => {
-                let expected = match kind {
-                    jsonschema::error::TypeKind::Single(t) => t.to_string(),
-                    jsonschema::error::TypeKind::Multiple(ts) => ts
-                        .iter()
-                        .map(|t| t.to_string())
-                        .collect::<Vec<_>>()
-                        .join(" or "),
-                };
-                let found = json_type(e.instance());
-                let hint = if expected == "string" && found == "array" {
-                    " (write a JSON array as a quoted string, e.g. '[\"a\", \"b\"]')"
-                } else if found == "string"
-                    && e.instance().as_str().is_some_and(|s| s.contains("{{"))
-                {
-                    " (a `{{ }}` reference is resolved at run time and cannot stand for a number or boolean)"
-                } else if expected.contains("integer") && found == "string" {
-                    " (only a whole `${var.x}` reference may stand for a number)"
+                let note = if p == "task_key" {
+                    " (the Jobs API rejects a task without one at deploy)"
                 } else {
                     ""
                 };
-                (
-                    format!(
-                        "{what} must be {} {expected}, found {found} {}{hint}",
-                        if expected.starts_with(['a', 'e', 'i', 'o']) {
-                            "an"
-                        } else {
-                            "a"
-                        },
-                        short(e.instance())
-                    ),
-                    node.loc.clone(),
-                )
+                (format!("missing required field `{p}` in {what}{note}"), at)
+            }
+            ValidationErrorKind::Type { kind } => {
+                match type_mismatch(e, kind, node, &what, &route, text) {
+                    Ok(found) => found,
+                    Err(v) => {
+                        out.extend(v);
+                        continue;
+                    }
+                }
+            }
+            ValidationErrorKind::Enum { .. } | ValidationErrorKind::Pattern { .. }
+                if e.instance().as_str().is_some_and(has_reference) =>
+            {
+                continue;
             }
             ValidationErrorKind::Enum { options } => (
                 format!(
@@ -371,6 +435,7 @@ pub fn validate(validator: &Validator, tree: &Node) -> Vec<Violation> {
         };
         out.push(Violation {
             message,
+            warning: false,
             loc,
             route,
         });
@@ -378,4 +443,141 @@ pub fn validate(validator: &Validator, tree: &Node) -> Vec<Violation> {
     out.sort_by_key(|v| (v.loc.range.start(), v.message.clone()));
     out.dedup_by(|a, b| a.loc == b.loc && a.message == b.message);
     out
+}
+
+/// Fields the Jobs API requires of a task type, which the CLI checks on the merged
+/// configuration (`bundle/config/validate/required_fields.go`, from the generated list of
+/// required fields): (task type, required fields).
+const REQUIRED_TASK_FIELDS: &[(&str, &[&str])] = &[
+    ("python_wheel_task", &["package_name", "entry_point"]),
+    ("spark_python_task", &["python_file"]),
+    ("spark_jar_task", &["main_class_name"]),
+    ("sql_task", &["warehouse_id"]),
+    ("dbt_task", &["commands"]),
+    ("run_job_task", &["job_id"]),
+    ("pipeline_task", &["pipeline_id"]),
+    ("condition_task", &["op", "left", "right"]),
+];
+
+/// The required fields of task types missing from the merged configuration `merged` (null
+/// counts as missing, as in the CLI), one violation per field, at the task type's key.
+pub fn required_task_fields(merged: &Node) -> Vec<Violation> {
+    let mut out = Vec::new();
+    let Some(jobs) = merged
+        .get_path(&["resources", "jobs"])
+        .and_then(Node::as_map)
+    else {
+        return out;
+    };
+    for job in jobs {
+        let Some(tasks) = job.value.get("tasks").and_then(Node::as_seq) else {
+            continue;
+        };
+        for (i, task) in tasks.iter().enumerate() {
+            let route = format!("resources.jobs.{}.tasks[{i}]", job.key);
+            required_in_task(task, &route, &mut out);
+            if let Some(nested) = task.get_path(&["for_each_task", "task"]) {
+                required_in_task(nested, &format!("{route}.for_each_task.task"), &mut out);
+            }
+        }
+    }
+    out
+}
+
+fn required_in_task(task: &Node, route: &str, out: &mut Vec<Violation>) {
+    for (kind, fields) in REQUIRED_TASK_FIELDS {
+        let Some(e) = task.entry(kind) else { continue };
+        if e.value.as_map().is_none() {
+            continue;
+        }
+        for f in *fields {
+            if e.value.get(f).is_some_and(|v| !v.is_null()) {
+                continue;
+            }
+            out.push(Violation {
+                message: format!("missing required field `{f}` in `{kind}`"),
+                warning: false,
+                loc: e.key_loc.clone(),
+                route: format!("{route}.{kind}"),
+            });
+        }
+    }
+}
+
+/// The violation of an unknown field `u` of `node` (a warning for a resource's read-only
+/// fields).
+fn unknown_field(node: &Node, segs: &[String], u: &str, what: &str, route: &str) -> Violation {
+    let at = node
+        .entry(u)
+        .map(|x| x.key_loc.clone())
+        .unwrap_or_else(|| node.loc.clone());
+    let read_only = is_resource(segs) && READ_ONLY_RESOURCE_FIELDS.contains(&u);
+    Violation {
+        message: if read_only {
+            format!("`{u}` of {what} is set by the deployment: it is ignored by the CLI")
+        } else {
+            format!("unknown field `{u}` in {what}")
+        },
+        warning: read_only,
+        loc: at,
+        route: if route.is_empty() {
+            u.to_string()
+        } else {
+            format!("{route}.{u}")
+        },
+    }
+}
+
+/// A value of the wrong JSON type: `Ok((message, loc))` for an error, `Err(violations)` when
+/// the CLI converts it (no violation, or a warning where the conversion loses something).
+fn type_mismatch<'t>(
+    e: &ValidationError<'_>,
+    kind: &jsonschema::error::TypeKind,
+    node: &Node,
+    what: &str,
+    route: &str,
+    text: &dyn Fn(&Path) -> Option<&'t str>,
+) -> Result<(String, Loc), Vec<Violation>> {
+    let expected = match kind {
+        jsonschema::error::TypeKind::Single(t) => t.to_string(),
+        jsonschema::error::TypeKind::Multiple(ts) => ts
+            .iter()
+            .map(|t| t.to_string())
+            .collect::<Vec<_>>()
+            .join(" or "),
+    };
+    let found = json_type(e.instance());
+    let written = text(&node.loc.file).and_then(|t| {
+        let r = node.loc.written();
+        t.get(usize::from(r.start())..usize::from(r.end()))
+    });
+    match normalized(&expected, e.instance(), written) {
+        Accepted::Silently => return Err(Vec::new()),
+        Accepted::WithWarning(message) => {
+            return Err(vec![Violation {
+                message: format!("{what}: {message}"),
+                warning: true,
+                loc: node.loc.clone(),
+                route: route.to_string(),
+            }]);
+        }
+        Accepted::No => {}
+    }
+    let hint = if expected == "string" && found == "array" {
+        " (write a JSON array as a quoted string, e.g. '[\"a\", \"b\"]')"
+    } else if found == "string" && e.instance().as_str().is_some_and(|s| s.contains("{{")) {
+        " (a `{{ }}` reference is resolved at run time and cannot stand for a number or boolean)"
+    } else if expected.contains("integer") && found == "string" {
+        " (only a whole `${var.x}` reference may stand for a number)"
+    } else {
+        ""
+    };
+    Ok((
+        format!(
+            "{what} must be {}, found {found} {}{hint}",
+            article(&expected),
+            short(e.instance())
+        ),
+        node.loc.clone(),
+    ))
 }

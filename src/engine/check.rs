@@ -148,13 +148,17 @@ pub fn run_rules(project: &Project, enabled: &[&'static dyn Rule]) -> Vec<Diagno
                     let t = profile::start();
                     r.check_bundle(&ctx, &mut v);
                     profile::add_time(k, t);
+                    crate::bundle::targets::mark_target(b, &mut v);
                     v
                 })
             })
             .collect()
     };
     let (mut out, by_bundle) = rayon::join(doc_rules, bundle_rules);
-    out.extend(by_bundle);
+    out.extend(crate::bundle::targets::merge_target_findings(
+        &project.bundles,
+        by_bundle,
+    ));
     let root = Arc::new(project.root.clone());
     out.extend(guarded(&root, "analysing the project", || {
         let ctx = ProjectContext { project };

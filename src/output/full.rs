@@ -390,6 +390,9 @@ pub fn summary(
             if opts.fixed == 1 { "" } else { "s" }
         )?;
     }
+    for note in crate::bundle::targets::notes(&result.project.bundles) {
+        writeln!(w, "note: {note}")?;
+    }
     if total == 0 {
         writeln!(
             w,
