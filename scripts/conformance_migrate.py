@@ -43,7 +43,15 @@ from databricks.bundles.jobs import Job, Task
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIXTURES = os.path.join(ROOT, "fixtures", "migrate")
-REFUSED = {"refused_dynamic_path", "refused_thread"}
+# Fixtures whose fan-out is refused (one per refusal reason): nothing is written.
+REFUSED = {
+    "refused_dynamic_path",
+    "refused_thread",
+    "refused_results_used",
+    "refused_loop_work",
+    "refused_uncalled_function",
+    "refused_while_loop",
+}
 # Fixtures whose job edit is refused (several jobs run the orchestrator, a target override the
 # edit cannot keep): `--write` changes nothing and exits 1; `--emit-yaml` prints the YAML to
 # paste, which must be valid task YAML.
