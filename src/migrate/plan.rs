@@ -251,6 +251,19 @@ pub struct NotebookPlan {
     pub producer_task: bool,
     pub fanouts: Vec<FanOutPlan>,
     pub refusals: Vec<Refusal>,
+    /// `migrate --explain`: per fan-out, each decision and why.
+    pub explain: Vec<SiteExplain>,
+}
+
+/// The decisions made for one fan-out, in order (`migrate --explain`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SiteExplain {
+    /// Line (1-based, in the file) of the fan-out.
+    pub line: u32,
+    /// What was found (`pool map (`map`)`, `for loop`).
+    pub what: String,
+    /// One line per decision: what was decided and why.
+    pub steps: Vec<String>,
 }
 
 impl NotebookPlan {

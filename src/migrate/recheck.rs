@@ -162,6 +162,7 @@ mod tests {
             producer_task: true,
             fanouts: Vec::new(),
             refusals: Vec::new(),
+            explain: Vec::new(),
         };
         let good = FileChange {
             path: nb.clone(),

@@ -212,6 +212,7 @@ mod tests {
                 notes: vec![],
             }],
             refusals: vec![],
+            explain: vec![],
         }
     }
 

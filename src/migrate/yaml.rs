@@ -357,6 +357,7 @@ mod tests {
                 notes: vec![],
             }],
             refusals: vec![],
+            explain: vec![],
         }
     }
 
