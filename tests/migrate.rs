@@ -89,6 +89,7 @@ const MIGRATABLE: &[&str] = &[
     "loop_arguments",
     "lambda_name",
     "collect_rows",
+    "workspace_path",
 ];
 
 /// One fixture per refusal reason: nothing is written, the plan names the line and the reason.
@@ -106,6 +107,30 @@ fn snapshot(name: &str, text: &str) {
     s.set_snapshot_path(fixtures().join("snapshots"));
     s.set_prepend_module_to_snapshot(false);
     s.bind(|| insta::assert_snapshot!(name, text));
+}
+
+/// `--explain`: per fan-out, each decision and why, before the plan; a refusal is the last
+/// decision of the site it stops.
+#[test]
+fn explain_snapshots() {
+    for name in [
+        "filtered_comprehension",
+        "tasks_waves",
+        "workspace_path",
+        "refused_results_used",
+    ] {
+        let p = project(name);
+        let (_, out) = migrate(p.path(), &["--explain", "."]);
+        let explain = out.split("\n\n").next().unwrap_or("");
+        assert!(explain.contains("  - found: "), "{name}: {out}");
+        snapshot(&format!("{name}_explain"), explain);
+    }
+    let p = project("refused_results_used");
+    let (_, out) = migrate(p.path(), &["--explain", "."]);
+    assert!(
+        out.contains("  - not migrated: line 10: the fan-out's results are used here"),
+        "{out}"
+    );
 }
 
 #[test]

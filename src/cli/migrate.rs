@@ -44,6 +44,9 @@ pub struct MigrateArgs {
     /// `--config`, `--target`, `--var`: as for `check` and `plan`.
     #[command(flatten)]
     pub bundle: super::args::BundleArgs,
+    /// Print, per fan-out, each decision of the plan and why (before the plan).
+    #[arg(long)]
+    pub explain: bool,
 }
 
 /// Where a killed run may have left a journal or temporary files: every given directory (or
@@ -138,6 +141,9 @@ pub fn run_migrate(args: MigrateArgs) -> ExitCode {
     }
     // Output goes through one sink: a failed write is exit 2 naming the destination, and
     // nothing is written to the project when the plan could not be shown.
+    if args.explain {
+        text.push_str(&migrate::shape::render_explain(&result));
+    }
     text.push_str(&migrate::render_plan(&result));
     let pending = result.pending();
     let blocked = result.outcomes.iter().any(|o| !o.blocked.is_empty());

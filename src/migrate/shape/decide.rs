@@ -540,6 +540,11 @@ fn object_tasks(
             return err("a notebook path that is not a static string for every item");
         };
         let nb = p.resolve_notebook(&path)?;
+        if let Some(n) = workspace_note(&path, &nb) {
+            if !notes.contains(&n) {
+                notes.push(n);
+            }
+        }
         let mut params = constant.clone();
         for (k, v) in &per_item {
             let val = p
@@ -622,6 +627,7 @@ fn for_each(
         }
     };
     let child = p.resolve_notebook(&path)?;
+    notes.extend(workspace_note(&path, &child));
     let task_key = unique_key(&format!("run_{}", stem(&child)), used);
     // One value per item: the item list holds just that value (`{{input}}`).
     let scalar = per_item.len() == 1;
@@ -780,6 +786,7 @@ pub(super) fn plan_external(
     let mut notes = vec![format!(
         "the worker is defined in another file; it is left in place"
     )];
+    notes.extend(workspace_note(&ext.child, &child));
     let concurrency = match ext.pool_size {
         Some(n) if n >= 1 => n.min(100) as u32,
         _ => {
@@ -831,5 +838,15 @@ pub(super) fn plan_external(
         },
         top: site.top,
         producer,
+    })
+}
+
+/// The plan says when a workspace path was taken as a repository notebook.
+fn workspace_note(path: &str, file: &std::path::Path) -> Option<String> {
+    path.starts_with('/').then(|| {
+        format!(
+            "the workspace path `{path}` is taken as {}: its last folders name that notebook of this repository; check that the job deploys the repository there",
+            crate::source::display_path(file)
+        )
     })
 }

@@ -8,6 +8,7 @@
 
 mod cleanup;
 mod decide;
+mod explain;
 mod reach;
 mod site;
 #[cfg(test)]
@@ -25,6 +26,7 @@ use super::sym::ModuleInfo;
 use crate::source::Document;
 use cleanup::rewrite_plan;
 use decide::{plan_external, plan_site};
+pub use explain::render as render_explain;
 
 /// Task values are limited to 48 KiB of JSON.
 pub const MAX_TASK_VALUE_BYTES: usize = crate::limits::TASK_VALUE_MAX_BYTES as usize;
@@ -73,6 +75,8 @@ pub(super) struct Planner<'a> {
     pub(super) info: ModuleInfo<'a>,
     pub(super) body: &'a [Stmt],
     pub(super) notebook_dir: PathBuf,
+    /// The bundle root (workspace paths are matched from there).
+    pub(super) bundle_root: &'a Path,
     pub(super) facts: &'a Facts,
     pub(super) nodes: Nodes<'a>,
 }
@@ -171,15 +175,29 @@ pub fn plan_document(
         producer_task: true,
         fanouts,
         refusals,
+        explain: Vec::new(),
     };
-    let refused = |rs: Vec<Refusal>| Planned {
-        plan: mk(Vec::new(), rs),
-        edits: Vec::new(),
-        keep_producer: false,
+    // Refused: every site's explanation ends with the refusals that stop the notebook.
+    let refused = |rs: Vec<Refusal>, mut explain: Vec<SiteExplain>| {
+        for ex in explain.iter_mut() {
+            let more: Vec<String> = rs
+                .iter()
+                .filter(|r| !ex.steps.iter().any(|s| s.contains(&r.reason)))
+                .map(|r| format!("not migrated: line {}: {}", r.line, r.reason))
+                .collect();
+            ex.steps.extend(more);
+        }
+        let mut plan = mk(Vec::new(), rs);
+        plan.explain = explain;
+        Planned {
+            plan,
+            edits: Vec::new(),
+            keep_producer: false,
+        }
     };
     let Some(py) = doc.python() else {
         // Scala and other languages: every fan-out is refused with its reason.
-        let rs = facts
+        let rs: Vec<Refusal> = facts
             .sites
             .iter()
             .map(|sf| Refusal {
@@ -190,13 +208,15 @@ pub fn plan_document(
                 ),
             })
             .collect();
-        return Some(refused(rs));
+        let explain = refusal_explain(&rs);
+        return Some(refused(rs, explain));
     };
     if !py.errors().is_empty() {
-        return Some(refused(vec![Refusal {
+        let rs = vec![Refusal {
             line: 1,
             reason: "the notebook has Python syntax errors (NB001)".into(),
-        }]));
+        }];
+        return Some(refused(rs, Vec::new()));
     }
     let body: &[Stmt] = &py.module().body;
     let planner = Planner {
@@ -205,6 +225,7 @@ pub fn plan_document(
         info: ModuleInfo::new(body, &py.text),
         body,
         notebook_dir: doc.path.parent().map(Path::to_path_buf).unwrap_or_default(),
+        bundle_root,
         facts,
         nodes: Nodes::new(py),
     };
@@ -215,32 +236,19 @@ pub fn plan_document(
     if sites.is_empty() && refusals.is_empty() {
         return None;
     }
-    let mut site_plans: Vec<SitePlan> = Vec::new();
+    let mut explain = refusal_explain(&refusals);
     let mut used_keys: HashSet<String> =
         HashSet::from([job_key.to_string(), producer_key.to_string()]);
     used_keys.extend(opts.reserved.iter().cloned());
-    for site in &sites {
-        let planned = match plan_site(&planner, site, opts, &mut used_keys) {
-            Err(reason) => match site.external {
-                Some(ext) if opts.to != TargetShape::Tasks => {
-                    plan_external(&planner, site, ext, &mut used_keys)
-                }
-                _ => Err(reason),
-            },
-            ok => ok,
-        };
-        match planned {
-            Ok(sp) => site_plans.push(sp),
-            Err(reason) if reason == NOT_A_FAN_OUT => refusals.push(Refusal {
-                line: site.line,
-                reason: "the worker reaches `dbutils.notebook.run` through an alias or a path `bricklint migrate` cannot follow (cannot autofix)".into(),
-            }),
-            Err(reason) => refusals.push(Refusal {
-                line: site.line,
-                reason,
-            }),
-        }
-    }
+    let (mut site_plans, found_len) = plan_sites(
+        &planner,
+        &sites,
+        opts,
+        &mut used_keys,
+        &mut refusals,
+        &mut explain,
+    );
+    explain.sort_by_key(|e| e.line);
     // Several dispatches in one top-level statement: not supported.
     let mut tops: Vec<usize> = site_plans.iter().map(|s| s.top).collect();
     tops.sort_unstable();
@@ -251,9 +259,44 @@ pub fn plan_document(
         });
     }
     if !refusals.is_empty() {
-        return Some(refused(with_blocked(refusals, &site_plans)));
+        return Some(refused(with_blocked(refusals, &site_plans), explain));
     }
-    let announce = match opts.to {
+    let announce = announce(doc, job_key, opts);
+    let convert_key = opts.convert.then_some(producer_key);
+    match rewrite_plan(&planner, &mut site_plans, &announce, convert_key) {
+        Ok((edits, keep)) => {
+            // Fan-outs in functions the notebook never calls block the migration unless the
+            // rewrite removes them (a loop inside the worker of a migrated fan-out).
+            pending.retain(|p| !edits.iter().any(|e| e.range.contains_range(p.range)));
+            if !pending.is_empty() {
+                let rs = pending.into_iter().map(|p| p.refusal).collect();
+                return Some(refused(with_blocked(rs, &site_plans), explain));
+            }
+            for sp in &site_plans {
+                if let Some(ex) = explain.iter_mut().find(|e| e.line == sp.fanout.line) {
+                    ex.steps
+                        .truncate(found_len.get(&ex.line).copied().unwrap_or(0));
+                    explain::planned(ex, &sp.fanout, opts.to);
+                    explain::rewrite(&planner, ex, &sp.fanout, keep);
+                }
+            }
+            let fanouts = site_plans.into_iter().map(|s| s.fanout).collect();
+            let mut plan = mk(fanouts, Vec::new());
+            plan.producer_task = keep;
+            plan.explain = explain;
+            Some(Planned {
+                plan,
+                edits,
+                keep_producer: keep,
+            })
+        }
+        Err((line, reason)) => Some(refused(vec![Refusal { line, reason }], explain)),
+    }
+}
+
+/// The comment left where a fan-out was, with `{}` for the tasks that replace it.
+fn announce(doc: &Document, job_key: &str, opts: &PlanOptions) -> String {
+    match opts.to {
         TargetShape::Submit => {
             let stem = doc
                 .path
@@ -268,28 +311,67 @@ pub fn plan_document(
                 .clone()
                 .unwrap_or_else(|| format!("resources/{job_key}.job.yml"))
         ),
-    };
-    let convert_key = opts.convert.then_some(producer_key);
-    match rewrite_plan(&planner, &mut site_plans, &announce, convert_key) {
-        Ok((edits, keep)) => {
-            // Fan-outs in functions the notebook never calls block the migration unless the
-            // rewrite removes them (a loop inside the worker of a migrated fan-out).
-            pending.retain(|p| !edits.iter().any(|e| e.range.contains_range(p.range)));
-            if !pending.is_empty() {
-                let rs = pending.into_iter().map(|p| p.refusal).collect();
-                return Some(refused(with_blocked(rs, &site_plans)));
-            }
-            let fanouts = site_plans.into_iter().map(|s| s.fanout).collect();
-            let mut plan = mk(fanouts, Vec::new());
-            plan.producer_task = keep;
-            Some(Planned {
-                plan,
-                edits,
-                keep_producer: keep,
-            })
-        }
-        Err((line, reason)) => Some(refused(vec![Refusal { line, reason }])),
     }
+}
+
+/// Plan every site (with the external-worker fallback), recording refusals and the
+/// explanation of each; returns the plans and, per site line, how many explanation steps
+/// precede its shape.
+#[allow(clippy::type_complexity)]
+fn plan_sites(
+    planner: &Planner<'_>,
+    sites: &[site::Site<'_>],
+    opts: &PlanOptions,
+    used_keys: &mut HashSet<String>,
+    refusals: &mut Vec<Refusal>,
+    explain: &mut Vec<SiteExplain>,
+) -> (Vec<SitePlan>, std::collections::HashMap<u32, usize>) {
+    let mut found_len = std::collections::HashMap::new();
+    let mut site_plans = Vec::new();
+    for site in sites {
+        let planned = match plan_site(planner, site, opts, used_keys) {
+            Err(reason) => match site.external {
+                Some(ext) if opts.to != TargetShape::Tasks => {
+                    plan_external(planner, site, ext, used_keys)
+                }
+                _ => Err(reason),
+            },
+            ok => ok,
+        };
+        let mut ex = explain::found(planner, site);
+        found_len.insert(ex.line, ex.steps.len());
+        match planned {
+            Ok(sp) => {
+                explain::planned(&mut ex, &sp.fanout, opts.to);
+                site_plans.push(sp);
+            }
+            Err(reason) => {
+                let reason = if reason == NOT_A_FAN_OUT {
+                    "the worker reaches `dbutils.notebook.run` through an alias or a path `bricklint migrate` cannot follow (cannot autofix)".into()
+                } else {
+                    reason
+                };
+                ex.steps.push(format!("refused: {reason}"));
+                refusals.push(Refusal {
+                    line: site.line,
+                    reason,
+                });
+            }
+        }
+        explain.push(ex);
+    }
+    (site_plans, found_len)
+}
+
+/// The explanation of fan-outs refused before planning: the refusal is the decision.
+fn refusal_explain(rs: &[Refusal]) -> Vec<SiteExplain> {
+    rs.iter()
+        .map(|r| SiteExplain {
+            line: r.line,
+            what: String::new(),
+            steps: vec![format!("refused: {}", r.reason)],
+        })
+        .collect()
 }
 
 /// The refusals of a notebook, with every fan-out that could be migrated marked as blocked

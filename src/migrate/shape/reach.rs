@@ -262,25 +262,39 @@ impl<'a> Planner<'a> {
     /// calling notebook's folder, the extension added.
     pub(super) fn resolve_notebook(&self, p: &str) -> Result<PathBuf, String> {
         if p.starts_with('/') {
-            return err(format!(
-                "the child notebook `{p}` is a workspace path; bricklint only migrates notebooks of this repository"
-            ));
+            return self.resolve_workspace_path(p);
         }
         let base = crate::discover::normalize(&self.notebook_dir.join(p));
-        if base.is_file() {
-            return Ok(base);
-        }
-        for ext in ["py", "ipynb", "sql", "scala", "r"] {
-            let mut c = base.clone().into_os_string();
-            c.push(".");
-            c.push(ext);
-            let c = PathBuf::from(c);
-            if c.is_file() {
-                return Ok(c);
+        with_notebook_extension(&base)
+            .ok_or_else(|| format!("the child notebook `{p}` is not a file of this repository"))
+    }
+
+    /// A workspace path (`/Repos/<user>/<repo>/notebooks/x`, `/Workspace/Users/<user>/...`)
+    /// that ends in a notebook of this repository: the longest tail of the path that names a
+    /// notebook from the bundle root, at least a folder and a name (a bare name only when the
+    /// folder before it is the bundle root's own name).
+    fn resolve_workspace_path(&self, p: &str) -> Result<PathBuf, String> {
+        let parts: Vec<&str> = p.split('/').filter(|s| !s.is_empty()).collect();
+        let root_name = self
+            .bundle_root
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("");
+        for k in (1..parts.len()).rev() {
+            let tail = &parts[parts.len() - k..];
+            if k == 1 && parts[parts.len() - 2] != root_name {
+                continue;
+            }
+            if tail.iter().any(|c| *c == "." || *c == "..") {
+                continue;
+            }
+            let candidate = self.bundle_root.join(tail.join("/"));
+            if let Some(f) = with_notebook_extension(&candidate) {
+                return Ok(f);
             }
         }
         err(format!(
-            "the child notebook `{p}` is not a file of this repository"
+            "the child notebook `{p}` is a workspace path that ends in no notebook of this repository (its last folders were compared from the bundle root); run a repository notebook by its relative path, or create the task by hand"
         ))
     }
 
@@ -426,4 +440,19 @@ pub(super) fn merge_runs(runs: &[RunCall]) -> Result<RunCall, String> {
     let mut out = with_args.first().copied().unwrap_or(first).clone();
     out.retries = runs.iter().filter_map(|r| r.retries).max();
     Ok(out)
+}
+
+/// The notebook file `base` names: itself, or with a notebook extension added (as Databricks
+/// resolves `notebook.run` paths).
+fn with_notebook_extension(base: &std::path::Path) -> Option<PathBuf> {
+    if base.is_file() {
+        return Some(base.to_path_buf());
+    }
+    ["py", "ipynb", "sql", "scala", "r"].iter().find_map(|ext| {
+        let mut c = base.to_path_buf().into_os_string();
+        c.push(".");
+        c.push(ext);
+        let c = PathBuf::from(c);
+        c.is_file().then_some(c)
+    })
 }
