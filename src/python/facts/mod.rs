@@ -289,6 +289,7 @@ impl FileFacts {
             try_stack: Vec::new(),
             loop_facts: None,
             retry_raises: false,
+            loop_iter: None,
         };
         for func in &m.functions {
             x.f.functions.push(FuncFacts {
@@ -364,6 +365,8 @@ pub(super) struct Extractor<'m, 'a> {
     loop_facts: Option<LoopFacts>,
     /// Inside a retry loop that raises once its attempts are spent.
     retry_raises: bool,
+    /// The outermost open loop's iterable and its scope, described if the loop is kept.
+    loop_iter: Option<(&'a Expr, ScopeId)>,
 }
 
 const POOL_MAP: &[&str] = &[

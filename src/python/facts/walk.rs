@@ -142,10 +142,14 @@ impl<'a> Extractor<'_, 'a> {
         body: &'a [Stmt],
     ) {
         if self.loop_stack.is_empty() {
+            // The iterable is described when the loop is kept (`exit_loop`): evaluating it
+            // can be costly (a comprehension over `range(n)` of a data generator), and most
+            // loops make no call that matters.
+            self.loop_iter = iter.map(|i| (i, self.scope(i)));
             self.loop_facts = Some(LoopFacts {
                 range: self.m.py.to_doc(header),
                 kind,
-                items: iter.map(|i| self.desc(i, self.scope(i))),
+                items: None,
                 target: target.map(|t| self.m.py.slice(t).to_string()),
                 func: self.func,
                 runs: Vec::new(),
@@ -162,8 +166,10 @@ impl<'a> Extractor<'_, 'a> {
     pub(super) fn exit_loop(&mut self) {
         self.loop_stack.pop();
         if self.loop_stack.is_empty() {
-            if let Some(l) = self.loop_facts.take() {
+            let iter = self.loop_iter.take();
+            if let Some(mut l) = self.loop_facts.take() {
                 if !l.runs.is_empty() || !l.calls.is_empty() {
+                    l.items = iter.map(|(e, scope)| self.desc(e, scope));
                     self.f.loops.push(l);
                 }
             }
@@ -190,10 +196,11 @@ impl<'a> Extractor<'_, 'a> {
             Expr::Lambda(l) => {
                 // A lambda's body belongs to the lambda function.
                 if let Some(&id) = self.m.func_at.get(&l.range.start()) {
-                    let (of, ls, lf) = (
+                    let (of, ls, lf, li) = (
                         self.func,
                         std::mem::take(&mut self.loop_stack),
                         self.loop_facts.take(),
+                        self.loop_iter.take(),
                     );
                     let ts = std::mem::take(&mut self.try_stack);
                     self.func = id;
@@ -201,6 +208,7 @@ impl<'a> Extractor<'_, 'a> {
                     self.func = of;
                     self.loop_stack = ls;
                     self.loop_facts = lf;
+                    self.loop_iter = li;
                     self.try_stack = ts;
                 }
             }
