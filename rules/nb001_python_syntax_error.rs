@@ -49,16 +49,15 @@ impl Rule for PythonSyntaxError {
         if !ctx.analysed {
             return;
         }
-        let Some(py) = ctx.doc.python() else { return };
-        // One diagnostic per cell: later errors in the same cell are usually follow-ups.
+        // From the document's parse summary: the syntax tree may be gone already. One
+        // diagnostic per cell: later errors in the same cell are usually follow-ups.
         let mut seen_cells = Vec::new();
-        for err in py.errors() {
-            let cell = py.cell_of(err.location.start());
-            if seen_cells.contains(&cell) {
+        for err in ctx.doc.python_errors() {
+            if seen_cells.contains(&err.cell) {
                 continue;
             }
-            seen_cells.push(cell);
-            let mut range = py.to_doc(err.location);
+            seen_cells.push(err.cell);
+            let mut range = err.range;
             let text = &ctx.doc.text[range];
             if let Some(nl) = text.find(['\n', '\r']) {
                 range = TextRange::at(range.start(), TextSize::new(nl as u32));
@@ -81,7 +80,7 @@ impl Rule for PythonSyntaxError {
                 &META,
                 ctx.doc.path.clone(),
                 range,
-                format!("Python syntax error: {}", err.error),
+                format!("Python syntax error: {}", err.message),
             ));
         }
     }

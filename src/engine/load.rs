@@ -262,7 +262,8 @@ pub fn load_project(
     // One directory listing per directory for the whole run: the context passes and the rules
     // (`%run` targets) probe the same directories.
     let fs = crate::fsutil::DirCache::default();
-    load_context(&mut documents, &fs, &boundary, &config, keep_json);
+    let early = crate::project::index::EarlyFacts::default();
+    load_context(&mut documents, &fs, &boundary, &config, keep_json, &early);
     phase("context");
     let target = opts.target.clone().or_else(|| config.target.clone());
     let mut load = bundle::LoadOptions::from_process(target, opts.vars.clone());
@@ -273,7 +274,7 @@ pub fn load_project(
     // The project index (notebooks) and the bundles (YAML) are independent: build them side by
     // side.
     let (index, (bundles, bdiags)) = rayon::join(
-        || ProjectIndex::build(&documents, &config),
+        || ProjectIndex::build_with(&documents, &config, &early),
         || bundle::load_all(&documents, &config, &load),
     );
     if let Some(e) = bundle::usage_error(&bundles, &load) {
@@ -363,16 +364,19 @@ fn find_files(
 
 /// Context: `%run` targets and local imports that were not given (pre-commit passes only the
 /// changed files) are loaded too, so cross-file orchestration analysis still sees the helpers
-/// (up to four levels deep). `fs` answers "is this a file?" from directory listings.
+/// (up to four levels deep). `fs` answers "is this a file?" from directory listings. The
+/// documents that mention orchestration are parsed once here; their facts wait in `early`.
 fn load_context(
     documents: &mut Vec<Arc<Document>>,
     fs: &crate::fsutil::DirCache,
     boundary: &crate::boundary::Boundary,
     config: &Config,
     keep_json: bool,
+    early: &crate::project::index::EarlyFacts,
 ) {
+    let runners = &config.orchestration.notebook_runners;
     for _ in 0..4 {
-        let mut missing = crate::project::index::missing_context(documents, fs);
+        let mut missing = crate::project::index::missing_context(documents, fs, runners, early);
         // `%run` targets and imports that resolve outside the project are not loaded.
         missing.retain(|p| boundary.allows(p));
         phase(&format!("ctx:missing {}", missing.len()));

@@ -13,17 +13,16 @@
 use crate::fasthash::{key, HashMap, HashSet};
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
-use ruff_python_ast::Stmt;
 
 use crate::config::Config;
 use crate::python::facts::{FileFacts, RunCall};
 use crate::python::model::{CallRef, FuncId};
 use crate::python::paths;
 use crate::source::imports::is_well_known_module;
-use crate::source::{Document, FileKind, Lang, Token};
+use crate::source::{Document, FileKind, Lang, PythonSource, Token};
 
 /// Facts about the whole project. Filled by `ProjectIndex::build`.
 #[derive(Debug, Default)]
@@ -38,12 +37,17 @@ pub struct ProjectIndex {
 
 impl ProjectIndex {
     pub fn build(documents: &[Arc<Document>], config: &Config) -> Self {
+        Self::build_with(documents, config, &EarlyFacts::default())
+    }
+
+    /// [`ProjectIndex::build`] with the facts a context pass extracted already.
+    pub fn build_with(documents: &[Arc<Document>], config: &Config, early: &EarlyFacts) -> Self {
         let by_path: crate::fasthash::PathMap<usize> = documents
             .iter()
             .enumerate()
             .map(|(i, d)| (crate::fasthash::PathKey((*d.path).clone()), i))
             .collect();
-        let python = PythonIndex::build(documents, &by_path, config);
+        let python = PythonIndex::build(documents, &by_path, config, early);
         let payload = crate::project::facts::PayloadIndex::build(documents, config);
         ProjectIndex {
             by_path,
@@ -93,47 +97,55 @@ fn is_python_doc(d: &Document) -> bool {
     ) && d.has_python()
 }
 
-/// Modules imported anywhere in a module (statements only; cheap; borrowed from the
-/// document's lexical imports when it is not parsed).
-fn imported_modules(d: &Document) -> std::borrow::Cow<'_, [(String, u32)]> {
-    // Parsing every file only for its imports would keep every syntax tree alive (~0.5 GB on
-    // 4,000 notebooks): a document that is not parsed for other reasons is scanned lexically.
-    if !d.python_is_parsed() && !mentions_orchestration(d) {
-        return std::borrow::Cow::Borrowed(d.lexical_imports());
+/// Modules imported anywhere in a module: from the parse of the document when some pass parsed
+/// it (statements only, exact), else from a lexical scan.
+fn imported_modules(d: &Document) -> &[(String, u32)] {
+    // Parsing every file only for its imports would cost a parse per file: a document that is
+    // not parsed for other reasons is scanned lexically.
+    if let Some(s) = d.parse_summary() {
+        return &s.imports;
     }
-    use ruff_python_ast::statement_visitor::{walk_stmt, StatementVisitor};
-    struct V(Vec<(String, u32)>);
-    impl<'a> StatementVisitor<'a> for V {
-        fn visit_stmt(&mut self, s: &'a Stmt) {
-            match s {
-                Stmt::Import(i) => {
-                    for a in &i.names {
-                        self.0.push((a.name.as_str().to_string(), 0));
-                    }
-                }
-                Stmt::ImportFrom(i) => {
-                    let m = i.module.as_ref().map(|m| m.as_str()).unwrap_or("");
-                    self.0.push((m.to_string(), i.level));
-                    // `from pkg import module` imports a module too.
-                    for a in &i.names {
-                        let full = if m.is_empty() {
-                            a.name.as_str().to_string()
-                        } else {
-                            format!("{m}.{}", a.name.as_str())
-                        };
-                        self.0.push((full, i.level));
-                    }
-                }
-                _ => walk_stmt(self, s),
-            }
+    if !mentions_orchestration(d) {
+        return d.lexical_imports();
+    }
+    drop(d.parse_python());
+    d.parse_summary().map_or(&[], |s| &s.imports)
+}
+
+/// Orchestration facts extracted before the index is built: the context pass parses every
+/// document that mentions orchestration (for its imports), and such a document is relevant, so
+/// its [`FileFacts`] come from that same parse. The index takes them ([`EarlyFacts::take`]);
+/// the syntax tree is dropped right away.
+#[derive(Debug, Default)]
+pub struct EarlyFacts(Mutex<crate::fasthash::PathMap<Option<Arc<FileFacts>>>>);
+
+impl EarlyFacts {
+    /// Parse `d` once (unless a pass did): its imports and syntax errors are kept on the
+    /// document, its facts here.
+    fn parse(&self, d: &Document, runners: &[String]) {
+        if d.parse_summary().is_some() || !mentions_orchestration(d) {
+            return;
+        }
+        let Some(py) = d.parse_python() else { return };
+        let f = extract(&py, runners);
+        drop(py);
+        if let Ok(mut m) = self.0.lock() {
+            m.insert(crate::fasthash::PathKey((*d.path).clone()), f);
         }
     }
-    let Some(py) = d.python() else {
-        return std::borrow::Cow::Borrowed(&[]);
-    };
-    let mut v = V(Vec::new());
-    v.visit_body(&py.module().body);
-    std::borrow::Cow::Owned(v.0)
+
+    fn take(&self, d: &Document) -> Option<Option<Arc<FileFacts>>> {
+        self.0.lock().ok()?.remove(key(&d.path))
+    }
+}
+
+/// The facts of a parsed document (`None` if the extraction fails).
+fn extract(py: &PythonSource, runners: &[String]) -> Option<Arc<FileFacts>> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        FileFacts::extract_with(py, runners)
+    }))
+    .ok()
+    .map(Arc::new)
 }
 
 /// Files on disk, not loaded yet, that loaded documents `%run` or import and that may matter
@@ -142,13 +154,20 @@ fn imported_modules(d: &Document) -> std::borrow::Cow<'_, [(String, u32)]> {
 /// files (their own findings are outside the report scope).
 /// `fs` answers "is this a file?" from directory listings; the engine keeps it for the rules,
 /// which probe the same `%run` targets.
-pub fn missing_context(documents: &[Arc<Document>], fs: &crate::fsutil::DirCache) -> Vec<PathBuf> {
+/// Documents that mention orchestration are parsed here, once: their facts go to `early`.
+pub fn missing_context(
+    documents: &[Arc<Document>],
+    fs: &crate::fsutil::DirCache,
+    runners: &[String],
+    early: &EarlyFacts,
+) -> Vec<PathBuf> {
     let loaded: HashSet<&[u8]> = documents.iter().map(|d| key(&d.path)).collect();
     let known = |p: &Path| loaded.contains(key(p));
     let mut out: Vec<PathBuf> = documents
         .par_iter()
         .filter(|d| is_python_doc(d))
         .flat_map_iter(|d| {
+            early.parse(d, runners);
             let mut v = Vec::new();
             for c in d.cells.iter().filter(|c| c.lang == Lang::Run) {
                 if let Some((t, _)) = &c.run_target {
@@ -161,7 +180,7 @@ pub fn missing_context(documents: &[Arc<Document>], fs: &crate::fsutil::DirCache
                     }
                 }
             }
-            for (m, l) in imported_modules(d).iter() {
+            for (m, l) in imported_modules(d) {
                 let (m, l) = (m.as_str(), *l);
                 if l == 0 && is_well_known_module(m) {
                     continue;
@@ -199,6 +218,7 @@ impl PythonIndex {
         documents: &[Arc<Document>],
         by_path: &crate::fasthash::PathMap<usize>,
         config: &Config,
+        early: &EarlyFacts,
     ) -> Self {
         let n = documents.len();
         let runners = &config.orchestration.notebook_runners;
@@ -209,6 +229,7 @@ impl PythonIndex {
                 if !is_python_doc(d) {
                     return (false, Vec::new(), Vec::new());
                 }
+                early.parse(d, runners);
                 // A configured runner (`[orchestration] notebook-runners`) counts as a mention
                 // of its own name.
                 let mentions = mentions_orchestration(d)
@@ -271,12 +292,13 @@ impl PythonIndex {
                 if relevant[i] != Some(true) {
                     return None;
                 }
-                let py = d.python()?;
-                let f = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    FileFacts::extract_with(py, runners)
-                }))
-                .ok()?;
-                Some(Arc::new(f))
+                if let Some(f) = early.take(d) {
+                    return f;
+                }
+                // Parsed for its facts alone: the tree is dropped here (the document keeps its
+                // syntax errors for the rules).
+                let py = d.parse_python()?;
+                extract(&py, runners)
             })
             .collect();
         crate::profile::phase("ix:facts");

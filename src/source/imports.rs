@@ -76,6 +76,44 @@ fn is_dotted_name(s: &str) -> bool {
             .all(|p| !p.is_empty() && p.chars().all(|c| c.is_alphanumeric() || c == '_'))
 }
 
+/// The modules a parsed module imports, in statement order: `import a.b` → `("a.b", 0)`,
+/// `from ..m import x` → `("m", 2)` and `("m.x", 2)` (a `from` import may import a module).
+/// Unlike [`lexical_imports`], exact: every import statement, wherever it is (inside
+/// functions, after `;`), and none from strings.
+pub fn parsed_imports(module: &ruff_python_ast::ModModule) -> Vec<(String, u32)> {
+    use ruff_python_ast::statement_visitor::{walk_stmt, StatementVisitor};
+    use ruff_python_ast::Stmt;
+    struct V(Vec<(String, u32)>);
+    impl<'a> StatementVisitor<'a> for V {
+        fn visit_stmt(&mut self, s: &'a Stmt) {
+            match s {
+                Stmt::Import(i) => {
+                    for a in &i.names {
+                        self.0.push((a.name.as_str().to_string(), 0));
+                    }
+                }
+                Stmt::ImportFrom(i) => {
+                    let m = i.module.as_ref().map(|m| m.as_str()).unwrap_or("");
+                    self.0.push((m.to_string(), i.level));
+                    // `from pkg import module` imports a module too.
+                    for a in &i.names {
+                        let full = if m.is_empty() {
+                            a.name.as_str().to_string()
+                        } else {
+                            format!("{m}.{}", a.name.as_str())
+                        };
+                        self.0.push((full, i.level));
+                    }
+                }
+                _ => walk_stmt(self, s),
+            }
+        }
+    }
+    let mut v = V(Vec::new());
+    v.visit_body(&module.body);
+    v.0
+}
+
 /// A standard-library or common third-party module (by its top-level package): never a file of
 /// the repository, so neither the import scan nor the project index looks for it on disk.
 pub fn is_well_known_module(m: &str) -> bool {

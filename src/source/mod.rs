@@ -246,6 +246,64 @@ pub struct Document {
     tokens: OnceLock<TokenScan>,
     /// [`imports::lexical_imports`], computed on first use.
     imports: OnceLock<Vec<(String, u32)>>,
+    /// What later passes need from the syntax tree of the whole document, kept by whichever
+    /// pass parses it first ([`Document::parse_python`]), so that the tree itself can be
+    /// dropped: its syntax errors and its imports.
+    parsed: OnceLock<Arc<ParseSummary>>,
+}
+
+/// What is kept of a parse of a document's Python once its syntax tree is dropped.
+#[derive(Debug, Default)]
+pub struct ParseSummary {
+    /// Syntax errors, in order (one per cell skipped for its nesting, or for a parser failure).
+    pub errors: Vec<SyntaxError>,
+    /// [`imports::parsed_imports`] of the tree.
+    pub imports: Vec<(String, u32)>,
+}
+
+/// A syntax error of a document's Python.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyntaxError {
+    /// Where, in the document text.
+    pub range: TextRange,
+    /// The cell holding it (index into `Document::cells`).
+    pub cell: Option<usize>,
+    /// The parser's message.
+    pub message: String,
+}
+
+impl ParseSummary {
+    fn of(py: &PythonSource) -> Self {
+        ParseSummary {
+            errors: py
+                .errors()
+                .iter()
+                .map(|e| SyntaxError {
+                    range: py.to_doc(e.location),
+                    cell: py.cell_of(e.location.start()),
+                    message: e.error.to_string(),
+                })
+                .collect(),
+            imports: imports::parsed_imports(py.module()),
+        }
+    }
+}
+
+/// The parsed Python of a document: the tree the document keeps ([`Document::python`]) or one
+/// of the caller's own, dropped with it ([`Document::parse_python`]).
+pub enum PythonTree<'a> {
+    Kept(&'a PythonSource),
+    Own(Box<PythonSource>),
+}
+
+impl std::ops::Deref for PythonTree<'_> {
+    type Target = PythonSource;
+    fn deref(&self) -> &PythonSource {
+        match self {
+            PythonTree::Kept(py) => py,
+            PythonTree::Own(py) => py,
+        }
+    }
 }
 
 /// Tokens every pass asks about, found for a document in one multi-pattern scan of its text
@@ -359,6 +417,7 @@ impl Document {
             python: OnceLock::new(),
             tokens: OnceLock::new(),
             imports: OnceLock::new(),
+            parsed: OnceLock::new(),
         }
     }
 
@@ -408,17 +467,60 @@ impl Document {
         self.lines.get_or_init(|| LineIndex::new(&self.text))
     }
 
-    /// The parsed Python of this document (all Python cells), parsed on first use.
+    /// The parsed Python of this document (all Python cells), parsed on first use and kept
+    /// with the document.
     pub fn python(&self) -> Option<&PythonSource> {
-        self.python
+        let py = self
+            .python
             .get_or_init(|| {
-                if self.cells.iter().any(|c| c.lang == Lang::Python) {
+                if self.has_python() {
                     Some(PythonSource::build(self))
                 } else {
                     None
                 }
             })
-            .as_ref()
+            .as_ref();
+        if let Some(py) = py {
+            self.summarize(py);
+        }
+        py
+    }
+
+    /// The parsed Python of this document: the kept tree when there is one, else a new tree
+    /// the caller owns and drops when done (the document keeps only its [`ParseSummary`]).
+    /// Passes over every document use this, so that a large project never holds every tree.
+    pub fn parse_python(&self) -> Option<PythonTree<'_>> {
+        if let Some(kept) = self.python.get() {
+            return kept.as_ref().map(PythonTree::Kept);
+        }
+        if !self.has_python() {
+            return None;
+        }
+        let py = PythonSource::build(self);
+        self.summarize(&py);
+        Some(PythonTree::Own(Box::new(py)))
+    }
+
+    fn summarize(&self, py: &PythonSource) {
+        if self.parsed.get().is_none() {
+            let _ = self.parsed.set(Arc::new(ParseSummary::of(py)));
+        }
+    }
+
+    /// The [`ParseSummary`] of the document's Python, when some pass parsed it already.
+    pub fn parse_summary(&self) -> Option<&ParseSummary> {
+        self.parsed.get().map(|s| &**s)
+    }
+
+    /// The syntax errors of the document's Python: from the [`ParseSummary`], else parsed (and
+    /// kept, as [`Document::python`] does: the engine runs rules on a private copy of a
+    /// document no earlier pass parsed, and the other rules of that copy may want the tree).
+    /// Empty without Python cells.
+    pub fn python_errors(&self) -> &[SyntaxError] {
+        if self.parsed.get().is_none() {
+            self.python();
+        }
+        self.parsed.get().map_or(&[], |s| &s.errors)
     }
 
     /// Does the text contain any of these byte strings? A cheap early exit (SIMD substring
@@ -484,6 +586,7 @@ impl Document {
             python: OnceLock::new(),
             tokens: self.tokens.clone(),
             imports: self.imports.clone(),
+            parsed: self.parsed.clone(),
         }
     }
 
