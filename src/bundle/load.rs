@@ -115,30 +115,29 @@ fn load_root(
 ) -> (Vec<Bundle>, Vec<LoadError>) {
     let mut diags = Vec::new();
     let text: Arc<str> = Arc::from(d.text.as_str());
-    let b = load_bundle(
-        d.path.clone(),
-        text.clone(),
-        loaded,
-        config,
-        opts,
-        &mut diags,
-    );
-    if opts.target.is_some() || b.target.is_some() || b.targets.len() < 2 || b.config.is_none() {
-        return (vec![b], diags);
-    }
-    // Each target is a full load: a configuration with hundreds of targets is checked without
-    // one (as before), with a note.
-    if b.targets.len() > targets::MAX_EVERY_TARGET {
-        let mut b = b;
-        b.notes.push(format!(
-            "{}: {} targets and none of them default: checked without a target (every target is checked up to {}); give --target",
-            crate::source::display_path(&b.root_file),
-            b.targets.len(),
-            targets::MAX_EVERY_TARGET
-        ));
-        return (vec![b], diags);
-    }
-    let targets = b.targets.clone();
+    let (base, merged) = load_base(d.path.clone(), text, loaded, config, opts, &mut diags);
+    let Some(merged) = merged else {
+        return (vec![base], diags);
+    };
+    let targets = match every_target(&merged, opts) {
+        Some(ts) if ts.len() <= targets::MAX_EVERY_TARGET => ts,
+        other => {
+            let mut b = finish(base, merged, opts, &mut diags);
+            // Each target is a full resolution: a configuration with hundreds of targets is
+            // checked without one (as before), with a note.
+            if let Some(ts) = other {
+                b.notes.push(format!(
+                    "{}: {} targets and none of them default: checked without a target (every target is checked up to {}); give --target",
+                    crate::source::display_path(&b.root_file),
+                    ts.len(),
+                    targets::MAX_EVERY_TARGET
+                ));
+            }
+            return (vec![b], diags);
+        }
+    };
+    // The files are read, parsed and merged once; each target is resolved from a copy of that
+    // (the trees are shared until a step changes them).
     let mut variants = Vec::with_capacity(targets.len());
     let mut per_target = Vec::with_capacity(targets.len());
     for t in &targets {
@@ -147,18 +146,28 @@ fn load_root(
             ..opts.clone()
         };
         let mut dg = Vec::new();
-        variants.push(load_bundle(
-            d.path.clone(),
-            text.clone(),
-            loaded,
-            config,
-            &o,
-            &mut dg,
-        ));
+        variants.push(finish(base.copy_files(), merged.clone(), &o, &mut dg));
         per_target.push((t.clone(), dg));
     }
     targets::mark_variants(&mut variants);
-    (variants, targets::merge_target_errors(per_target, &targets))
+    let mut errors = diags;
+    errors.extend(targets::merge_target_errors(per_target, &targets));
+    (variants, errors)
+}
+
+/// The targets to check one by one: several targets, none marked default, no `--target`.
+fn every_target(merged: &Node, opts: &LoadOptions) -> Option<Vec<String>> {
+    if opts.target.is_some() {
+        return None;
+    }
+    let ts = merged
+        .get("targets")
+        .or_else(|| merged.get("environments"))
+        .and_then(Node::as_map)?;
+    let default = ts
+        .iter()
+        .any(|e| e.value.get("default").and_then(Node::as_bool) == Some(true));
+    (ts.len() >= 2 && !default).then(|| ts.iter().map(|e| e.key.clone()).collect())
 }
 
 /// The root files to load (one a directory: the CLI's `FindInPath`), and an error for each
@@ -276,6 +285,23 @@ pub fn load_bundle(
     opts: &LoadOptions,
     diags: &mut Vec<LoadError>,
 ) -> Bundle {
+    let (bundle, merged) = load_base(root_file, root_text, loaded, config, opts, diags);
+    match merged {
+        Some(merged) => finish(bundle, merged, opts, diags),
+        None => bundle,
+    }
+}
+
+/// The first steps of a load, which do not depend on the target: the root file and its
+/// includes, merged (`None` when the root file does not parse).
+fn load_base(
+    root_file: Arc<PathBuf>,
+    root_text: Arc<str>,
+    loaded: &(dyn Fn(&Path) -> Option<Arc<str>> + Sync),
+    config: &Config,
+    opts: &LoadOptions,
+    diags: &mut Vec<LoadError>,
+) -> (Bundle, Option<Node>) {
     let root = root_file
         .parent()
         .map(Path::to_path_buf)
@@ -298,11 +324,21 @@ pub fn load_bundle(
         notes: Vec::new(),
     };
     let Some(mut merged) = parse_root(&mut bundle, root_text, config, diags) else {
-        return bundle;
+        return (bundle, None);
     };
     load_includes(&mut bundle, &mut merged, loaded, config, opts, diags);
-
     keys_across_types(&merged, diags);
+    (bundle, Some(merged))
+}
+
+/// The steps that depend on the target: the target's overrides, merges by key, variables, the
+/// job model.
+fn finish(
+    mut bundle: Bundle,
+    mut merged: Node,
+    opts: &LoadOptions,
+    diags: &mut Vec<LoadError>,
+) -> Bundle {
     // Duplicates in the base layer, then the target layer.
     collect_duplicates(&merged, &mut bundle.duplicates);
     let target_node = select_target(&mut bundle, &merged, opts.target.as_deref());
@@ -314,10 +350,33 @@ pub fn load_bundle(
 
     apply_variables(&mut bundle, &mut merged, &target_vars, opts);
 
-    bundle.sync_root = sync_root(&root, &merged);
+    bundle.sync_root = sync_root(&bundle.root, &merged);
     bundle.jobs = model::build_jobs(&merged);
     bundle.config = Some(merged);
     bundle
+}
+
+impl Bundle {
+    /// A bundle with the same root and files, before any target step (see [`finish`]).
+    fn copy_files(&self) -> Bundle {
+        Bundle {
+            root: self.root.clone(),
+            root_file: self.root_file.clone(),
+            files: self.files.clone(),
+            target: None,
+            targets: Vec::new(),
+            target_error: None,
+            config: None,
+            variables: BTreeMap::new(),
+            jobs: Vec::new(),
+            duplicates: Vec::new(),
+            var_issues: Vec::new(),
+            sync_root: self.root.clone(),
+            file_cache: Default::default(),
+            every_target: None,
+            notes: Vec::new(),
+        }
+    }
 }
 
 /// Parse the root file into `bundle.files`; the tree when it is a mapping (null reads as an

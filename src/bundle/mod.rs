@@ -67,7 +67,7 @@ pub use walk::{walk_refs, walk_strings};
 pub use yaml::{Entry, Loc, Node, Value};
 
 /// One YAML file of a bundle (the root or an include).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct BundleFile {
     pub path: Arc<PathBuf>,
     pub text: Arc<str>,
