@@ -51,6 +51,40 @@ impl Severity {
     }
 }
 
+/// A problem that `bricklint plan` or `bricklint payload` reports about what it was given: not a
+/// finding in a source file (that is a [`Diagnostic`]), one model for both commands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// Written as `level` by `plan --format json`, as `severity` by `payload --output-format
+    /// json`.
+    #[serde(rename = "level")]
+    pub severity: Severity,
+    /// Stable machine-readable kind (`widget-unset`, `invalid-json`, `too-large`, ...).
+    pub kind: &'static str,
+    pub message: String,
+    /// JSON pointer of the failing value (payload schema problems).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pointer: Option<String>,
+    /// 1-based position in the input (a payload that is not JSON).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<usize>,
+}
+
+impl Problem {
+    pub fn new(severity: Severity, kind: &'static str, message: impl Into<String>) -> Self {
+        Problem {
+            severity,
+            kind,
+            message: message.into(),
+            pointer: None,
+            line: None,
+            column: None,
+        }
+    }
+}
+
 /// How safe it is to apply a fix automatically (ruff's model).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]

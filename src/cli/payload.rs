@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use crate::payload::{self, Level, PayloadOptions, PayloadReport};
+use crate::payload::{self, PayloadOptions, PayloadReport, Severity};
 
 #[derive(Debug, Args)]
 #[command(
@@ -140,10 +140,7 @@ pub fn run(args: PayloadArgs) -> ExitCode {
 fn render_text(name: &str, r: &PayloadReport, opts: &PayloadOptions<'_>) -> String {
     let mut s = String::new();
     for p in &r.problems {
-        let level = match p.severity {
-            Level::Error => "error",
-            Level::Warning => "warning",
-        };
+        let level = p.severity.as_str();
         let pos = match (p.line, p.column) {
             (Some(l), Some(c)) => format!(":{l}:{c}"),
             _ => String::new(),
@@ -181,7 +178,7 @@ fn render_text(name: &str, r: &PayloadReport, opts: &PayloadOptions<'_>) -> Stri
     let errors = r
         .problems
         .iter()
-        .filter(|p| p.severity == Level::Error)
+        .filter(|p| p.severity == Severity::Error)
         .count();
     let warnings = r.problems.len() - errors;
     if r.problems.is_empty() {
@@ -204,6 +201,18 @@ fn plural(n: usize) -> &'static str {
     }
 }
 
+/// One problem as `payload --output-format json` has always written it: every field, `severity`.
+fn problem_json(p: &payload::Problem) -> serde_json::Value {
+    serde_json::json!({
+        "severity": p.severity,
+        "kind": p.kind,
+        "message": p.message,
+        "pointer": p.pointer,
+        "line": p.line,
+        "column": p.column,
+    })
+}
+
 fn render_json(name: &str, key: Option<&str>, r: &PayloadReport) -> String {
     let v = serde_json::json!({
         "version": 1,
@@ -216,7 +225,7 @@ fn render_json(name: &str, key: Option<&str>, r: &PayloadReport) -> String {
         "bytes": r.bytes,
         "characters": r.characters,
         "max_bytes": r.max_bytes,
-        "problems": r.problems,
+        "problems": r.problems.iter().map(problem_json).collect::<Vec<_>>(),
     });
     let mut s = serde_json::to_string_pretty(&v).unwrap_or_default();
     s.push('\n');

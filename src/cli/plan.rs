@@ -247,7 +247,7 @@ fn write_submit(
         let _ = writeln!(stderr, "{finding}");
     }
     for p in &req.problems {
-        let _ = writeln!(stderr, "{} [{}] {}", p.level.as_str(), p.kind, p.message);
+        let _ = writeln!(stderr, "{} [{}] {}", p.severity.as_str(), p.kind, p.message);
     }
     let failed = !req.problems.is_empty() || !loaded.findings.is_empty();
     let Some(body) = &req.body else {

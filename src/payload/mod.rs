@@ -19,41 +19,9 @@ pub const FOR_EACH_INLINE_MAX_CHARS: u64 = crate::limits::FOR_EACH_INLINE_MAX_CH
 /// `runs/get-output` returns only the first 5 MB of a `dbutils.notebook.exit` value.
 pub const NOTEBOOK_EXIT_MAX_BYTES: u64 = crate::limits::NOTEBOOK_EXIT_MAX_BYTES;
 
-/// Severity of a payload problem.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Level {
-    Error,
-    Warning,
-}
-
-/// One problem found in a payload.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Problem {
-    pub severity: Level,
-    /// Stable machine-readable kind: `invalid-json`, `lone-surrogate`, `number-out-of-range`,
-    /// `too-deep`, `too-large`, `not-an-array`, `inline-too-long`, `schema`.
-    pub kind: &'static str,
-    pub message: String,
-    /// JSON pointer of the failing value (schema problems).
-    pub pointer: Option<String>,
-    /// 1-based position in the input (invalid JSON).
-    pub line: Option<usize>,
-    pub column: Option<usize>,
-}
-
-impl Problem {
-    fn new(severity: Level, kind: &'static str, message: impl Into<String>) -> Self {
-        Problem {
-            severity,
-            kind,
-            message: message.into(),
-            pointer: None,
-            line: None,
-            column: None,
-        }
-    }
-}
+/// A payload's problems. Kinds: `invalid-json`, `lone-surrogate`, `number-out-of-range`, `too-deep`,
+/// `too-large`, `not-an-array`, `inline-too-long`, `schema`.
+pub use crate::diagnostic::{Problem, Severity};
 
 /// What to check.
 #[derive(Debug, Default)]
@@ -87,7 +55,7 @@ pub struct PayloadReport {
 
 impl PayloadReport {
     pub fn has_errors(&self) -> bool {
-        self.problems.iter().any(|p| p.severity == Level::Error)
+        self.problems.iter().any(|p| p.severity == Severity::Error)
     }
 }
 
@@ -200,7 +168,7 @@ fn invalid_json_problem(text: &str, e: &serde_json::Error) -> Problem {
     } else if e.is_eof() {
         format!("invalid JSON: unexpected end of input at line {line}, column {column}")
     } else if let Some(special) = unsupported_json(text, offset.unwrap_or(text.len()), e) {
-        let mut p = Problem::new(Level::Error, special.kind, special.message);
+        let mut p = Problem::new(Severity::Error, special.kind, special.message);
         p.line = Some(line);
         p.column = Some(column);
         return p;
@@ -212,7 +180,7 @@ fn invalid_json_problem(text: &str, e: &serde_json::Error) -> Problem {
             .unwrap_or(msg);
         format!("invalid JSON at line {line}, column {column}: {msg}")
     };
-    let mut p = Problem::new(Level::Error, "invalid-json", message);
+    let mut p = Problem::new(Severity::Error, "invalid-json", message);
     p.line = Some(line);
     p.column = Some(column);
     p
@@ -348,7 +316,7 @@ pub fn check_value(
     let mut problems = Vec::new();
     if bytes > max_bytes {
         problems.push(Problem::new(
-            Level::Error,
+            Severity::Error,
             "too-large",
             format!(
                 "payload is {bytes} bytes of compact JSON, over the limit of {max_bytes} bytes{} by {}",
@@ -362,7 +330,7 @@ pub fn check_value(
             Value::Array(_) => {
                 if characters > FOR_EACH_INLINE_MAX_CHARS {
                     problems.push(Problem::new(
-                        Level::Warning,
+                        Severity::Warning,
                         "inline-too-long",
                         format!(
                             "inputs are {characters} characters of compact JSON: over the 10,000-character limit of `for_each_task.inputs` given inline; pass them through a task value (`{{{{tasks.<task>.values.<key>}}}}`, up to 48 KiB) instead"
@@ -371,7 +339,7 @@ pub fn check_value(
                 }
             }
             other => problems.push(Problem::new(
-                Level::Error,
+                Severity::Error,
                 "not-an-array",
                 format!(
                     "For Each inputs must be a JSON array, this is {} {}",
@@ -431,7 +399,7 @@ pub fn schema_problems(
                 pointer.as_str()
             };
             let mut p = Problem::new(
-                Level::Error,
+                Severity::Error,
                 "schema",
                 format!("{shown}: {msg} (schema {label})"),
             );

@@ -13,7 +13,7 @@ use super::options::{DurationSpec, InputsOverride};
 use super::refs::{self, Resolution, Scope, TaskValues};
 use super::waves::{self, Timing, Waves};
 use super::{
-    notebook_of, type_name, ForEachPlan, InputsSource, Iteration, Level, PlanOptions, Problem,
+    notebook_of, type_name, ForEachPlan, InputsSource, Iteration, PlanOptions, Problem, Severity,
 };
 use crate::bundle::TaskGraph;
 
@@ -34,7 +34,7 @@ fn elements_of(v: &Value, what: &str, problems: &mut Vec<Problem>) -> Option<Vec
         Value::String(s) => match serde_json::from_str::<Value>(s) {
             Ok(Value::Array(a)) => {
                 problems.push(Problem::new(
-                    Level::Warning,
+                    Severity::Warning,
                     "double-encoded",
                     format!("{what} is a string holding a JSON array (double-encoded, e.g. `json.dumps`); set the list itself"),
                 ));
@@ -42,7 +42,7 @@ fn elements_of(v: &Value, what: &str, problems: &mut Vec<Problem>) -> Option<Vec
             }
             _ => {
                 problems.push(Problem::new(
-                    Level::Error,
+                    Severity::Error,
                     "inputs-invalid",
                     format!("{what} is a string, not a JSON array"),
                 ));
@@ -51,7 +51,7 @@ fn elements_of(v: &Value, what: &str, problems: &mut Vec<Problem>) -> Option<Vec
         },
         other => {
             problems.push(Problem::new(
-                Level::Error,
+                Severity::Error,
                 "inputs-invalid",
                 format!("{what} is {}, not a JSON array", type_name(other)),
             ));
@@ -73,7 +73,7 @@ fn resolve_inputs(
             InputsOverride::Array { value, .. } if cx.n_for_each == 1 => Some(value),
             InputsOverride::Array { .. } => {
                 problems.push(Problem::new(
-                    Level::Error,
+                    Severity::Error,
                     "inputs-file",
                     format!(
                         "{}: the job has {} For Each tasks; give an object of task keys to arrays",
@@ -123,7 +123,7 @@ fn resolve_inputs(
         }
     }
     problems.push(Problem::new(
-        Level::Info,
+        Severity::Info,
         "inputs-unknown",
         format!("`inputs` is `{text}`, known only at run time: give the payload with --inputs FILE.json to expand the iterations"),
     ));
@@ -146,7 +146,7 @@ fn inline_inputs(text: String, problems: &mut Vec<Problem>) -> (InputsSource, Op
             let n = text.chars().count();
             if n as u64 > crate::limits::FOR_EACH_INLINE_MAX_CHARS {
                 problems.push(Problem::new(
-                    Level::Error,
+                    Severity::Error,
                     "inputs-too-large",
                     format!("inline inputs are {n} characters; the limit is 10,000"),
                 ));
@@ -156,7 +156,7 @@ fn inline_inputs(text: String, problems: &mut Vec<Problem>) -> (InputsSource, Op
         }
         Err(e) => {
             problems.push(Problem::new(
-                Level::Error,
+                Severity::Error,
                 "inputs-invalid",
                 format!("`inputs` is not valid JSON: {e}"),
             ));
@@ -182,7 +182,7 @@ fn job_parameter_inputs(
             }
             Err(e) => {
                 problems.push(Problem::new(
-                    Level::Error,
+                    Severity::Error,
                     "inputs-invalid",
                     format!("the default of job parameter `{name}` is not JSON: {e}"),
                 ));
@@ -191,7 +191,7 @@ fn job_parameter_inputs(
         },
         None => {
             problems.push(Problem::new(
-                Level::Error,
+                Severity::Error,
                 "inputs-invalid",
                 format!(
                     "`inputs` references job parameter `{name}`, which the job does not define"
@@ -216,7 +216,7 @@ pub(super) fn upstream_value(
     let mut detail = format!("task value `{key}` of task `{producer}`");
     let Some(p) = job.tasks.iter().find(|x| x.key == producer) else {
         problems.push(Problem::new(
-            Level::Error,
+            Severity::Error,
             "inputs-invalid",
             format!(
                 "`{consumer}` reads a task value of `{producer}`, which is not a task of this job"
@@ -226,7 +226,7 @@ pub(super) fn upstream_value(
     };
     if !cx.graph.is_upstream(producer, consumer) {
         problems.push(Problem::new(
-            Level::Error,
+            Severity::Error,
             "producer-not-upstream",
             format!("`{producer}` is not upstream of `{consumer}` (add it to `depends_on`): its task value is not available"),
         ));
@@ -242,7 +242,7 @@ pub(super) fn upstream_value(
     }
     let TaskKind::Notebook { local, path, .. } = &p.kind else {
         problems.push(Problem::new(
-            Level::Info,
+            Severity::Info,
             "inputs-unknown",
             format!("producer `{producer}` is not a notebook task: give the payload with --inputs FILE.json"),
         ));
@@ -251,7 +251,7 @@ pub(super) fn upstream_value(
     detail = format!("task value `{key}` set by `{producer}` ({path})");
     let Some(local) = local else {
         problems.push(Problem::new(
-            Level::Info,
+            Severity::Info,
             "inputs-unknown",
             format!("producer notebook {path} is not in the repository: give the payload with --inputs FILE.json"),
         ));
@@ -265,7 +265,7 @@ pub(super) fn upstream_value(
             let size = serde_json::to_string(&value).map(|s| s.len()).unwrap_or(0);
             if size as u64 > crate::limits::TASK_VALUE_MAX_BYTES {
                 problems.push(Problem::new(
-                    Level::Error,
+                    Severity::Error,
                     "inputs-too-large",
                     format!("the task value is {size} bytes of JSON; the limit is 49,152 (48 KiB)"),
                 ));
@@ -274,7 +274,7 @@ pub(super) fn upstream_value(
         }
         TaskValueFact::Dynamic { reason, .. } => {
             problems.push(Problem::new(
-                Level::Info,
+                Severity::Info,
                 "inputs-unknown",
                 format!("task value `{key}` is computed at run time ({reason}): give the payload with --inputs FILE.json"),
             ));
@@ -282,7 +282,7 @@ pub(super) fn upstream_value(
         }
         TaskValueFact::NotSet => {
             problems.push(Problem::new(
-                Level::Error,
+                Severity::Error,
                 "inputs-invalid",
                 format!("{path} never sets task value `{key}`"),
             ));
@@ -290,7 +290,7 @@ pub(super) fn upstream_value(
         }
         TaskValueFact::Unknown => {
             problems.push(Problem::new(
-                Level::Info,
+                Severity::Info,
                 "inputs-unknown",
                 format!("{path} could not be analysed: give the payload with --inputs FILE.json"),
             ));
@@ -322,12 +322,12 @@ fn canonical(v: &Value) -> String {
 fn concurrency_problems(concurrency: Option<i64>, problems: &mut Vec<Problem>) {
     match concurrency {
         None => problems.push(Problem::new(
-            Level::Info,
+            Severity::Info,
             "concurrency",
             "`concurrency` is not set: iterations run one at a time",
         )),
         Some(c) if !(1..=waves::MAX_CONCURRENCY).contains(&c) => problems.push(Problem::new(
-            Level::Error,
+            Severity::Error,
             "concurrency",
             format!(
                 "`concurrency: {c}` is outside 1..=100; modelled as {}",
@@ -381,7 +381,7 @@ fn static_parameters(
     for (k, v) in template {
         if let ParamValue::NotString(x) = v {
             problems.push(Problem::new(
-                Level::Warning,
+                Severity::Warning,
                 "not-string",
                 format!(
                     "parameter `{k}` is {} ({}) in YAML; `base_parameters` values are strings",
@@ -394,7 +394,7 @@ fn static_parameters(
         for r in res {
             match r {
                 Resolution::UnknownJobParameter { name } => problems.push(Problem::new(
-                    Level::Error,
+                    Severity::Error,
                     "unknown-job-parameter",
                     format!("parameter `{k}` references job parameter `{name}`, which the job does not define"),
                 )),
@@ -422,7 +422,7 @@ fn widget_problems(
             let passed = template.contains_key(&w.name) || job.parameters.contains_key(&w.name);
             if let (false, Some(d)) = (passed, &w.default) {
                 problems.push(Problem::new(
-                    Level::Info,
+                    Severity::Info,
                     "widget-default",
                     format!("widget `{}` is not passed: every iteration uses the notebook default {d:?}", w.name),
                 ));
@@ -432,7 +432,7 @@ fn widget_problems(
         for k in template.keys() {
             if !open && !ws.iter().any(|w| &w.name == k) {
                 problems.push(Problem::new(
-                    Level::Info,
+                    Severity::Info,
                     "parameter-unused",
                     format!("parameter `{k}` is passed but the child notebook never reads it"),
                 ));
@@ -440,7 +440,7 @@ fn widget_problems(
         }
     } else if matches!(nested.kind, TaskKind::Notebook { .. }) {
         problems.push(Problem::new(
-            Level::Info,
+            Severity::Info,
             "widgets-unknown",
             "the child notebook is not a file of the repository, or could not be analysed: widgets are not checked",
         ));
@@ -449,7 +449,7 @@ fn widget_problems(
         let same = v.text().replace(' ', "") == format!("{{{{job.parameters.{k}}}}}");
         if job.parameters.contains_key(k) && !same {
             problems.push(Problem::new(
-                Level::Warning,
+                Severity::Warning,
                 "shadowed-by-job-parameter",
                 format!("job parameter `{k}` is pushed down to the nested notebook task and wins over its `base_parameters.{k}`"),
             ));
@@ -488,14 +488,14 @@ fn resolve_iteration(ic: &IterCtx<'_>, el: &Value) -> (IndexMap<String, String>,
                         format!("the element is {}, not an object", type_name(el))
                     };
                     ip.push(Problem::new(
-                        Level::Error,
+                        Severity::Error,
                         "field-missing",
                         format!("parameter `{k}`: `{{{{{path}}}}}` cannot resolve: {why}"),
                     ));
                 }
                 Resolution::Input { path, value } if !value.is_string() => {
                     ip.push(Problem::new(
-                        Level::Warning,
+                        Severity::Warning,
                         "not-string",
                         format!(
                             "parameter `{k}`: `{{{{{path}}}}}` is {}, not a string: the widget receives the text {:?}",
@@ -520,7 +520,7 @@ fn resolve_iteration(ic: &IterCtx<'_>, el: &Value) -> (IndexMap<String, String>,
                 _ => String::new(),
             };
             ip.push(Problem::new(
-                Level::Error,
+                Severity::Error,
                 "widget-unset",
                 format!("widget `{}` is read without a default{at} and no parameter sets it: the iteration fails", w.name),
             ));
@@ -539,7 +539,7 @@ fn iterations(ic: &IterCtx<'_>, elements: &[Value]) -> Vec<Iteration> {
         let ck = canonical(el);
         if let Some(&first) = seen_elements.get(&ck) {
             ip.push(Problem::new(
-                Level::Warning,
+                Severity::Warning,
                 "duplicate",
                 format!("same element as iteration {first}: the work runs twice"),
             ));
@@ -549,7 +549,7 @@ fn iterations(ic: &IterCtx<'_>, elements: &[Value]) -> Vec<Iteration> {
                 let pk = serde_json::to_string(&resolved).unwrap_or_default();
                 if let Some(&first) = seen_params.get(&pk) {
                     ip.push(Problem::new(
-                        Level::Warning,
+                        Severity::Warning,
                         "duplicate",
                         format!("same parameters as iteration {first}: the work runs twice"),
                     ));
@@ -588,7 +588,7 @@ fn timing(
             ds.resize(n, mean);
             if list.len() > n {
                 problems.push(Problem::new(
-                    Level::Warning,
+                    Severity::Warning,
                     "durations",
                     format!(
                         "{} durations given for {n} iterations: the extra ones are ignored",
@@ -598,7 +598,7 @@ fn timing(
             }
             if filled > 0 {
                 problems.push(Problem::new(
-                    Level::Warning,
+                    Severity::Warning,
                     "durations",
                     format!("{} durations given for {n} iterations: the mean is used for the other {filled}", list.len()),
                 ));
@@ -625,7 +625,7 @@ pub(super) fn plan_for_each(cx: &Ctx<'_>, t: &PlanTask) -> ForEachPlan {
     concurrency_problems(*concurrency, &mut problems);
     if *inputs_not_string {
         problems.push(Problem::new(
-            Level::Error,
+            Severity::Error,
             "inputs-invalid",
             "`inputs` is not a string in YAML (a YAML list?): the API wants a JSON array in a quoted string",
         ));
@@ -646,7 +646,7 @@ pub(super) fn plan_for_each(cx: &Ctx<'_>, t: &PlanTask) -> ForEachPlan {
     let (parameters, uses_input) = static_parameters(job, template, &task_values, &mut problems);
     if !uses_input && matches!(nested.kind, TaskKind::Notebook { .. }) {
         problems.push(Problem::new(
-            Level::Warning,
+            Severity::Warning,
             "input-unused",
             "the nested task never uses `{{input}}`: every iteration runs the same parameters",
         ));

@@ -26,6 +26,7 @@ pub use options::{DurationSpec, Durations, InputsOverride};
 pub use waves::{Timing, Waves};
 
 use crate::bundle::TaskGraph;
+pub use crate::diagnostic::{Problem, Severity};
 
 /// Version of the JSON output of `bricklint plan --format json`.
 pub const JSON_VERSION: u32 = 1;
@@ -37,44 +38,6 @@ pub struct PlanOptions {
     pub durations: Option<Durations>,
     /// Size of the driver pool the For Each replaces (default: the For Each's concurrency).
     pub pool_size: Option<usize>,
-}
-
-/// How bad a problem is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Level {
-    Error,
-    Warning,
-    Info,
-}
-
-impl Level {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Level::Error => "error",
-            Level::Warning => "warning",
-            Level::Info => "info",
-        }
-    }
-}
-
-/// A problem found while planning.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Problem {
-    pub level: Level,
-    /// Stable kind: `widget-unset`, `field-missing`, `not-string`, `duplicate`, ...
-    pub kind: &'static str,
-    pub message: String,
-}
-
-impl Problem {
-    pub(crate) fn new(level: Level, kind: &'static str, message: impl Into<String>) -> Self {
-        Problem {
-            level,
-            kind,
-            message: message.into(),
-        }
-    }
 }
 
 /// The plan of one job.
@@ -204,7 +167,7 @@ pub fn plan_job(job: &PlanJob, facts: &dyn NotebookFacts, opts: &PlanOptions) ->
     for t in &job.tasks {
         for dep in t.depends_on.iter().filter(|d| graph.index_of(d).is_none()) {
             problems.push(Problem::new(
-                Level::Error,
+                Severity::Error,
                 "unknown-dependency",
                 format!(
                     "task `{}` depends on `{dep}`, which is not a task of this job",
@@ -216,7 +179,7 @@ pub fn plan_job(job: &PlanJob, facts: &dyn NotebookFacts, opts: &PlanOptions) ->
     let order = graph.run_order();
     if !order.left.is_empty() {
         problems.push(Problem::new(
-            Level::Error,
+            Severity::Error,
             "cycle",
             format!(
                 "tasks on or behind a dependency cycle never run: {}",
@@ -253,7 +216,7 @@ pub fn plan_job(job: &PlanJob, facts: &dyn NotebookFacts, opts: &PlanOptions) ->
         for k in ov.for_each_keys() {
             if !for_each.iter().any(|f| f.task_key == k) {
                 problems.push(Problem::new(
-                    Level::Error,
+                    Severity::Error,
                     "inputs-file",
                     format!(
                         "{}: `{k}` is not a For Each task of job `{}`",

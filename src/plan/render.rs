@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use super::from_bundle::LoadFinding;
 use super::model::Compute;
 use super::waves::MODEL_NOTE;
-use super::{ForEachPlan, JobPlan, Level, Problem, TaskStep, JSON_VERSION};
+use super::{ForEachPlan, JobPlan, Problem, Severity, TaskStep, JSON_VERSION};
 
 /// Output format of `bricklint plan`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -35,10 +35,10 @@ pub fn counts(plans: &[JobPlan], findings: &[LoadFinding]) -> Counts {
         ..Counts::default()
     };
     for p in plans.iter().flat_map(|j| j.all_problems()) {
-        match p.level {
-            Level::Error => c.errors += 1,
-            Level::Warning => c.warnings += 1,
-            Level::Info => c.infos += 1,
+        match p.severity {
+            Severity::Error => c.errors += 1,
+            Severity::Warning => c.warnings += 1,
+            Severity::Info => c.infos += 1,
         }
     }
     c
@@ -122,7 +122,7 @@ fn problem_line(out: &mut String, indent: &str, p: &Problem) {
     let _ = writeln!(
         out,
         "{indent}{} [{}] {}",
-        p.level.as_str(),
+        p.severity.as_str(),
         p.kind,
         p.message
     );
@@ -529,7 +529,8 @@ pub fn mermaid(plans: &[JobPlan]) -> String {
                                         it.index,
                                         short(&element_label(&it.input), 32)
                                     );
-                                    let bad = it.problems.iter().any(|p| p.level == Level::Error);
+                                    let bad =
+                                        it.problems.iter().any(|p| p.severity == Severity::Error);
                                     any_error |= bad;
                                     let _ = writeln!(
                                         out,

@@ -20,7 +20,7 @@ use serde_json::{json, Map, Value};
 use super::facts::NotebookFacts;
 use super::iteration::Selection;
 use super::model::{Compute, PlanJob, TaskKind, WorkspaceFiles};
-use super::{refs, ForEachPlan, Iteration, JobPlan, Level, Problem};
+use super::{refs, ForEachPlan, Iteration, JobPlan, Problem, Severity};
 
 /// Task limit of a `runs/submit` request (API reference; DATABRICKS_FACTS §3 keeps the safe one).
 pub const MAX_SUBMIT_TASKS: usize = 100;
@@ -132,7 +132,7 @@ fn unresolved(k: &str, v: &str, out: &mut Vec<Problem>) {
         let p = &r.path;
         if p.len() == 4 && p[0] == "tasks" && p[2] == "values" {
             out.push(Problem::new(
-                Level::Error,
+                Severity::Error,
                 "task-value-unknown",
                 format!(
                     "parameter `{k}` reads task value `{}` of `{}`, which is not known before the run: give it with --inputs FILE.json ({{\"{}\": <value>}})",
@@ -143,7 +143,7 @@ fn unresolved(k: &str, v: &str, out: &mut Vec<Problem>) {
             ));
         } else if p.len() >= 2 && p[0] == "tasks" {
             out.push(Problem::new(
-                Level::Error,
+                Severity::Error,
                 "upstream-task",
                 format!(
                     "parameter `{k}` references task `{}` (`{{{{{}}}}}`), which a run of this iteration alone does not have",
@@ -174,7 +174,7 @@ fn code_reads(
             .unwrap_or(notebook.to_string());
         let key = r.key.as_deref().unwrap_or("?");
         out.push(Problem::new(
-            Level::Error,
+            Severity::Error,
             "task-value-read",
             format!(
                 "{at} reads task value `{key}` of task `{task}` with taskValues.get: a run of this iteration alone has no task `{task}`, so the call raises ValueError"
@@ -230,7 +230,7 @@ pub fn submit_request(
         problems.extend(
             f.problems
                 .iter()
-                .filter(|p| p.level == Level::Error)
+                .filter(|p| p.severity == Severity::Error)
                 .cloned(),
         );
         let entry = job
@@ -245,7 +245,7 @@ pub fn submit_request(
             .map(|r| super::options::task_value_entry(&r.path[1], &r.path[3]))
             .unwrap_or_else(|| f.task_key.clone());
         problems.push(Problem::new(
-            Level::Error,
+            Severity::Error,
             "iterations-unknown",
             format!(
                 "the iterations of `{}` are not known before the run ({}): give them with --inputs FILE.json ({{\"{entry}\": [...]}})",
@@ -281,7 +281,7 @@ pub fn submit_request(
     problems.extend(
         plan.problems
             .iter()
-            .filter(|p| p.level == Level::Error)
+            .filter(|p| p.severity == Severity::Error)
             .cloned(),
     );
     let local = job
@@ -310,7 +310,7 @@ pub fn submit_request(
         for (k, v) in &params {
             unresolved(k, v, &mut problems);
         }
-        for p in it.problems.iter().filter(|p| p.level == Level::Error) {
+        for p in it.problems.iter().filter(|p| p.severity == Severity::Error) {
             let mut p = p.clone();
             p.message = format!("iteration {}: {}", it.index, p.message);
             problems.push(p);

@@ -304,7 +304,7 @@ fn producer_sets_nothing_or_a_dynamic_value() {
     );
     let p = plan_job(&mk(), &facts, &PlanOptions::default());
     assert!(p.for_each[0].problems[0].message.contains("a Spark query"));
-    assert_eq!(p.for_each[0].problems[0].level, Level::Info);
+    assert_eq!(p.for_each[0].problems[0].severity, Severity::Info);
 }
 
 #[test]
