@@ -127,7 +127,7 @@ impl EarlyFacts {
             return;
         }
         let Some(py) = d.parse_python() else { return };
-        let f = extract(&py, runners);
+        let f = extract(&py, runners, false);
         drop(py);
         if let Ok(mut m) = self.0.lock() {
             m.insert(crate::fasthash::PathKey((*d.path).clone()), f);
@@ -139,10 +139,11 @@ impl EarlyFacts {
     }
 }
 
-/// The facts of a parsed document (`None` if the extraction fails).
-fn extract(py: &PythonSource, runners: &[String]) -> Option<Arc<FileFacts>> {
+/// The facts of a parsed document (`None` if the extraction fails), the values of loop
+/// iterables only with `loop_values` (see [`FileFacts::extract_opts`]).
+fn extract(py: &PythonSource, runners: &[String], loop_values: bool) -> Option<Arc<FileFacts>> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        FileFacts::extract_with(py, runners)
+        FileFacts::extract_opts(py, runners, loop_values)
     }))
     .ok()
     .map(Arc::new)
@@ -298,7 +299,7 @@ impl PythonIndex {
                 // Parsed for its facts alone: the tree is dropped here (the document keeps its
                 // syntax errors for the rules).
                 let py = d.parse_python()?;
-                extract(&py, runners)
+                extract(&py, runners, false)
             })
             .collect();
         crate::profile::phase("ix:facts");
@@ -318,8 +319,44 @@ impl PythonIndex {
             .map(|i| idx.resolve_all(documents, by_path, i))
             .collect();
         idx.fixpoint();
+        idx.describe_loops(documents, runners);
         crate::profile::phase("ix:link");
         idx
+    }
+
+    /// The facts were extracted without the values of loop iterables: extract again, with
+    /// them, the files that have a loop reaching a `notebook.run` (the only loops any consumer
+    /// reads). The rest of the facts is the same, so the links stay valid.
+    fn describe_loops(&mut self, documents: &[Arc<Document>], runners: &[String]) {
+        let redo: Vec<usize> = (0..self.facts.len())
+            .filter(|&i| {
+                self.facts[i].as_ref().is_some_and(|f| {
+                    f.loops.iter().any(|l| {
+                        l.items.is_some()
+                            && (!l.runs.is_empty()
+                                || l.calls.iter().any(|(r, _)| {
+                                    self.resolve(i, r)
+                                        .iter()
+                                        .any(|&(j, g)| !self.reach_of_func(j, g, false).is_empty())
+                                }))
+                    })
+                })
+            })
+            .collect();
+        let again: Vec<(usize, Option<Arc<FileFacts>>)> = redo
+            .into_par_iter()
+            .map(|i| {
+                let f = documents[i]
+                    .parse_python()
+                    .and_then(|py| extract(&py, runners, true));
+                (i, f)
+            })
+            .collect();
+        for (i, f) in again {
+            if f.is_some() {
+                self.facts[i] = f;
+            }
+        }
     }
 
     fn resolve_all(

@@ -277,6 +277,15 @@ impl FileFacts {
     /// `lib.runner.run_notebook`, or the bare name of a `%run`-included function; config
     /// `[orchestration] notebook-runners`) as `dbutils.notebook.run` calls.
     pub fn extract_with(py: &PythonSource, runners: &[String]) -> FileFacts {
+        Self::extract_opts(py, runners, true)
+    }
+
+    /// [`FileFacts::extract_with`]; without `loop_values`, the iterables of loops are described
+    /// without their values (`ExprDesc::value` is `None`). Evaluating them can be costly (a
+    /// comprehension over `range(n)` of a data generator, a list of 200,000 values kept with
+    /// the facts), and they matter only for loops that reach a `notebook.run`, which the project
+    /// index knows once it has linked every file: it extracts those files again with the values.
+    pub fn extract_opts(py: &PythonSource, runners: &[String], loop_values: bool) -> FileFacts {
         let m = Model::build(py);
         // Kept for the payload evaluation of this source, which would build the model again.
         crate::python::model::dbutils_calls_of(py, Some(&m));
@@ -290,6 +299,7 @@ impl FileFacts {
             loop_facts: None,
             retry_raises: false,
             loop_iter: None,
+            loop_values,
         };
         for func in &m.functions {
             x.f.functions.push(FuncFacts {
@@ -367,6 +377,8 @@ pub(super) struct Extractor<'m, 'a> {
     retry_raises: bool,
     /// The outermost open loop's iterable and its scope, described if the loop is kept.
     loop_iter: Option<(&'a Expr, ScopeId)>,
+    /// Evaluate the iterables of loops ([`FileFacts::extract_opts`]).
+    loop_values: bool,
 }
 
 const POOL_MAP: &[&str] = &[
@@ -385,6 +397,13 @@ impl<'a> Extractor<'_, 'a> {
     }
 
     pub(super) fn desc(&self, e: &Expr, scope: ScopeId) -> ExprDesc {
+        let mut d = self.desc_unevaluated(e, scope);
+        d.value = self.m.eval(e, scope);
+        d
+    }
+
+    /// [`Extractor::desc`] without the value.
+    pub(super) fn desc_unevaluated(&self, e: &Expr, scope: ScopeId) -> ExprDesc {
         let param = match e {
             Expr::Name(n) => self.m.lookup(scope, n.id.as_str()).iter().find_map(|&b| {
                 match self.m.bindings[b].kind {
@@ -397,7 +416,7 @@ impl<'a> Extractor<'_, 'a> {
         ExprDesc {
             range: self.m.py.to_doc(e.range()),
             text: self.m.py.slice(e).to_string(),
-            value: self.m.eval(e, scope),
+            value: None,
             param,
         }
     }

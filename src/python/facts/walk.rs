@@ -169,7 +169,13 @@ impl<'a> Extractor<'_, 'a> {
             let iter = self.loop_iter.take();
             if let Some(mut l) = self.loop_facts.take() {
                 if !l.runs.is_empty() || !l.calls.is_empty() {
-                    l.items = iter.map(|(e, scope)| self.desc(e, scope));
+                    l.items = iter.map(|(e, scope)| {
+                        let mut d = self.desc_unevaluated(e, scope);
+                        if self.loop_values {
+                            d.value = self.m.eval(e, scope);
+                        }
+                        d
+                    });
                     self.f.loops.push(l);
                 }
             }
