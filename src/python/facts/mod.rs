@@ -445,6 +445,24 @@ impl<'a> Extractor<'_, 'a> {
         if self.m.eval(e, scope).is_some() {
             return Vec::new();
         }
+        // Data that reaches the path as it is (`notebook.path` of `NotebookData("./a", 60)`).
+        if let Some(origins) = self.m.origins(e, scope) {
+            let strings: Option<Vec<String>> = origins
+                .iter()
+                .map(|(o, s)| {
+                    if std::ptr::eq(*o, e) {
+                        return None;
+                    }
+                    match self.m.eval(o, *s)? {
+                        Value::Str(v) => Some(v),
+                        _ => None,
+                    }
+                })
+                .collect();
+            if let Some(v) = strings.filter(|v| !v.is_empty()) {
+                return v;
+            }
+        }
         self.m
             .values(e, scope)
             .and_then(|vs| {

@@ -445,6 +445,11 @@ impl<'a> Model<'a> {
                         }
                     } else {
                         match self.argument(f, call, i, offset)? {
+                            // `f(x)` inside `f` passing its own `x` on: nothing new.
+                            (e, true) if self.is_param(e, cs, f, i) => {
+                                any = true;
+                                continue;
+                            }
                             (e, true) => self.origins_d(e, cs, d, out),
                             (e, false) => self.origins_d(e, fscope, d, out),
                         }
@@ -474,6 +479,10 @@ impl<'a> Model<'a> {
                             ok
                         } else {
                             match rest.get(i - offset) {
+                                Some(e) if self.is_param(e, cs, f, i) => {
+                                    any = true;
+                                    continue;
+                                }
                                 Some(e) => self.origins_d(e, cs, d, out),
                                 None => {
                                     let name = self.functions[f].params.get(i)?;
@@ -498,6 +507,13 @@ impl<'a> Model<'a> {
             any = true;
         }
         any.then_some(true)
+    }
+
+    /// Is `e` (in `scope`) parameter `i` of `f` itself?
+    fn is_param(&self, e: &Expr, scope: ScopeId, f: FuncId, i: usize) -> bool {
+        let Expr::Name(n) = e else { return false };
+        matches!(self.lookup(scope, n.id.as_str()), [b]
+            if matches!(self.bindings[*b].kind, BindingKind::Param(g, j) if g == f && j == i))
     }
 
     /// Every call of the file that reaches a function of the file, by function (built once).
