@@ -260,7 +260,7 @@ fn build(
         }
         plan_rest.fanouts.remove(0);
     }
-    if plan_rest.fanouts.is_empty() {
+    if plan_rest.fanouts.is_empty() && plan_rest.after.is_none() {
         return Ok(edits);
     }
     let (items, last) = yaml::fan_out_tasks(&plan_rest, &[key.to_string()], &yaml_dir, compute);
@@ -362,6 +362,8 @@ fn verify(
         Some(k) => k.last_keys(),
         None => return Ok(()),
     };
+    // The task of the code after the fan-out (its notebook is new: not loaded yet).
+    let after_keys: Vec<String> = inp.plan.after.iter().map(|a| a.task_key.clone()).collect();
     for target in targets {
         let load = LoadOptions {
             target: target.clone(),
@@ -401,6 +403,11 @@ fn verify(
                 ));
             }
         }
+        for k in &after_keys {
+            if ja.task(k).is_none() {
+                return Err(format!("target `{name}`: task `{k}` is missing"));
+            }
+        }
         let (gb, ga) = (jb.graph(), ja.graph());
         for task in &jb.tasks {
             let Some(tk) = task.key() else { continue };
@@ -408,7 +415,7 @@ fn verify(
                 continue;
             }
             let up = ga.upstream(tk);
-            if let Some(k) = last.iter().find(|k| !up.contains(*k)) {
+            if let Some(k) = last.iter().chain(&after_keys).find(|k| !up.contains(*k)) {
                 return Err(format!(
                     "target `{name}`: task `{tk}` waited for `{key}` but would not wait for `{k}`"
                 ));
@@ -470,12 +477,26 @@ pub fn manual_yaml(inp: &Input<'_>, key: &str) -> Manual {
         converts(inp.plan),
         inp.plan.fanouts.first().map(|f| &f.kind),
     ) {
+        let mut then =
+            "and put the compute and retries the task had on the nested `task`.".to_string();
+        if let Some(a) = &inp.plan.after {
+            let only_after = super::plan::NotebookPlan {
+                fanouts: Vec::new(),
+                ..inp.plan.clone()
+            };
+            let (items, _) = yaml::fan_out_tasks(&only_after, &[key.to_string()], &dir, compute);
+            then.push_str(&format!(
+                "\nThen add this task, for the code that ran after the fan-out, and make every task that depends on `{key}` depend on `{}` instead:\n{}",
+                a.task_key,
+                yaml::indent_lines(&items, 4).trim_end()
+            ));
+        }
         return Manual {
             steps: format!(
                 "In job `{job}`, replace the `notebook_task` of task `{key}` (and its compute, libraries and retries) with:"
             ),
             yaml: yaml::for_each_entry(fe, key, &dir, compute),
-            then: "and put the compute and retries the task had on the nested `task`.".into(),
+            then,
         };
     }
     let (items, last) = yaml::fan_out_tasks(inp.plan, &[key.to_string()], &dir, compute);

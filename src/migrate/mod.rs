@@ -6,6 +6,7 @@
 //! bricklint's own engine in a temporary copy of the bundle -> print the plan and diff, or
 //! write every file atomically.
 
+pub mod after;
 mod job_choice;
 pub mod job_edit;
 pub mod journal;
@@ -341,6 +342,7 @@ fn plan_one(
         ));
     }
     notebook_change(&mut out, doc, &planned.edits);
+    after::add_notebook(&mut out, doc, root);
     if submit {
         submit_request_change(&mut out, root, opts);
         return Some(out);
@@ -417,7 +419,7 @@ fn plan_one(
 
 /// The rewritten notebook.
 fn notebook_change(out: &mut NotebookOutcome, doc: &Document, edits: &[shape::StmtEdit]) {
-    let edits: Vec<(rewrite::LineEdit, ruff_text_size::TextSize)> = edits
+    let mut edits: Vec<(rewrite::LineEdit, ruff_text_size::TextSize)> = edits
         .iter()
         .map(|e| {
             let lines = rewrite::whole_lines(doc, e.range);
@@ -435,6 +437,11 @@ fn notebook_change(out: &mut NotebookOutcome, doc: &Document, edits: &[shape::St
             )
         })
         .collect();
+    // Code after the fan-out leaves the orchestrator for its own notebook.
+    if let Some(a) = &out.plan.after {
+        edits.extend(after::removals(doc, a));
+        edits.sort_by_key(|(_, at)| *at);
+    }
     let old = doc.raw.clone().unwrap_or_else(|| doc.text.clone());
     match rewrite::apply(doc, &edits) {
         Ok(new) => out.changes.push(FileChange {

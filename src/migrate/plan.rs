@@ -253,6 +253,9 @@ pub struct NotebookPlan {
     pub refusals: Vec<Refusal>,
     /// `migrate --explain`: per fan-out, each decision and why.
     pub explain: Vec<SiteExplain>,
+    /// Code after the fan-out that does not use its results, moved to a task that runs after
+    /// the fan-out (`None`: nothing runs after it).
+    pub after: Option<AfterPlan>,
 }
 
 /// The decisions made for one fan-out, in order (`migrate --explain`).
@@ -264,6 +267,56 @@ pub struct SiteExplain {
     pub what: String,
     /// One line per decision: what was decided and why.
     pub steps: Vec<String>,
+}
+
+/// Code after the fan-out that does not use its results. In the job it ran after every child
+/// notebook; in the migrated job it moves to a new notebook (`<orchestrator stem>_after.py`
+/// beside the orchestrator) run by a new task, `<orchestrator task>_after`, that depends on
+/// the fan-out's last tasks; tasks that depended on the orchestrator depend on it instead.
+///
+/// The planner says which statements move; `migrate` removes them from the orchestrator (the
+/// planner's own edits must not touch them), writes the new notebook and adds the task.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AfterPlan {
+    /// Task key of the new task.
+    pub task_key: String,
+    /// The new notebook (absolute).
+    pub notebook: PathBuf,
+    /// Document ranges of the top-level statements that move, in order.
+    pub moved: Vec<TextRange>,
+    /// Document ranges of statements copied (not moved) above them: the imports and constant
+    /// assignments the moved code reads.
+    pub copied: Vec<TextRange>,
+}
+
+impl AfterPlan {
+    /// The task key and notebook for the code after the fan-out of `notebook`, whose task is
+    /// `producer_key`; the key avoids `taken` (the job's task keys).
+    pub fn new(
+        notebook: &std::path::Path,
+        producer_key: &str,
+        taken: &[String],
+        moved: Vec<TextRange>,
+        copied: Vec<TextRange>,
+    ) -> AfterPlan {
+        let base = sanitize_key(&format!("{producer_key}_after"));
+        let mut task_key = base.clone();
+        let mut n = 2;
+        while taken.contains(&task_key) {
+            task_key = format!("{base}_{n}");
+            n += 1;
+        }
+        let stem = notebook
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("notebook");
+        AfterPlan {
+            task_key,
+            notebook: notebook.with_file_name(format!("{stem}_after.py")),
+            moved,
+            copied,
+        }
+    }
 }
 
 impl NotebookPlan {

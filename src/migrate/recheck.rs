@@ -163,6 +163,7 @@ mod tests {
             fanouts: Vec::new(),
             refusals: Vec::new(),
             explain: Vec::new(),
+            after: None,
         };
         let good = FileChange {
             path: nb.clone(),

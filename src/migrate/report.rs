@@ -97,6 +97,15 @@ pub fn render_plan(result: &MigrateResult) -> String {
                 let _ = writeln!(out, "  note: {n}");
             }
         }
+        if let Some(a) = &o.plan.after {
+            let _ = writeln!(
+                out,
+                "  after the fan-out: task `{}` runs {} ({} statement(s) moved there from this notebook)",
+                a.task_key,
+                display_path(&a.notebook),
+                a.moved.len()
+            );
+        }
         for n in &o.notes {
             let _ = writeln!(out, "  job: {n}");
         }

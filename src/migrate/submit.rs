@@ -167,6 +167,13 @@ pub fn submit_request(
             }
         }
     }
+    if let Some(a) = &plan.after {
+        let mut t = Map::new();
+        t.insert("task_key".into(), Value::String(a.task_key.clone()));
+        depends_on(&mut t, &previous);
+        notebook_task(&mut t, ws(&a.notebook)?, &[], compute);
+        tasks.push(Value::Object(t));
+    }
     if tasks.len() > MAX_SUBMIT_TASKS {
         return Err(format!(
             "--to submit: {} tasks, over the {MAX_SUBMIT_TASKS} a runs/submit request takes; use a bundle job (--to auto)",
@@ -213,6 +220,7 @@ mod tests {
             }],
             refusals: vec![],
             explain: vec![],
+            after: None,
         }
     }
 

@@ -200,7 +200,8 @@ pub fn for_each_entry(
 /// The task list items (`- task_key: ...`, at column 0) that replace the fan-outs of a plan,
 /// one wave after the other (the tasks of a chain one after the other); the first wave
 /// depends on `first_deps`. Returns the text and the keys of the tasks that end the last
-/// wave (what tasks that waited for the fan-out must now wait for).
+/// wave, or the task of the code after the fan-out ([`super::plan::AfterPlan`]): what tasks
+/// that waited for the fan-out must now wait for.
 pub fn fan_out_tasks(
     plan: &NotebookPlan,
     first_deps: &[String],
@@ -225,6 +226,14 @@ pub fn fan_out_tasks(
                 previous = f.kind.last_keys();
             }
         }
+    }
+    if let Some(a) = &plan.after {
+        // The code that ran after the fan-out runs after all of it.
+        let _ = writeln!(out, "- task_key: {}", scalar(&a.task_key));
+        depends_on(&mut out, "  ", &previous);
+        let nb = relative_path(yaml_dir, &a.notebook);
+        notebook_task(&mut out, "  ", &nb, &[], compute);
+        previous = vec![a.task_key.clone()];
     }
     (out, previous)
 }
@@ -358,6 +367,7 @@ mod tests {
             }],
             refusals: vec![],
             explain: vec![],
+            after: None,
         }
     }
 
@@ -419,6 +429,38 @@ mod tests {
         assert_eq!(tasks[1]["depends_on"][0]["task_key"], "orchestrate");
         assert_eq!(tasks[1]["for_each_task"]["task"]["max_retries"], 2);
         assert!(tasks[1]["max_retries"].is_null());
+    }
+
+    #[test]
+    fn code_after_the_fan_out_runs_in_a_task_after_it() {
+        let mut p = plan(Items {
+            source: ItemsSource::Literal,
+            values: Some(vec![serde_json::json!({"table": "a"})]),
+            producer_expr: String::new(),
+        });
+        p.after = Some(AfterPlan::new(
+            &p.notebook,
+            "orchestrate",
+            &["orchestrate_after".to_string()],
+            vec![TextRange::default()],
+            vec![],
+        ));
+        let (items, last) = fan_out_tasks(
+            &p,
+            &["orchestrate".to_string()],
+            Path::new("/r/resources"),
+            TaskCompute::Given(&Compute::JobCluster("main".into())),
+        );
+        assert_eq!(last, ["orchestrate_after_2"]);
+        let v: serde_json::Value = serde_saphyr::from_str(&items).unwrap();
+        assert_eq!(v[0]["task_key"], "run_bronze");
+        assert_eq!(v[1]["task_key"], "orchestrate_after_2");
+        assert_eq!(v[1]["depends_on"][0]["task_key"], "run_bronze");
+        assert_eq!(
+            v[1]["notebook_task"]["notebook_path"],
+            "../notebooks/orchestrate_after.py"
+        );
+        assert_eq!(v[1]["job_cluster_key"], "main");
     }
 
     #[test]

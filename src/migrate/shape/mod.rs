@@ -176,6 +176,7 @@ pub fn plan_document(
         fanouts,
         refusals,
         explain: Vec::new(),
+        after: None,
     };
     // Refused: every site's explanation ends with the refusals that stop the notebook.
     let refused = |rs: Vec<Refusal>, mut explain: Vec<SiteExplain>| {
