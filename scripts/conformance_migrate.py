@@ -51,6 +51,7 @@ REFUSED = {
     "refused_loop_work",
     "refused_uncalled_function",
     "refused_while_loop",
+    "refused_gated_sequence",
 }
 # Fixtures whose job edit is refused (several jobs run the orchestrator, a target override the
 # edit cannot keep): `--write` changes nothing and exits 1; `--emit-yaml` prints the YAML to

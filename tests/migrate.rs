@@ -90,6 +90,7 @@ const MIGRATABLE: &[&str] = &[
     "lambda_name",
     "collect_rows",
     "workspace_path",
+    "sequence_job",
 ];
 
 /// One fixture per refusal reason: nothing is written, the plan names the line and the reason.
@@ -100,6 +101,7 @@ const REFUSED: &[&str] = &[
     "refused_loop_work",
     "refused_uncalled_function",
     "refused_while_loop",
+    "refused_gated_sequence",
 ];
 
 fn snapshot(name: &str, text: &str) {

@@ -29,11 +29,14 @@ pub struct Facts {
     pub dispatches: HashSet<TextRange>,
     /// Document ranges of the pool and executor constructors of this file.
     pub pool_ctors: HashSet<TextRange>,
+    /// Straight-line `dbutils.notebook.run` calls of static notebooks at the notebook's top
+    /// level, in order, when there are two or more (what ORC003 reports).
+    pub sequence: Vec<TextRange>,
 }
 
 impl Facts {
     pub fn is_empty(&self) -> bool {
-        self.sites.is_empty()
+        self.sites.is_empty() && self.sequence.is_empty()
     }
 }
 
@@ -71,6 +74,7 @@ pub fn facts_of(project: &crate::project::Project, doc: &Document) -> Facts {
     let file = crate::project::fanout::doc_facts(project, doc);
     if let Some((_, ff)) = file {
         collect_ranges(ff, &mut out);
+        out.sequence = sequence(ff);
     }
     for f in crate::project::fanout::fan_outs(project, doc) {
         if f.retry || *f.path != *doc.path {
@@ -90,6 +94,30 @@ pub fn facts_of(project: &crate::project::Project, doc: &Document) -> Facts {
         });
     }
     out
+}
+
+/// The module-level runs of ORC003: outside loops, not passed by reference, static paths.
+fn sequence(ff: &FileFacts) -> Vec<TextRange> {
+    let runs: Vec<TextRange> = ff
+        .runs
+        .iter()
+        .filter(|r| {
+            r.func == crate::python::model::MODULE_FUNC
+                && !r.in_loop
+                && !r.by_reference
+                && r.path
+                    .as_ref()
+                    .and_then(|p| p.value.as_ref())
+                    .is_some_and(|v| v.as_str().is_some())
+        })
+        .map(|r| r.range)
+        .collect();
+    if runs.len() < 2 {
+        return Vec::new();
+    }
+    let mut runs = runs;
+    runs.sort_by_key(|r| r.start());
+    runs
 }
 
 fn collect_ranges(ff: &FileFacts, out: &mut Facts) {

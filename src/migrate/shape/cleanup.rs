@@ -110,8 +110,9 @@ pub(super) fn rewrite_plan(
     let body = p.body;
     let py = p.py;
     let pool = &|c: &ast::ExprCall| p.is_pool_ctor(c);
-    let mut removed: HashSet<usize> = sites.iter().map(|s| s.top).collect();
-    let replaced: HashSet<usize> = removed.clone();
+    let replaced: HashSet<usize> = sites.iter().map(|s| s.top).collect();
+    let mut removed: HashSet<usize> = replaced.clone();
+    removed.extend(sites.iter().flat_map(|s| s.extra.iter().copied()));
     // Names the producer code still needs.
     let mut producer_uses: HashSet<String> = HashSet::new();
     for s in sites.iter() {

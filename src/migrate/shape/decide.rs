@@ -56,6 +56,9 @@ pub(super) fn plan_site(
     opts: &PlanOptions,
     used: &mut HashSet<String>,
 ) -> Result<SitePlan, String> {
+    if !site.seq.is_empty() {
+        return plan_sequence(p, site, opts, used);
+    }
     let ctor_name = site
         .pool_ctor
         .and_then(|c| callee_name(&c.func))
@@ -592,6 +595,7 @@ fn object_tasks(
         },
         top: site.top,
         producer: None,
+        extra: Vec::new(),
     })
 }
 
@@ -737,6 +741,7 @@ fn for_each(
         },
         top: site.top,
         producer,
+        extra: Vec::new(),
     })
 }
 
@@ -838,6 +843,7 @@ pub(super) fn plan_external(
         },
         top: site.top,
         producer,
+        extra: Vec::new(),
     })
 }
 
@@ -848,5 +854,86 @@ fn workspace_note(path: &str, file: &std::path::Path) -> Option<String> {
             "the workspace path `{path}` is taken as {}: its last folders name that notebook of this repository; check that the job deploys the repository there",
             crate::source::display_path(file)
         )
+    })
+}
+
+/// Straight-line runs of different notebooks (ORC003): one task per run, chained in the
+/// original order.
+fn plan_sequence(
+    p: &Planner<'_>,
+    site: &Site<'_>,
+    opts: &PlanOptions,
+    used: &mut HashSet<String>,
+) -> Result<SitePlan, String> {
+    if opts.to == TargetShape::ForEach {
+        return err("different notebooks run one after the other: a For Each runs one notebook; use `--to tasks` (or the default)");
+    }
+    let mut tasks = Vec::new();
+    for (call, _) in &site.seq {
+        let line = p.line_of(*call);
+        let mut runs = Vec::new();
+        p.reach_call(
+            call,
+            &HashMap::new(),
+            &mut Vec::new(),
+            &mut Vec::new(),
+            &mut runs,
+        )?;
+        let run = runs
+            .pop()
+            .ok_or_else(|| format!("the notebook run at line {line} cannot be followed"))?;
+        let Some(Value::String(path)) = p.static_of(&run.path, &Value::Null) else {
+            return err(format!(
+                "the notebook path of the run at line {line} is not static"
+            ));
+        };
+        let nb = p.resolve_notebook(&path)?;
+        let timeout = match &run.timeout {
+            None => None,
+            Some(t) => match p.static_of(t, &Value::Null) {
+                Some(Value::Number(n)) => n.as_i64().filter(|n| *n > 0).map(|n| n as u64),
+                _ => {
+                    return err(format!(
+                        "the timeout of the run at line {line} is not static"
+                    ))
+                }
+            },
+        };
+        let mut parameters = Vec::new();
+        if let Some(a) = &run.args {
+            let Some(Value::Object(m)) = p.static_of(a, &Value::Null) else {
+                return err(format!(
+                    "the arguments of the run at line {line} are not static: a value computed at run time (another run's result, a query) cannot be a task parameter"
+                ));
+            };
+            for (k, v) in m {
+                let v = py_str(&v).ok_or_else(|| {
+                    format!("the argument `{k}` of the run at line {line} is not a string")
+                })?;
+                parameters.push((k, v));
+            }
+        }
+        tasks.push(ObjectTask {
+            task_key: unique_key(&stem(&nb), used),
+            notebook: nb,
+            parameters,
+            timeout_seconds: timeout,
+            max_retries: None,
+        });
+    }
+    Ok(SitePlan {
+        fanout: FanOutPlan {
+            line: site.line,
+            dispatch: "notebook runs in sequence".into(),
+            kind: FanOutKind::Chain(tasks),
+            remove: Vec::new(),
+            replace: TextRange::default(),
+            notes: vec![
+                "the notebooks ran one after another: each task depends on the previous one".into(),
+            ],
+        },
+        top: site.top,
+        producer: None,
+        extra: site.seq.iter().skip(1).map(|(_, t)| *t).collect(),
     })
 }

@@ -23,6 +23,22 @@ pub(super) fn found(p: &Planner<'_>, site: &Site<'_>) -> SiteExplain {
             p.line_at(sf.fan_out.range)
         ));
     }
+    if !site.seq.is_empty() {
+        let lines: Vec<String> = site
+            .seq
+            .iter()
+            .map(|(c, _)| p.line_of(*c).to_string())
+            .collect();
+        return SiteExplain {
+            line: site.line,
+            what: "notebook runs in sequence".into(),
+            steps: vec![format!(
+                "found: {} notebooks run one after the other at lines {}, which `check` reports (ORC003)",
+                lines.len(),
+                lines.join(", ")
+            )],
+        };
+    }
     let top_line = p.line_of(&p.body[site.top]);
     match &site.helper {
         Some(h) => steps.push(format!(
@@ -75,21 +91,22 @@ pub(super) fn planned(ex: &mut SiteExplain, fanout: &FanOutPlan, to: TargetShape
         FanOutKind::ForEach(fe) => for_each(ex, fe, forced, fanout.dispatch.as_str()),
         FanOutKind::Tasks(ts) | FanOutKind::Chain(ts) => {
             let chain = matches!(fanout.kind, FanOutKind::Chain(_));
-            ex.steps.push(format!(
-                "shape: one task per {}{forced}: {} tasks, because {}{}",
-                if chain { "notebook run" } else { "object" },
-                ts.len(),
-                if forced.is_empty() {
-                    "the notebook differs per item, which one For Each cannot express"
-                } else {
-                    "--to tasks asks for it"
-                },
-                if chain {
-                    "; they ran one after the other, so each depends on the previous one"
-                } else {
-                    ""
-                }
-            ));
+            ex.steps.push(if chain {
+                format!(
+                    "shape: one task per notebook{forced}: {} tasks, each depending on the previous one, because the notebooks ran one after the other",
+                    ts.len()
+                )
+            } else {
+                format!(
+                    "shape: one task per object{forced}: {} tasks, because {}",
+                    ts.len(),
+                    if forced.is_empty() {
+                        "the notebook differs per item, which one For Each cannot express"
+                    } else {
+                        "--to tasks asks for it"
+                    }
+                )
+            });
             for t in ts {
                 let params: Vec<String> = t
                     .parameters
@@ -213,8 +230,10 @@ pub(super) fn rewrite(p: &Planner<'_>, ex: &mut SiteExplain, fanout: &FanOutPlan
     }
     ex.steps.push(if keep {
         "orchestrator task: stays, because it still produces the items or runs other code; the new tasks run after it".into()
+    } else if matches!(fanout.kind, FanOutKind::ForEach(_)) {
+        "orchestrator task: nothing is left in the notebook, so in the job that runs it the For Each task takes its place and its key".into()
     } else {
-        "orchestrator task: nothing is left in the notebook, so the new tasks take its place in the job that runs it (a first For Each task keeps its key)".into()
+        "orchestrator task: only code without effect on the job (imports, definitions, prints) is left in the notebook".into()
     });
 }
 

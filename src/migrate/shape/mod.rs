@@ -151,6 +151,8 @@ pub(super) struct SitePlan {
     pub(super) top: usize,
     /// Python lines replacing the dispatch statement (besides the comment).
     pub(super) producer: Option<String>,
+    /// Other top-level statements the fan-out occupies (the later runs of a sequence).
+    pub(super) extra: Vec<usize>,
 }
 
 /// Plan one notebook from its facts ([`Facts`]). Returns `None` when it has no fan-out.

@@ -42,6 +42,9 @@ pub(super) struct Site<'a> {
     /// The document range `check` reports the fan-out at.
     pub(super) range: TextRange,
     pub(super) external: Option<&'a ExternalWorker>,
+    /// A straight-line sequence of runs (ORC003): the calls, and the top-level statement of
+    /// each, in order.
+    pub(super) seq: Vec<(&'a ast::ExprCall, usize)>,
 }
 
 /// A fan-out inside a function that the notebook does not call at its top level: refused
@@ -99,6 +102,12 @@ impl<'a> Planner<'a> {
                         None => refusals.push(r),
                     }
                 }
+            }
+        }
+        if !self.facts.sequence.is_empty() {
+            match self.sequence_site() {
+                Ok(s) => sites.push(s),
+                Err(r) => refusals.push(r),
             }
         }
         sites.sort_by_key(|s| (s.top, s.range.start()));
@@ -171,6 +180,7 @@ impl<'a> Planner<'a> {
                 loop_for: None,
                 range: f.range,
                 external: sf.external.as_ref(),
+                seq: Vec::new(),
             }
         };
         // A worker handed to a generic helper that dispatches its parameter.
@@ -314,6 +324,71 @@ impl<'a> Planner<'a> {
             loop_for: Some(l),
             range: f.range,
             external: None,
+            seq: Vec::new(),
+        })
+    }
+
+    /// The site of a straight-line sequence of runs at the top level (ORC003): each run must
+    /// be a whole statement, and the notebook must not fan out otherwise.
+    fn sequence_site(&self) -> Result<Site<'a>, Refusal> {
+        let seq = &self.facts.sequence;
+        let line = self.line_at(seq[0]);
+        if let Some(other) = self.facts.sites.first() {
+            return Err(Refusal {
+                line,
+                reason: format!(
+                    "{} notebooks run one after the other here and the notebook also fans out at line {}: `bricklint migrate` moves one of them per notebook; move the sequence to a notebook of its own first",
+                    seq.len(),
+                    self.line_at(other.fan_out.range)
+                ),
+            });
+        }
+        let mut calls = Vec::new();
+        for r in seq {
+            let l = self.line_at(*r);
+            let found = self.nodes.calls.get(r).copied().zip(self.top_of(*r));
+            let Some((call, top)) = found else {
+                return Err(Refusal {
+                    line: l,
+                    reason: "the notebook run is not in a statement of this notebook".into(),
+                });
+            };
+            let whole = match &self.body[top] {
+                Stmt::Expr(e) => self.py.doc_range(&*e.value) == *r,
+                Stmt::Assign(a) => self.py.doc_range(&*a.value) == *r,
+                _ => false,
+            };
+            if !whole {
+                let at = self.line_of(&self.body[top]);
+                let reason = match &self.body[top] {
+                    Stmt::If(_) => format!(
+                        "the notebook run at line {l} depends on the `if` at line {at}: a job task runs when the tasks before it succeed, not on a value they return (cannot autofix); use an If/else condition task, by hand"
+                    ),
+                    Stmt::Try(_) => format!(
+                        "the notebook run at line {l} is inside the `try` at line {at}: its error handling has no place in a job task (cannot autofix); remove it or create the tasks by hand"
+                    ),
+                    _ => format!(
+                        "the notebook run at line {l} is part of the larger statement at line {at}: `bricklint migrate` moves runs that are whole statements"
+                    ),
+                };
+                return Err(Refusal { line: l, reason });
+            }
+            calls.push((call, top));
+        }
+        Ok(Site {
+            top: calls[0].1,
+            line,
+            call: None,
+            kind: DispatchKind::PoolMap,
+            method: "sequence".into(),
+            pool_ctor: None,
+            iter: None,
+            env: HashMap::new(),
+            helper: None,
+            loop_for: None,
+            range: seq[0],
+            external: None,
+            seq: calls,
         })
     }
 }

@@ -382,3 +382,38 @@ fn rows_as_dicts_are_produced_at_run_time() {
         "[{\"t\": str(item.asDict()[\"t\"]), \"m\": str(item.asDict()[\"m\"])} for item in spark.table('ops.configs').collect()]"
     );
 }
+
+#[test]
+fn straight_line_runs_become_chained_tasks() {
+    let p = plan_src(
+        "T = 60\ndbutils.notebook.run('./child', T, {'env': 'prod'})\nprint('child done')\nr = dbutils.notebook.run('./other', 0)\n",
+        TargetShape::Auto,
+    );
+    assert!(p.plan.refusals.is_empty(), "{:?}", p.plan.refusals);
+    let FanOutKind::Chain(ts) = &p.plan.fanouts[0].kind else {
+        panic!("{:?}", p.plan)
+    };
+    let keys: Vec<&str> = ts.iter().map(|t| t.task_key.as_str()).collect();
+    assert_eq!(keys, ["child", "other"]);
+    assert_eq!(ts[0].timeout_seconds, Some(60));
+    assert_eq!(ts[0].parameters, vec![("env".into(), "prod".into())]);
+    assert_eq!(ts[1].timeout_seconds, None);
+    // The first run becomes the comment, the second goes.
+    assert_eq!(
+        p.plan.fanouts[0].remove.len(),
+        1 + 1,
+        "{:?}",
+        p.plan.fanouts[0]
+    );
+    // A run gated on the previous result: refused, naming the `if`.
+    let r = refusal("r = dbutils.notebook.run('./child', 60)\nif r == 'ok':\n    dbutils.notebook.run('./other', 60)\n");
+    assert!(r.contains("depends on the `if` at line 3"), "{r}");
+    // A run whose arguments use the previous result.
+    let r = refusal(
+        "r = dbutils.notebook.run('./child', 60)\ndbutils.notebook.run('./other', 60, {'x': r})\n",
+    );
+    assert!(
+        r.contains("arguments of the run at line 3 are not static"),
+        "{r}"
+    );
+}
