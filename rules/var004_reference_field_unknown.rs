@@ -1,4 +1,4 @@
-use crate::bundle::{refs, walk_refs, Node, Value};
+use crate::bundle::{refs, Node, Value};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::project::BundleContext;
 use crate::rules::support::diag_in;
@@ -106,16 +106,15 @@ impl Rule for ReferenceFieldUnknown {
         let b = ctx.bundle;
         for f in &b.files {
             let Some(tree) = &f.tree else { continue };
-            walk_refs(tree, "", &mut |node, route| {
+            let mut path = Vec::new();
+            walk(tree, &mut path, &mut |node, path| {
                 let Some(s) = node.as_str() else { return };
-                if !refs::has_interpolation(s) {
-                    return;
-                }
                 for i in refs::parse_interpolations(s) {
                     if i.syntax_error.is_some() {
                         continue;
                     }
                     if let Some((m, help)) = problem(b, &i) {
+                        let route = route(path);
                         let mut d = diag_in(&META, b, node, i.range.clone(), route, m);
                         if let Some(h) = help {
                             d = d.help(h);
@@ -126,6 +125,51 @@ impl Rule for ReferenceFieldUnknown {
             });
         }
     }
+}
+
+/// A step of the route to a node.
+enum Seg<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+/// Call `f` on every string holding `${`, with the route to it as steps: the route text is
+/// built only for a finding (bundles hold tens of thousands of references, nearly all fine).
+fn walk<'a>(node: &'a Node, path: &mut Vec<Seg<'a>>, f: &mut dyn FnMut(&'a Node, &[Seg<'a>])) {
+    match &node.value {
+        Value::Str(s) if refs::has_interpolation(s) => f(node, path),
+        Value::Map(m) => {
+            for e in m.iter() {
+                path.push(Seg::Key(&e.key));
+                walk(&e.value, path, f);
+                path.pop();
+            }
+        }
+        Value::Seq(items) => {
+            for (i, n) in items.iter().enumerate() {
+                path.push(Seg::Index(i));
+                walk(n, path, f);
+                path.pop();
+            }
+        }
+        _ => {}
+    }
+}
+
+fn route(path: &[Seg<'_>]) -> String {
+    let mut r = String::new();
+    for seg in path {
+        match seg {
+            Seg::Key(k) => {
+                if !r.is_empty() {
+                    r.push('.');
+                }
+                r.push_str(k);
+            }
+            Seg::Index(i) => r.push_str(&format!("[{i}]")),
+        }
+    }
+    r
 }
 
 /// The problem of one reference: message and help.
