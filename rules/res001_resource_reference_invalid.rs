@@ -193,7 +193,13 @@ fn report_cycles(
             &first.route,
             message,
         )
-        .help("remove the reference that closes the loop");
+        .help(
+            if cycle.len() == 1 && start.0 == "jobs" && first.text.ends_with(".id") {
+                "a job's own id at run time is the dynamic value reference `{{job.id}}`"
+            } else {
+                "remove the reference that closes the loop"
+            },
+        );
         for e in &cycle[1..] {
             let r = b.sub_range(e.node, e.range.clone());
             d = d.related(

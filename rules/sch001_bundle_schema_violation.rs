@@ -142,14 +142,22 @@ impl Rule for BundleSchemaViolation {
             .map(|tree| {
                 schema::validate_with(validator, tree, &|p| b.text(p))
                     .into_iter()
+                    .filter(|v| !v.required)
                     .map(to_diag)
                     .collect()
             })
             .collect();
         out.extend(found.into_iter().flatten());
-        // The built-in schema checks each file: fields the CLI requires of a task type are
-        // checked on the merged configuration (bundle/config/validate/required_fields.go).
+        // The built-in schema checks each file, but required fields are judged on the merged
+        // configuration of the target (a target override may leave out what the base file
+        // sets), as the CLI's bundle/config/validate/required_fields.go does.
         if let Some(merged) = &b.config {
+            out.extend(
+                schema::validate_with(validator, merged, &|p| b.text(p))
+                    .into_iter()
+                    .filter(|v| v.required)
+                    .map(to_diag),
+            );
             out.extend(
                 schema::required_task_fields(merged)
                     .into_iter()

@@ -11,8 +11,8 @@ use ruff_text_size::{TextRange, TextSize};
 use super::error::{LoadError, LoadErrorKind};
 use super::include::resolve_includes;
 use super::merge::{
-    collect_duplicates, conflict_error, duplicate_resources, keys_across_types, merge_checked,
-    merge_keyed_lists,
+    collect_duplicates, conflict_error, drop_null_resource_fields, duplicate_resources,
+    keys_across_types, merge_checked, merge_keyed_lists,
 };
 use super::vars::apply_variables;
 use super::{model, targets, yaml, Bundle, BundleFile, Entry, LoadOptions, Node, Value};
@@ -349,6 +349,7 @@ fn finish(
     merge_keyed_lists(&mut merged);
 
     apply_variables(&mut bundle, &mut merged, &target_vars, opts);
+    drop_null_resource_fields(&mut merged);
 
     bundle.sync_root = sync_root(&bundle.root, &merged);
     bundle.jobs = model::build_jobs(&merged);

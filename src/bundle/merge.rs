@@ -289,3 +289,53 @@ pub(super) fn collect_duplicates(tree: &Node, out: &mut Vec<DuplicateKey>) {
         }
     }
 }
+
+/// Whether a tree holds a null value in a mapping.
+fn has_null_entry(node: &Node) -> bool {
+    match &node.value {
+        Value::Map(m) => m
+            .iter()
+            .any(|e| e.value.is_null() || has_null_entry(&e.value)),
+        Value::Seq(s) => s.iter().any(has_null_entry),
+        _ => false,
+    }
+}
+
+/// Remove the null entries of mappings under `resources`: null is unset for the CLI (its
+/// normalisation keeps a null struct, map or list as nil, i.e. absent, and drops a null scalar),
+/// so `for_each_task:` with no value is no For Each task. Subtrees without nulls stay shared.
+pub(super) fn drop_null_resource_fields(tree: &mut Node) {
+    let Value::Map(m) = &mut tree.value else {
+        return;
+    };
+    if !m
+        .iter()
+        .any(|e| e.key == "resources" && has_null_entry(&e.value))
+    {
+        return;
+    }
+    if let Some(e) = Arc::make_mut(m).iter_mut().find(|e| e.key == "resources") {
+        drop_nulls(&mut e.value);
+    }
+}
+
+fn drop_nulls(node: &mut Node) {
+    if !has_null_entry(node) {
+        return;
+    }
+    match &mut node.value {
+        Value::Map(m) => {
+            let m = Arc::make_mut(m);
+            m.retain(|e| !e.value.is_null());
+            for e in m.iter_mut() {
+                drop_nulls(&mut e.value);
+            }
+        }
+        Value::Seq(s) => {
+            for n in Arc::make_mut(s).iter_mut() {
+                drop_nulls(n);
+            }
+        }
+        _ => {}
+    }
+}

@@ -30,6 +30,8 @@ pub struct Violation {
     pub message: String,
     /// A warning (the CLI accepts the value, with a loss or by ignoring it) rather than an error.
     pub warning: bool,
+    /// A missing required field (judged on the merged configuration, not on a file).
+    pub required: bool,
     pub loc: Loc,
     /// Dotted route of the instance (`resources.jobs.a.tasks[0].for_each_task`).
     pub route: String,
@@ -436,6 +438,7 @@ pub fn validate_with<'t>(
         out.push(Violation {
             message,
             warning: false,
+            required: matches!(e.kind(), ValidationErrorKind::Required { .. }),
             loc,
             route,
         });
@@ -497,6 +500,7 @@ fn required_in_task(task: &Node, route: &str, out: &mut Vec<Violation>) {
             out.push(Violation {
                 message: format!("missing required field `{f}` in `{kind}`"),
                 warning: false,
+                required: true,
                 loc: e.key_loc.clone(),
                 route: format!("{route}.{kind}"),
             });
@@ -519,6 +523,7 @@ fn unknown_field(node: &Node, segs: &[String], u: &str, what: &str, route: &str)
             format!("unknown field `{u}` in {what}")
         },
         warning: read_only,
+        required: false,
         loc: at,
         route: if route.is_empty() {
             u.to_string()
@@ -557,6 +562,7 @@ fn type_mismatch<'t>(
             return Err(vec![Violation {
                 message: format!("{what}: {message}"),
                 warning: true,
+                required: false,
                 loc: node.loc.clone(),
                 route: route.to_string(),
             }]);

@@ -181,3 +181,31 @@ fn the_official_schema_is_checked_on_the_merged_target() {
         o.stdout
     );
 }
+
+/// bundle/config/validate/required_fields.go runs on the merged configuration: a target
+/// override that leaves out a required field the base sets is complete; a null
+/// `for_each_task` is no For Each task (normalize.go keeps a null struct as nil).
+#[test]
+fn required_fields_are_judged_after_the_target_is_merged() {
+    let d = bundle(&[
+        (
+            "databricks.yml",
+            "bundle:\n  name: n\nresources:\n  jobs:\n    j:\n      name: j\n      tasks:\n        - task_key: t\n          for_each_task:\n          notebook_task:\n            notebook_path: ./nb.py\ntargets:\n  dev:\n    default: true\n    resources:\n      jobs:\n        j:\n          tasks:\n            - task_key: t\n              notebook_task:\n                base_parameters:\n                  x: \"1\"\n          job_clusters:\n            - new_cluster:\n                num_workers: 2\n",
+        ),
+        ("nb.py", "# Databricks notebook source\nx = dbutils.widgets.get(\"x\")\n"),
+    ]);
+    let o = check(d.path(), &[]);
+    // Only the job cluster without a key, which the merged result really lacks.
+    assert_eq!(o.errors().len(), 1, "{}", o.stdout);
+    assert!(
+        o.errors()[0].starts_with("databricks.yml:24:15:")
+            && o.errors()[0].contains("job_cluster_key"),
+        "{}",
+        o.stdout
+    );
+    assert!(
+        o.findings("FE001").is_empty() && o.findings("FE005").is_empty(),
+        "{}",
+        o.stdout
+    );
+}
