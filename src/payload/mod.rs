@@ -154,9 +154,11 @@ fn invalid_json_problem(text: &str, e: &serde_json::Error) -> Problem {
     // serde_json reports the column of the offending character (1-based) or 0 at EOF.
     let offset = line_col_to_offset(text, line, column.max(1));
     let rest = offset.map(|o| &text[o..]).unwrap_or("");
+    // The character before the error, when it is one byte (`-Infinity`'s minus sign); a byte
+    // inside a multi-byte character is no start (the fuzz target found that panic).
     let rest_before = offset
         .and_then(|o| o.checked_sub(1))
-        .map(|o| &text[o..])
+        .and_then(|o| text.get(o..))
         .unwrap_or("");
     let constant = ["NaN", "-Infinity", "Infinity"]
         .into_iter()
@@ -591,6 +593,15 @@ mod tests {
         );
         let r = check_text("[\"\\uZZZZ\"]", &PayloadOptions::default());
         assert_eq!(r.problems[0].kind, "invalid-json");
+    }
+
+    #[test]
+    fn an_error_after_a_multibyte_character_is_no_panic() {
+        // Found by the payload fuzz target: a control character right after U+0380 in a string.
+        let text = "[\"dim_\u{380}\u{0}\"]";
+        let r = check_text(text, &PayloadOptions::default());
+        assert_eq!(r.problems[0].kind, "invalid-json");
+        assert_eq!(r.problems[0].line, Some(1));
     }
 
     #[test]
