@@ -35,6 +35,7 @@
 //! SCH001 (bad `include:` entries). An unknown `--target` is a usage error
 //! ([`Bundle::target_error`]), as in the CLI.
 
+pub mod compute;
 mod error;
 pub mod graph;
 mod include;

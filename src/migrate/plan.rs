@@ -24,39 +24,8 @@ pub enum TargetShape {
     Submit,
 }
 
-/// `--compute`: where the generated notebook tasks run.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum Compute {
-    /// Serverless: no compute keys on notebook tasks.
-    #[default]
-    Serverless,
-    /// `existing_cluster_id: <id or ${var.x}>`.
-    ExistingCluster(String),
-    /// `job_cluster_key: <key>` (a job cluster of that key is generated).
-    JobCluster(String),
-}
-
-impl std::str::FromStr for Compute {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        if s == "serverless" {
-            return Ok(Compute::Serverless);
-        }
-        if let Some(id) = s.strip_prefix("existing-cluster=") {
-            if !id.is_empty() {
-                return Ok(Compute::ExistingCluster(id.to_string()));
-            }
-        }
-        if let Some(key) = s.strip_prefix("job-cluster=") {
-            if crate::migrate::plan::is_valid_key(key) {
-                return Ok(Compute::JobCluster(key.to_string()));
-            }
-        }
-        Err(format!(
-            "invalid --compute `{s}`: expected serverless, existing-cluster=<id or ${{var.x}}> or job-cluster=<key>"
-        ))
-    }
-}
+/// `--compute`: where the generated notebook tasks run (one model with `bricklint plan`'s).
+pub use crate::bundle::compute::Compute;
 
 /// `task_key` / `job_cluster_key` syntax: 1 to 100 characters of `[A-Za-z0-9_-]`.
 pub fn is_valid_key(s: &str) -> bool {
@@ -361,21 +330,6 @@ mod tests {
         assert!(is_valid_key("a-b_c1"));
         assert!(!is_valid_key("a b"));
         assert!(!is_valid_key(""));
-    }
-
-    #[test]
-    fn compute_parses() {
-        assert_eq!("serverless".parse::<Compute>(), Ok(Compute::Serverless));
-        assert_eq!(
-            "existing-cluster=${var.cluster_id}".parse::<Compute>(),
-            Ok(Compute::ExistingCluster("${var.cluster_id}".into()))
-        );
-        assert_eq!(
-            "job-cluster=main".parse::<Compute>(),
-            Ok(Compute::JobCluster("main".into()))
-        );
-        assert!("job-cluster=a b".parse::<Compute>().is_err());
-        assert!("gpu".parse::<Compute>().is_err());
     }
 
     fn task(k: &str) -> ObjectTask {

@@ -32,6 +32,10 @@ pub fn check_compute(compute: &Compute) -> Result<(), String> {
             "--to submit: a runs/submit request has no job clusters; use --compute serverless or existing-cluster=<id>"
                 .into(),
         ),
+        other => Err(format!(
+            "--to submit: {} cannot be given to the tasks of a runs/submit request; use --compute serverless or existing-cluster=<id>",
+            other.describe()
+        )),
     }
 }
 

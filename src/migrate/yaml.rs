@@ -105,7 +105,12 @@ pub enum TaskCompute<'a> {
 
 fn compute_lines(out: &mut String, indent: &str, compute: TaskCompute<'_>) {
     match compute {
-        TaskCompute::Given(Compute::Serverless) => {}
+        // `--compute` parses to serverless, an existing cluster or a job cluster only; a task
+        // with no compute keys runs on serverless.
+        TaskCompute::Given(Compute::Serverless | Compute::NotNeeded | Compute::NewCluster(_)) => {}
+        TaskCompute::Given(Compute::Environment(key)) => {
+            let _ = writeln!(out, "{indent}environment_key: {}", scalar(key));
+        }
         TaskCompute::Given(Compute::ExistingCluster(id)) => {
             let _ = writeln!(out, "{indent}existing_cluster_id: {}", scalar(id));
         }

@@ -13,7 +13,8 @@ use super::options::{DurationSpec, InputsOverride};
 use super::refs::{self, Resolution, Scope, TaskValues};
 use super::waves::{self, Timing, Waves};
 use super::{
-    notebook_of, type_name, ForEachPlan, InputsSource, Iteration, PlanOptions, Problem, Severity,
+    notebook_of, type_name, ForEachExpansion, InputsSource, Iteration, PlanOptions, Problem,
+    Severity,
 };
 use crate::bundle::TaskGraph;
 
@@ -610,7 +611,7 @@ fn timing(
 }
 
 /// Expand the For Each task `t`.
-pub(super) fn plan_for_each(cx: &Ctx<'_>, t: &PlanTask) -> ForEachPlan {
+pub(super) fn plan_for_each(cx: &Ctx<'_>, t: &PlanTask) -> ForEachExpansion {
     let TaskKind::ForEach {
         inputs,
         inputs_not_string,
@@ -678,7 +679,7 @@ pub(super) fn plan_for_each(cx: &Ctx<'_>, t: &PlanTask) -> ForEachPlan {
         (None, None)
     };
 
-    ForEachPlan {
+    ForEachExpansion {
         task_key: t.key.clone(),
         nested_task_key: nested.key.clone(),
         notebook: notebook_of(nested),

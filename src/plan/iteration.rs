@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use super::model::json_text;
-use super::{ForEachPlan, Iteration, JobPlan};
+use super::{ForEachExpansion, Iteration, JobPlan};
 
 /// Which iterations to keep.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -74,7 +74,7 @@ impl Selection {
 
     /// Keep the matching iterations of `f`. Waves and timing describe the whole For Each, so
     /// they are dropped from a selection.
-    pub fn apply(&self, f: &mut ForEachPlan) {
+    pub fn apply(&self, f: &mut ForEachExpansion) {
         if self.is_empty() {
             return;
         }

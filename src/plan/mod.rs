@@ -53,7 +53,7 @@ pub struct JobPlan {
     pub tasks: Vec<TaskStep>,
     /// Tasks left out of the order because they are on or behind a dependency cycle.
     pub cycle: Vec<String>,
-    pub for_each: Vec<ForEachPlan>,
+    pub for_each: Vec<ForEachExpansion>,
     /// Problems of the job as a whole (unknown dependencies, cycles).
     pub problems: Vec<Problem>,
 }
@@ -112,9 +112,10 @@ pub struct InputsSource {
     pub detail: String,
 }
 
-/// One For Each, expanded.
+/// One For Each task of a bundle job, expanded into its iterations (what `bricklint plan`
+/// shows; `migrate::plan::ForEachPlan` is the For Each a migration creates).
 #[derive(Debug, Clone, Serialize)]
-pub struct ForEachPlan {
+pub struct ForEachExpansion {
     pub task_key: String,
     pub nested_task_key: String,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -133,56 +133,8 @@ impl From<&str> for ParamValue {
     }
 }
 
-/// Where a task runs.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-#[serde(tag = "kind", content = "name", rename_all = "snake_case")]
-pub enum Compute {
-    /// A notebook task without compute keys runs on serverless.
-    #[default]
-    Serverless,
-    JobCluster(String),
-    ExistingCluster(String),
-    NewCluster(String),
-    Environment(String),
-    /// Tasks that need no compute (For Each parent, condition, run_job, pipeline, SQL).
-    NotNeeded,
-}
-
-impl std::str::FromStr for Compute {
-    type Err = String;
-    /// `--compute`: `serverless`, `existing-cluster=<id or ${var.x}>` or `job-cluster=<key>`.
-    fn from_str(s: &str) -> Result<Self, String> {
-        let key_ok = |k: &str| {
-            !k.is_empty()
-                && k.len() <= crate::limits::MAX_KEY_CHARS
-                && k.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-        };
-        match s.split_once('=') {
-            None if s == "serverless" => Ok(Compute::Serverless),
-            Some(("existing-cluster", id)) if !id.is_empty() => {
-                Ok(Compute::ExistingCluster(id.to_string()))
-            }
-            Some(("job-cluster", key)) if key_ok(key) => Ok(Compute::JobCluster(key.to_string())),
-            _ => Err(format!(
-                "invalid --compute `{s}`: expected serverless, existing-cluster=<id or ${{var.x}}> or job-cluster=<key>"
-            )),
-        }
-    }
-}
-
-impl Compute {
-    pub fn describe(&self) -> String {
-        match self {
-            Compute::Serverless => "serverless".into(),
-            Compute::JobCluster(k) => format!("job cluster `{k}`"),
-            Compute::ExistingCluster(id) => format!("existing cluster `{id}`"),
-            Compute::NewCluster(s) => format!("new cluster ({s})"),
-            Compute::Environment(k) => format!("serverless environment `{k}`"),
-            Compute::NotNeeded => "none needed".into(),
-        }
-    }
-}
+/// Where a task runs (one model with `migrate`'s `--compute`).
+pub use crate::bundle::compute::Compute;
 
 /// Text a JSON value becomes when it lands in a string parameter: strings as they are, every
 /// other value as its compact JSON.

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use super::from_bundle::LoadFinding;
 use super::model::Compute;
 use super::waves::MODEL_NOTE;
-use super::{ForEachPlan, JobPlan, Problem, Severity, TaskStep, JSON_VERSION};
+use super::{ForEachExpansion, JobPlan, Problem, Severity, TaskStep, JSON_VERSION};
 
 /// Output format of `bricklint plan`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -256,7 +256,7 @@ fn wrap(s: &str, width: usize) -> String {
     out
 }
 
-fn for_each_text(out: &mut String, f: &ForEachPlan) {
+fn for_each_text(out: &mut String, f: &ForEachExpansion) {
     let _ = write!(
         out,
         "for each `{}` runs `{}`",
@@ -374,7 +374,7 @@ fn for_each_text(out: &mut String, f: &ForEachPlan) {
     }
 }
 
-fn w_iters(f: &ForEachPlan) -> usize {
+fn w_iters(f: &ForEachExpansion) -> usize {
     f.waves.as_ref().map(|w| w.iterations).unwrap_or(0)
 }
 

@@ -20,7 +20,7 @@ use serde_json::{json, Map, Value};
 use super::facts::NotebookFacts;
 use super::iteration::Selection;
 use super::model::{Compute, PlanJob, TaskKind, WorkspaceFiles};
-use super::{refs, ForEachPlan, Iteration, JobPlan, Problem, Severity};
+use super::{refs, ForEachExpansion, Iteration, JobPlan, Problem, Severity};
 
 /// Task limit of a `runs/submit` request (API reference; DATABRICKS_FACTS §3 keeps the safe one).
 pub const MAX_SUBMIT_TASKS: usize = 100;
@@ -77,7 +77,11 @@ fn workspace_folder(job: &PlanJob, opts: &SubmitOptions) -> Result<String, Strin
 
 /// Workspace path of the notebook of `nested`: as written when it is a workspace path, else the
 /// local file's path in the synced folder, without its extension, under the workspace folder.
-fn notebook_path(job: &PlanJob, f: &ForEachPlan, opts: &SubmitOptions) -> Result<String, String> {
+fn notebook_path(
+    job: &PlanJob,
+    f: &ForEachExpansion,
+    opts: &SubmitOptions,
+) -> Result<String, String> {
     let nested = job
         .tasks
         .iter()
@@ -219,7 +223,7 @@ fn task_json(
 pub fn submit_request(
     job: &PlanJob,
     plan: &JobPlan,
-    f: &ForEachPlan,
+    f: &ForEachExpansion,
     selection: &Selection,
     facts: &dyn NotebookFacts,
     opts: &SubmitOptions,
